@@ -1,0 +1,101 @@
+/**
+ * The plugin contract (SPEC §5.2): what a plugin module exports and what the host hands it.
+ *
+ * Plugins import these as types only, so a bundled plugin carries no host code.
+ * @module
+ */
+import type { GenericSchema } from "valibot";
+
+/** One field-level problem, with a dot path such as `config.baseUrl`. */
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+/** Plain JSON: what checkpoints and raw records are made of. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** The clock a plugin uses: wall time in ms and a sleep that an abort cuts short. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Structured log lines; the host redacts secrets before they are written. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Everything a plugin may use during `check` and `fetch`. */
+export interface PluginContext<Config = unknown, Checkpoint = Json> {
+  integrationId: string;
+  /** Validated config, secrets included (decrypted by the host). */
+  config: Config;
+  /** The checkpoint saved with the last stored page, or null on a first run. */
+  checkpoint: Checkpoint | null;
+  /** A fetch limited to the manifest's `permissions.net`. */
+  fetch: typeof globalThis.fetch;
+  clock: Clock;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+/** What `normalize` may use: no I/O, only data and a counter for notable records. */
+export interface NormalizeContext<Config = unknown> {
+  integrationId: string;
+  config: Config;
+  /** Counts a notable but accepted record, e.g. `drift` for an unknown verdict value. */
+  count(name: string): void;
+}
+
+/** One page of a fetch: its records and the checkpoint that is true once they are stored. */
+export interface Page<Record = unknown, Checkpoint = Json> {
+  records: Record[];
+  checkpoint: Checkpoint;
+}
+
+/** One log type's outcome of a connection check. */
+export interface CheckResult {
+  logType: string;
+  ok: boolean;
+  error?: string;
+  hint?: string;
+}
+
+/** The alert a webhook carries (SPEC §4). */
+export interface Alert {
+  id: string;
+  alertType: string;
+  threatId: string;
+  threatName: string;
+  logType: string;
+  occurredAt: string;
+  direction: "inbound" | "outbound" | "internal" | "unknown";
+  email: { from?: string; to?: string; subject?: string; messageId?: string };
+  url?: string;
+  file?: { name?: string; type?: string; sha256?: string };
+  verdict: string;
+  action?: string;
+  integrationId: string;
+  raw: Record<string, unknown>;
+}
+
+/**
+ * Thrown by `normalize` for a record that does not fit its schema. The host counts it as
+ * `invalid` and keeps it with its issues; the run goes on.
+ */
+export interface InvalidRecord extends Error {
+  name: "InvalidRecordError";
+  issues: Issue[];
+}
+
+/** A plugin module's export: a plain object satisfying this interface. */
+export interface Plugin<Config = unknown, Record = unknown, Checkpoint = Json> {
+  configSchema: GenericSchema<unknown, Config>;
+  check?(ctx: PluginContext<Config, Checkpoint>): Promise<CheckResult[]>;
+  fetch(ctx: PluginContext<Config, Checkpoint>): AsyncIterable<Page<Record, Checkpoint>>;
+  normalize(record: Record, ctx: NormalizeContext<Config>): Alert | null;
+}

@@ -1,0 +1,225 @@
+/**
+ * One call to one Mimecast endpoint, done right: the JSON envelope, auth headers, a 200 with a
+ * non-empty `fail[]` treated as the error it is, 429 waits for `X-RateLimit-Reset`, 5xx and
+ * timeouts retried with backoff inside a budget, and every failure mapped to a MimecastError.
+ * @module
+ */
+import type { Clock, Logger } from "../host/types.ts";
+import { type Authenticator, describeBody } from "./auth.ts";
+import { MimecastError, type MimecastErrorCode } from "./errors.ts";
+
+/** Mimecast's response envelope (research §5.1). */
+export interface Envelope {
+  meta?: { status?: number; pagination?: { next?: string; pageSize?: number; totalCount?: number } };
+  data?: Record<string, unknown>[];
+  fail?: { key?: unknown; errors?: { code?: string; message?: string; retryable?: boolean }[] }[];
+}
+
+/** How hard the client tries before a call fails. */
+export interface RetryPolicy {
+  /** Attempts for 5xx, timeouts and retryable `fail[]` errors, the first included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** How many 429 answers one call waits out before it fails. */
+  rateLimitWaits: number;
+  /** Longest single wait for a rate limit reset. */
+  maxRateLimitWaitMs: number;
+  /** Per-request timeout. */
+  timeoutMs: number;
+}
+
+/** The default policy: five attempts from 1 s doubling to 30 s; ten 429 waits of up to 5 min. */
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 5,
+  baseDelayMs: 1000,
+  maxDelayMs: 30_000,
+  rateLimitWaits: 10,
+  maxRateLimitWaitMs: 300_000,
+  timeoutMs: 60_000,
+};
+
+/** Counters a run reports: Mimecast calls (tokens apart), retries and rate-limit waits. */
+export interface ClientStats {
+  calls: number;
+  retries: number;
+  rateLimited: number;
+}
+
+/** What the client needs: the base URL, the credentials' authenticator and the run's capabilities. */
+export interface ClientDeps {
+  baseUrl: string;
+  apiVersion: "1.0" | "2.0";
+  auth: Authenticator;
+  fetch: typeof fetch;
+  clock: Clock;
+  logger: Logger;
+  signal: AbortSignal;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** A client for the TTP endpoints, shared by every log type of a run (one rate-limit budget). */
+export class MimecastClient {
+  readonly stats: ClientStats = { calls: 0, retries: 0, rateLimited: 0 };
+  #deps: ClientDeps;
+  #policy: RetryPolicy;
+  #pausedUntil = 0;
+
+  constructor(deps: ClientDeps) {
+    this.#deps = deps;
+    this.#policy = { ...DEFAULT_RETRY, ...deps.retry };
+  }
+
+  /** POSTs a JSON body to an endpoint path and returns the envelope of a successful call. */
+  async post(path: string, body: unknown): Promise<Envelope> {
+    const { clock, signal, logger } = this.#deps;
+    let failures = 0;
+    let waits = 0;
+    let reauthenticated = false;
+    for (;;) {
+      signal.throwIfAborted();
+      const pause = this.#pausedUntil - clock.now();
+      if (pause > 0) await clock.sleep(pause, signal);
+      try {
+        return await this.#once(path, body);
+      } catch (error) {
+        if (!(error instanceof MimecastError)) throw error;
+        if (error.status === 401 && !reauthenticated && this.#deps.auth.invalidate()) {
+          reauthenticated = true;
+          logger.info("Mimecast answered 401; authenticating again", { path });
+          continue;
+        }
+        if (error.code === "RATE_LIMITED" && error.retryable) {
+          waits++;
+          this.stats.rateLimited++;
+          if (waits > this.#policy.rateLimitWaits) throw error;
+          const waitMs = Math.min((error as RateLimitError).waitMs ?? 1000, this.#policy.maxRateLimitWaitMs);
+          logger.warn("Mimecast rate limit reached; waiting", { path, waitMs });
+          this.#pausedUntil = clock.now() + waitMs;
+          continue;
+        }
+        if (!error.retryable) throw error;
+        failures++;
+        if (failures >= this.#policy.attempts) throw error;
+        this.stats.retries++;
+        const ceiling = Math.min(this.#policy.maxDelayMs, this.#policy.baseDelayMs * 2 ** (failures - 1));
+        const delay = ceiling / 2 + Math.random() * ceiling / 2;
+        logger.warn("Mimecast call failed; retrying", { path, attempt: failures, delayMs: Math.round(delay), error: error.message });
+        await clock.sleep(delay, signal);
+      }
+    }
+  }
+
+  async #once(path: string, body: unknown): Promise<Envelope> {
+    const { baseUrl, auth, signal } = this.#deps;
+    const headers = {
+      ...await auth.headers(path),
+      "Content-Type": "application/json",
+      "Accept": "application/json",
+    };
+    const timeout = AbortSignal.timeout(this.#policy.timeoutMs);
+    let response: Response;
+    let text: string;
+    this.stats.calls++;
+    try {
+      response = await this.#deps.fetch(`${baseUrl}${path}`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        signal: AbortSignal.any([signal, timeout]),
+      });
+      text = await response.text();
+    } catch (cause) {
+      if (signal.aborted) throw cause;
+      const what = timeout.aborted ? `timed out after ${this.#policy.timeoutMs} ms` : String(cause);
+      throw new MimecastError("UNAVAILABLE", `Cannot reach Mimecast at ${path}: ${what}`, { retryable: true, cause });
+    }
+    if (response.status === 429) throw rateLimitError(path, response);
+    if (!response.ok) throw this.#statusError(path, response.status, text);
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(text);
+    } catch (cause) {
+      throw new MimecastError("BAD_RESPONSE", `Cannot read Mimecast's answer from ${path}: it is not JSON`, {
+        status: response.status,
+        retryable: true,
+        cause,
+      });
+    }
+    if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) {
+      throw new MimecastError("BAD_RESPONSE", `Cannot read Mimecast's answer from ${path}: not an object`, {
+        status: response.status,
+        retryable: true,
+      });
+    }
+    if (Array.isArray(envelope.fail) && envelope.fail.length > 0) throw this.#failError(path, envelope);
+    if (envelope.data !== undefined && !Array.isArray(envelope.data)) {
+      throw new MimecastError("BAD_RESPONSE", `Cannot read Mimecast's answer from ${path}: data is not an array`, {
+        status: response.status,
+        retryable: true,
+      });
+    }
+    return envelope;
+  }
+
+  #statusError(path: string, status: number, text: string): MimecastError {
+    const detail = describeBody(text);
+    const message = `Cannot fetch ${path}: Mimecast answered ${status}${detail}`;
+    const code: MimecastErrorCode | undefined = status === 401
+      ? (this.#deps.apiVersion === "1.0" ? "AUTH_FAILED" : "TOKEN_FAILED")
+      : status === 403
+      ? "FORBIDDEN"
+      : status === 404
+      ? "NOT_FOUND"
+      : status === 418
+      ? "BINDING_EXPIRED"
+      : undefined;
+    if (code) return new MimecastError(code, message, { status });
+    if (status >= 500 || status === 408) return new MimecastError("UNAVAILABLE", message, { status, retryable: true });
+    return new MimecastError("REQUEST_REJECTED", message, { status });
+  }
+
+  #failError(path: string, envelope: Envelope): MimecastError {
+    const errors = envelope.fail!.flatMap((f) => f.errors ?? []);
+    const first = errors[0] ?? (envelope.fail![0] as { code?: string; message?: string });
+    const mimecastCode = first?.code;
+    const message = `Cannot fetch ${path}: Mimecast reported ${
+      [mimecastCode, first?.message].filter(Boolean).join(": ") || "a failure"
+    }`;
+    const status = envelope.meta?.status;
+    const code: MimecastErrorCode = /binding_expired/.test(mimecastCode ?? "") || status === 418
+      ? "BINDING_EXPIRED"
+      : /invalid_signature|unauthori[sz]ed/.test(mimecastCode ?? "") || status === 401
+      ? (this.#deps.apiVersion === "1.0" ? "AUTH_FAILED" : "TOKEN_FAILED")
+      : /forbidden/.test(mimecastCode ?? "") || status === 403
+      ? "FORBIDDEN"
+      : errors.some((e) => e.retryable === true)
+      ? "UNAVAILABLE"
+      : "REQUEST_REJECTED";
+    return new MimecastError(code, message, {
+      status,
+      mimecastCode,
+      retryable: code === "UNAVAILABLE",
+    });
+  }
+}
+
+interface RateLimitError extends MimecastError {
+  waitMs?: number;
+}
+
+function rateLimitError(path: string, response: Response): RateLimitError {
+  const error: RateLimitError = new MimecastError(
+    "RATE_LIMITED",
+    `Cannot fetch ${path}: Mimecast answered 429 (rate limited)`,
+    { status: 429, retryable: true },
+  );
+  const reset = Number(response.headers.get("X-RateLimit-Reset") ?? response.headers.get("X-Rate-Limit-Reset"));
+  const retryAfter = Number(response.headers.get("Retry-After"));
+  error.waitMs = Number.isFinite(reset) && reset > 0
+    ? reset
+    : Number.isFinite(retryAfter) && retryAfter > 0
+    ? retryAfter * 1000
+    : 1000;
+  return error;
+}

@@ -1,0 +1,45 @@
+/**
+ * Mimecast date text in and out. Requests carry `2015-11-16T14:49:18+0000`; responses have been
+ * seen with `+0000`, `Z`, colon offsets and fractions, so parsing accepts all of them.
+ * @module
+ */
+
+const MIMECAST_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Formats epoch ms as Mimecast's request form, in UTC, to the second. */
+export function formatMimecastDate(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "+0000");
+}
+
+/** Formats epoch ms as RFC 3339 UTC to the second, the alert's `occurredAt`. */
+export function formatIsoSecond(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Parses a Mimecast date into epoch ms; NaN when the text is not a date of a known form. */
+export function parseMimecastDate(text: string): number {
+  const m = MIMECAST_DATE.exec(text);
+  if (!m) return NaN;
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, "0")) : 0;
+  const utc = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms);
+  if (zone === "Z") return checkFields(utc, m);
+  const sign = zone[0] === "-" ? -1 : 1;
+  const digits = zone.slice(1).replace(":", "");
+  const offsetMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2));
+  return checkFields(utc, m) - sign * offsetMin * 60_000;
+}
+
+/** Rejects dates like Feb 30 that Date.UTC would silently roll over. */
+function checkFields(utc: number, m: RegExpExecArray): number {
+  const date = new Date(utc);
+  const ok = date.getUTCFullYear() === +m[1] && date.getUTCMonth() === +m[2] - 1 &&
+    date.getUTCDate() === +m[3] && +m[4] < 24 && +m[5] < 60 && +m[6] < 60;
+  return ok ? utc : NaN;
+}
+
+/** Formats an HTTP `x-mc-date` header: RFC 1123 with the literal `UTC` Mimecast's peers send. */
+export function formatMcDate(ms: number): string {
+  return new Date(ms).toUTCString().replace("GMT", "UTC");
+}
