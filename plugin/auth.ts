@@ -94,7 +94,10 @@ async function requestToken(
   try {
     response = await deps.fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json" },
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/json",
+      },
       body: new URLSearchParams({
         client_id: config.clientId,
         client_secret: config.clientSecret,
@@ -104,11 +107,16 @@ async function requestToken(
     });
   } catch (cause) {
     if (deps.signal?.aborted) throw cause;
-    throw new MimecastError("UNAVAILABLE", `Cannot reach ${url}: ${String(cause)}`, { retryable: true, cause });
+    throw new MimecastError("UNAVAILABLE", `Cannot reach ${url}: ${String(cause)}`, {
+      retryable: true,
+      cause,
+    });
   }
   const text = await response.text();
   if (response.status === 404) {
-    throw new MimecastError("NOT_FOUND", `Cannot get an OAuth token: ${url} answered 404`, { status: 404 });
+    throw new MimecastError("NOT_FOUND", `Cannot get an OAuth token: ${url} answered 404`, {
+      status: 404,
+    });
   }
   if (response.status === 429 || response.status >= 500) {
     throw new MimecastError(
@@ -135,12 +143,19 @@ async function requestToken(
     });
   }
   if (typeof body.access_token !== "string" || body.access_token === "") {
-    throw new MimecastError("TOKEN_FAILED", "Cannot get an OAuth token: the answer has no access_token", {
-      status: response.status,
-    });
+    throw new MimecastError(
+      "TOKEN_FAILED",
+      "Cannot get an OAuth token: the answer has no access_token",
+      {
+        status: response.status,
+      },
+    );
   }
   const lifetime = typeof body.expires_in === "number" ? body.expires_in : 1799;
-  return { value: body.access_token, expiresAt: deps.clock.now() + Math.max(0, lifetime - 60) * 1000 };
+  return {
+    value: body.access_token,
+    expiresAt: deps.clock.now() + Math.max(0, lifetime - 60) * 1000,
+  };
 }
 
 /** A short, secret-free description of an error body for messages. */
@@ -149,7 +164,9 @@ export function describeBody(text: string): string {
     const body = JSON.parse(text);
     const fail = body?.fail?.[0];
     const error = fail?.errors?.[0] ?? fail;
-    if (error?.code || error?.message) return ` (${[error.code, error.message].filter(Boolean).join(": ")})`;
+    if (error?.code || error?.message) {
+      return ` (${[error.code, error.message].filter(Boolean).join(": ")})`;
+    }
     if (typeof body?.error === "string") return ` (${body.error})`;
   } catch {
     // not JSON: say nothing more

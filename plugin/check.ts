@@ -15,9 +15,16 @@ export async function check(ctx: FetchContext): Promise<CheckResult[]> {
   const now = ctx.clock.now();
   const results: CheckResult[] = [];
   for (const logType of ctx.config.logTypes) {
-    const filters = { from: formatMimecastDate(now - 3_600_000), to: formatMimecastDate(now), oldestFirst: true };
+    const filters = {
+      from: formatMimecastDate(now - 3_600_000),
+      to: formatMimecastDate(now),
+      oldestFirst: true,
+    };
     try {
-      await client.post(LOG_KINDS[logType].path, { meta: { pagination: { pageSize: 1 } }, data: [filters] });
+      await client.post(LOG_KINDS[logType].path, {
+        meta: { pagination: { pageSize: 1 } },
+        data: [filters],
+      });
       results.push({ logType, ok: true });
     } catch (error) {
       if (!(error instanceof MimecastError)) throw error;

@@ -10,7 +10,10 @@ import { MimecastError, type MimecastErrorCode } from "./errors.ts";
 
 /** Mimecast's response envelope (research §5.1). */
 export interface Envelope {
-  meta?: { status?: number; pagination?: { next?: string; pageSize?: number; totalCount?: number } };
+  meta?: {
+    status?: number;
+    pagination?: { next?: string; pageSize?: number; totalCount?: number };
+  };
   data?: Record<string, unknown>[];
   fail?: { key?: unknown; errors?: { code?: string; message?: string; retryable?: boolean }[] }[];
 }
@@ -93,7 +96,10 @@ export class MimecastClient {
           waits++;
           this.stats.rateLimited++;
           if (waits > this.#policy.rateLimitWaits) throw error;
-          const waitMs = Math.min((error as RateLimitError).waitMs ?? 1000, this.#policy.maxRateLimitWaitMs);
+          const waitMs = Math.min(
+            (error as RateLimitError).waitMs ?? 1000,
+            this.#policy.maxRateLimitWaitMs,
+          );
           logger.warn("Mimecast rate limit reached; waiting", { path, waitMs });
           this.#pausedUntil = clock.now() + waitMs;
           continue;
@@ -102,9 +108,17 @@ export class MimecastClient {
         failures++;
         if (failures >= this.#policy.attempts) throw error;
         this.stats.retries++;
-        const ceiling = Math.min(this.#policy.maxDelayMs, this.#policy.baseDelayMs * 2 ** (failures - 1));
+        const ceiling = Math.min(
+          this.#policy.maxDelayMs,
+          this.#policy.baseDelayMs * 2 ** (failures - 1),
+        );
         const delay = ceiling / 2 + Math.random() * ceiling / 2;
-        logger.warn("Mimecast call failed; retrying", { path, attempt: failures, delayMs: Math.round(delay), error: error.message });
+        logger.warn("Mimecast call failed; retrying", {
+          path,
+          attempt: failures,
+          delayMs: Math.round(delay),
+          error: error.message,
+        });
         await clock.sleep(delay, signal);
       }
     }
@@ -132,7 +146,10 @@ export class MimecastClient {
     } catch (cause) {
       if (signal.aborted) throw cause;
       const what = timeout.aborted ? `timed out after ${this.#policy.timeoutMs} ms` : String(cause);
-      throw new MimecastError("UNAVAILABLE", `Cannot reach Mimecast at ${path}: ${what}`, { retryable: true, cause });
+      throw new MimecastError("UNAVAILABLE", `Cannot reach Mimecast at ${path}: ${what}`, {
+        retryable: true,
+        cause,
+      });
     }
     if (response.status === 429) throw rateLimitError(path, response);
     if (!response.ok) throw this.#statusError(path, response.status, text);
@@ -140,24 +157,38 @@ export class MimecastClient {
     try {
       envelope = JSON.parse(text);
     } catch (cause) {
-      throw new MimecastError("BAD_RESPONSE", `Cannot read Mimecast's answer from ${path}: it is not JSON`, {
-        status: response.status,
-        retryable: true,
-        cause,
-      });
+      throw new MimecastError(
+        "BAD_RESPONSE",
+        `Cannot read Mimecast's answer from ${path}: it is not JSON`,
+        {
+          status: response.status,
+          retryable: true,
+          cause,
+        },
+      );
     }
     if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) {
-      throw new MimecastError("BAD_RESPONSE", `Cannot read Mimecast's answer from ${path}: not an object`, {
-        status: response.status,
-        retryable: true,
-      });
+      throw new MimecastError(
+        "BAD_RESPONSE",
+        `Cannot read Mimecast's answer from ${path}: not an object`,
+        {
+          status: response.status,
+          retryable: true,
+        },
+      );
     }
-    if (Array.isArray(envelope.fail) && envelope.fail.length > 0) throw this.#failError(path, envelope);
+    if (Array.isArray(envelope.fail) && envelope.fail.length > 0) {
+      throw this.#failError(path, envelope);
+    }
     if (envelope.data !== undefined && !Array.isArray(envelope.data)) {
-      throw new MimecastError("BAD_RESPONSE", `Cannot read Mimecast's answer from ${path}: data is not an array`, {
-        status: response.status,
-        retryable: true,
-      });
+      throw new MimecastError(
+        "BAD_RESPONSE",
+        `Cannot read Mimecast's answer from ${path}: data is not an array`,
+        {
+          status: response.status,
+          retryable: true,
+        },
+      );
     }
     return envelope;
   }
@@ -175,7 +206,9 @@ export class MimecastClient {
       ? "BINDING_EXPIRED"
       : undefined;
     if (code) return new MimecastError(code, message, { status });
-    if (status >= 500 || status === 408) return new MimecastError("UNAVAILABLE", message, { status, retryable: true });
+    if (status >= 500 || status === 408) {
+      return new MimecastError("UNAVAILABLE", message, { status, retryable: true });
+    }
     return new MimecastError("REQUEST_REJECTED", message, { status });
   }
 
@@ -214,7 +247,9 @@ function rateLimitError(path: string, response: Response): RateLimitError {
     `Cannot fetch ${path}: Mimecast answered 429 (rate limited)`,
     { status: 429, retryable: true },
   );
-  const reset = Number(response.headers.get("X-RateLimit-Reset") ?? response.headers.get("X-Rate-Limit-Reset"));
+  const reset = Number(
+    response.headers.get("X-RateLimit-Reset") ?? response.headers.get("X-Rate-Limit-Reset"),
+  );
   const retryAfter = Number(response.headers.get("Retry-After"));
   error.waitMs = Number.isFinite(reset) && reset > 0
     ? reset

@@ -113,7 +113,9 @@ const common = {
       v.minValue(0),
       v.maxValue(3600),
       v.title("Lag (seconds)"),
-      v.description("Each run stops this far before now, so records Mimecast writes late are not missed."),
+      v.description(
+        "Each run stops this far before now, so records Mimecast writes late are not missed.",
+      ),
     ),
     60,
   ),
@@ -134,9 +136,13 @@ const common = {
   ),
   internalNetworks: v.optional(
     v.pipe(
-      v.array(v.pipe(v.string(), v.trim(), v.check(isCidr, "Enter an IPv4 CIDR such as 10.0.0.0/8"))),
+      v.array(
+        v.pipe(v.string(), v.trim(), v.check(isCidr, "Enter an IPv4 CIDR such as 10.0.0.0/8")),
+      ),
       v.title("Internal networks"),
-      v.description("Your sending networks as IPv4 CIDRs; tell direction when Mimecast gives none."),
+      v.description(
+        "Your sending networks as IPv4 CIDRs; tell direction when Mimecast gives none.",
+      ),
     ),
     [],
   ),
@@ -148,7 +154,10 @@ const common = {
           threatId: v.pipe(
             v.string(),
             v.trim(),
-            v.regex(/^(T\d{4}(\.\d{3})?|TA\d{4})$/, "Use a MITRE ATT&CK id such as T1598.003 or TA0001"),
+            v.regex(
+              /^(T\d{4}(\.\d{3})?|TA\d{4})$/,
+              "Use a MITRE ATT&CK id such as T1598.003 or TA0001",
+            ),
           ),
           threatName: v.pipe(v.string(), v.trim(), v.nonEmpty("threatName is required")),
         }),
@@ -181,7 +190,11 @@ const api2 = v.object({
 });
 
 const api1 = v.object({
-  apiVersion: v.pipe(v.literal("1.0"), v.title("API version"), v.description("1.0 (legacy HMAC keys)")),
+  apiVersion: v.pipe(
+    v.literal("1.0"),
+    v.title("API version"),
+    v.description("1.0 (legacy HMAC keys)"),
+  ),
   baseUrl: baseUrl(API1_BASE_URLS, "Your account's regional API 1.0 host."),
   applicationId: v.pipe(
     v.string(),

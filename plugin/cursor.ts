@@ -9,7 +9,10 @@ import { LOG_TYPES, type LogType } from "./config.ts";
 import { formatIsoSecond, parseMimecastDate } from "./dates.ts";
 
 const cursorSchema = v.object({
-  time: v.pipe(v.string(), v.check((t) => !Number.isNaN(parseMimecastDate(t)), "time must be a date")),
+  time: v.pipe(
+    v.string(),
+    v.check((t) => !Number.isNaN(parseMimecastDate(t)), "time must be a date"),
+  ),
   keys: v.array(v.string()),
 });
 

@@ -32,7 +32,8 @@ const HINTS: Record<MimecastErrorCode, string> = {
     "Mimecast is rate limiting this application; runs wait and resume. Use separate credentials per integration if it persists.",
   UNAVAILABLE: "Mimecast is unavailable or timing out; the next run resumes from the saved cursor.",
   REQUEST_REJECTED: "Mimecast rejected the request; see the error for the field it names.",
-  BAD_RESPONSE: "Mimecast answered with something that is not its JSON envelope; the next run retries.",
+  BAD_RESPONSE:
+    "Mimecast answered with something that is not its JSON envelope; the next run retries.",
 };
 
 /** A failed call to Mimecast, with the operator hint for its kind. */
@@ -64,7 +65,11 @@ export class InvalidRecordError extends Error {
   readonly issues: Issue[];
 
   constructor(logType: string, issues: Issue[]) {
-    super(`Invalid ${logType} record: ${issues.map((i) => `${i.path || "(record)"}: ${i.message}`).join("; ")}`);
+    super(
+      `Invalid ${logType} record: ${
+        issues.map((i) => `${i.path || "(record)"}: ${i.message}`).join("; ")
+      }`,
+    );
     this.issues = issues;
   }
 }

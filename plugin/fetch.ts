@@ -103,14 +103,22 @@ export async function* fetchPages(
   }
 }
 
-function logsOf(data: Record<string, unknown>[] | undefined, array: string, path: string): unknown[] {
+function logsOf(
+  data: Record<string, unknown>[] | undefined,
+  array: string,
+  path: string,
+): unknown[] {
   if (!data || data.length === 0) return [];
   const logs = data[0]?.[array];
   if (logs === undefined) return [];
   if (!Array.isArray(logs)) {
-    throw new MimecastError("BAD_RESPONSE", `Cannot read ${path}: data[0].${array} is not an array`, {
-      retryable: true,
-    });
+    throw new MimecastError(
+      "BAD_RESPONSE",
+      `Cannot read ${path}: data[0].${array} is not an array`,
+      {
+        retryable: true,
+      },
+    );
   }
   return logs;
 }

@@ -42,7 +42,9 @@ export function alertId(logType: LogType, data: Record<string, unknown>): string
 }
 
 /** The url alert type (SPEC §3.4): creationMethod when ttpDefinition is empty, else reason or ttpDefinition. */
-export function urlAlertType(log: Pick<ClickLog, "ttpDefinition" | "reason" | "creationMethod">): string {
+export function urlAlertType(
+  log: Pick<ClickLog, "ttpDefinition" | "reason" | "creationMethod">,
+): string {
   const definition = log.ttpDefinition?.trim();
   const chosen = definition ? log.reason?.trim() || definition : log.creationMethod?.trim();
   return chosen || "URL Protection";
@@ -59,7 +61,12 @@ function issuesOf(issues: v.BaseIssue<unknown>[]): Issue[] {
 export function normalize(record: MimecastRecord, ctx: NormalizeContext<Config>): Alert | null {
   const { logType, data } = record;
   const kind = LOG_KINDS[logType];
-  if (!kind) throw new InvalidRecordError(String(logType), [{ path: "logType", message: "Unknown log type" }]);
+  if (!kind) {
+    throw new InvalidRecordError(String(logType), [{
+      path: "logType",
+      message: "Unknown log type",
+    }]);
+  }
   const parsed = v.safeParse(kind.schema, data);
   if (!parsed.success) throw new InvalidRecordError(logType, issuesOf(parsed.issues));
 
@@ -87,7 +94,10 @@ export function normalize(record: MimecastRecord, ctx: NormalizeContext<Config>)
   };
 }
 
-type Shaped = Pick<Alert, "alertType" | "direction" | "email" | "url" | "file" | "verdict" | "action">;
+type Shaped = Pick<
+  Alert,
+  "alertType" | "direction" | "email" | "url" | "file" | "verdict" | "action"
+>;
 
 const SHAPES: { [K in LogType]: (log: never, config: Config) => Shaped } = {
   url: (log: ClickLog, config: Config): Shaped => ({

@@ -10,10 +10,14 @@ import { formatIsoSecond, parseMimecastDate } from "./dates.ts";
 
 const date = v.pipe(
   v.string("Expected a date string"),
-  v.check((text) => !Number.isNaN(parseMimecastDate(text)), "Expected a date like 2025-03-04T08:02:11+0000"),
+  v.check(
+    (text) => !Number.isNaN(parseMimecastDate(text)),
+    "Expected a date like 2025-03-04T08:02:11+0000",
+  ),
 );
 const text = v.optional(v.string());
-const required = (what: string) => v.pipe(v.string(`Expected ${what} as a string`), v.nonEmpty(`${what} is empty`));
+const required = (what: string) =>
+  v.pipe(v.string(`Expected ${what} as a string`), v.nonEmpty(`${what} is empty`));
 
 /** A URL Protect click log (`clickLogs[]`). */
 export const clickLog = v.looseObject({

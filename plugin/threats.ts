@@ -23,7 +23,10 @@ export const DEFAULT_THREATS: ReadonlyMap<string, Threat> = new Map([
   ["Submitter failed to authenticate", { threatId: "T1078", threatName: "Valid Accounts" }],
   ["Anti-Spoofing policy - Inbound not allowed", LINK],
   ["Invalid Recipient", { threatId: "TA0005", threatName: "Defense Evasion" }],
-  ["Exceeding outbound thread limit", { threatId: "T1041", threatName: "Exfiltration Over C2 Channel" }],
+  ["Exceeding outbound thread limit", {
+    threatId: "T1041",
+    threatName: "Exfiltration Over C2 Channel",
+  }],
   ["Message bounced due to Content Examination Policy", {
     threatId: "T1598",
     threatName: "Phishing for Information",

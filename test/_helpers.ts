@@ -22,7 +22,9 @@ export class FakeClock implements Clock {
 }
 
 /** A logger that keeps its lines. */
-export function memoryLogger(): Logger & { lines: { level: string; message: string; fields?: unknown }[] } {
+export function memoryLogger(): Logger & {
+  lines: { level: string; message: string; fields?: unknown }[];
+} {
   const lines: { level: string; message: string; fields?: unknown }[] = [];
   const at = (level: string) => (message: string, fields?: Record<string, unknown>) =>
     void lines.push({ level, message, fields });
@@ -56,4 +58,66 @@ export function pluginContext(
     logger: memoryLogger(),
     signal: options.signal ?? new AbortController().signal,
   };
+}
+
+/** What a driven run leaves behind: the alerts and the checkpoint stored page by page. */
+export interface DriveState {
+  checkpoint: Checkpoint | null;
+  alerts: import("../host/types.ts").Alert[];
+  filtered: number;
+  invalid: number;
+  pages: number;
+}
+
+/**
+ * Drives the plugin the way the host does: page by page, normalizing and "storing" the alerts
+ * together with the page's checkpoint. Throws what the plugin throws, with the state kept.
+ */
+export async function drive(
+  state: DriveState,
+  options: {
+    config: Config;
+    fetch: typeof fetch;
+    clock: FakeClock;
+    integrationId?: string;
+    retry?: Record<string, number>;
+  },
+): Promise<DriveState> {
+  const { plugin } = await import("../plugin/mod.ts");
+  const ctx = {
+    ...pluginContext({
+      config: options.config,
+      fetch: options.fetch,
+      clock: options.clock,
+      checkpoint: state.checkpoint,
+    }),
+    integrationId: options.integrationId ?? "int-test",
+    retry: options.retry,
+  };
+  const normalizeCtx = {
+    integrationId: ctx.integrationId,
+    config: options.config,
+    count: () => {},
+  };
+  for await (const page of plugin.fetch(ctx)) {
+    const alerts = [];
+    for (const record of page.records) {
+      try {
+        const alert = plugin.normalize(record, normalizeCtx);
+        if (alert) alerts.push(alert);
+        else state.filtered++;
+      } catch {
+        state.invalid++;
+      }
+    }
+    state.alerts.push(...alerts);
+    state.checkpoint = page.checkpoint;
+    state.pages++;
+  }
+  return state;
+}
+
+/** A fresh drive state. */
+export function newState(): DriveState {
+  return { checkpoint: null, alerts: [], filtered: 0, invalid: 0, pages: 0 };
 }

@@ -51,7 +51,10 @@ Deno.test("tokenAuthenticator() caches the token until 60 s before expiry", asyn
 Deno.test("tokenAuthenticator() fails with TOKEN_FAILED and the client-credentials hint on bad secrets", async () => {
   const clock = new FakeClock(Date.UTC(2025, 2, 4, 12));
   const sim = new MimecastSimulator({ now: clock.now });
-  const auth = tokenAuthenticator(simConfig("2.0", { clientSecret: "wrong" }) as Api2Config, { fetch: sim.fetch, clock });
+  const auth = tokenAuthenticator(simConfig("2.0", { clientSecret: "wrong" }) as Api2Config, {
+    fetch: sim.fetch,
+    clock,
+  });
   await rejects(auth.headers("/x"), (error: MimecastError) => {
     equal(error.code, "TOKEN_FAILED");
     equal(error.status, 401);

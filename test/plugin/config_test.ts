@@ -25,11 +25,20 @@ Deno.test("configSchema defaults to API 2.0, the global gateway, all log types a
 
 Deno.test("configSchema requires the fields of the chosen API version and ignores the others", () => {
   deepStrictEqual(issues({ apiVersion: "2.0", applicationId: "x" }), [
-    "clientId: Invalid key: Expected \"clientId\" but received undefined",
-    "clientSecret: Invalid key: Expected \"clientSecret\" but received undefined",
+    'clientId: Invalid key: Expected "clientId" but received undefined',
+    'clientSecret: Invalid key: Expected "clientSecret" but received undefined',
   ]);
-  const v1 = issues({ apiVersion: "1.0", clientId: "ignored", baseUrl: "https://eu-api.mimecast.com" });
-  deepStrictEqual(v1.map((i) => i.split(":")[0]), ["applicationId", "applicationKey", "accessKey", "secretKey"]);
+  const v1 = issues({
+    apiVersion: "1.0",
+    clientId: "ignored",
+    baseUrl: "https://eu-api.mimecast.com",
+  });
+  deepStrictEqual(v1.map((i) => i.split(":")[0]), [
+    "applicationId",
+    "applicationKey",
+    "accessKey",
+    "secretKey",
+  ]);
   const ok = v.parse(configSchema, {
     apiVersion: "1.0",
     baseUrl: "https://eu-api.mimecast.com/",
@@ -63,8 +72,14 @@ Deno.test("configSchema lists every bad field with a message that says what to d
     "mapping.0.threatId",
   ]);
   equal(found.some((i) => i.includes("60d at most")), true);
-  equal(issues({ clientId: "id", clientSecret: "s", logTypes: ["url", "url"] })[0], "logTypes.1: Each log type may appear once");
-  equal(issues({ clientId: "id", clientSecret: "s", logTypes: [] })[0], "logTypes: Choose at least one log type");
+  equal(
+    issues({ clientId: "id", clientSecret: "s", logTypes: ["url", "url"] })[0],
+    "logTypes.1: Each log type may appear once",
+  );
+  equal(
+    issues({ clientId: "id", clientSecret: "s", logTypes: [] })[0],
+    "logTypes: Choose at least one log type",
+  );
 });
 
 Deno.test("durationMs() reads minutes, hours and days", () => {

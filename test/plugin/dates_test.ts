@@ -1,5 +1,10 @@
 import { equal } from "node:assert/strict";
-import { formatIsoSecond, formatMcDate, formatMimecastDate, parseMimecastDate } from "../../plugin/dates.ts";
+import {
+  formatIsoSecond,
+  formatMcDate,
+  formatMimecastDate,
+  parseMimecastDate,
+} from "../../plugin/dates.ts";
 
 const T = Date.UTC(2015, 10, 16, 14, 49, 18);
 
@@ -18,7 +23,12 @@ Deno.test("parseMimecastDate() accepts every form seen and rejects the rest", as
     ["2015-11-16T09:19:18-0530", T],
   ];
   for (const [text, ms] of good) await t.step(text, () => equal(parseMimecastDate(text), ms));
-  for (const text of ["yesterday", "2015-11-16", "2015-02-30T10:00:00Z", "2015-11-16T24:00:00Z", ""]) {
-    await t.step(`rejects ${JSON.stringify(text)}`, () => equal(Number.isNaN(parseMimecastDate(text)), true));
+  for (
+    const text of ["yesterday", "2015-11-16", "2015-02-30T10:00:00Z", "2015-11-16T24:00:00Z", ""]
+  ) {
+    await t.step(
+      `rejects ${JSON.stringify(text)}`,
+      () => equal(Number.isNaN(parseMimecastDate(text)), true),
+    );
   }
 });

@@ -19,12 +19,17 @@ interface Case {
 function runCase(fixture: Case) {
   const config = v.parse(configSchema, { ...SIM_CLIENT, ...fixture.config });
   const counts: Record<string, number> = {};
-  const ctx = { integrationId: "int-golden", config, count: (n: string) => void (counts[n] = (counts[n] ?? 0) + 1) };
+  const ctx = {
+    integrationId: "int-golden",
+    config,
+    count: (n: string) => void (counts[n] = (counts[n] ?? 0) + 1),
+  };
   const alerts: unknown[] = [];
   const filtered: number[] = [];
   const invalid: { index: number; issues: unknown }[] = [];
   fixture.records.forEach((item, index) => {
-    const record = (fixture.logType ? { logType: fixture.logType, data: item } : item) as MimecastRecord;
+    const record =
+      (fixture.logType ? { logType: fixture.logType, data: item } : item) as MimecastRecord;
     try {
       const alert = normalize(record, ctx);
       if (alert === null) filtered.push(index);
@@ -59,13 +64,22 @@ const ctx = (extra: Record<string, unknown> = {}) => ({
 
 Deno.test("urlAlertType() follows the seed's rule", async (t) => {
   await t.step("empty ttpDefinition takes creationMethod", () => {
-    equal(urlAlertType({ ttpDefinition: "", creationMethod: "User Click", reason: "x" }), "User Click");
+    equal(
+      urlAlertType({ ttpDefinition: "", creationMethod: "User Click", reason: "x" }),
+      "User Click",
+    );
   });
   await t.step("a reason wins over ttpDefinition", () => {
-    equal(urlAlertType({ ttpDefinition: "Def", reason: "IP Temporarily Blacklisted" }), "IP Temporarily Blacklisted");
+    equal(
+      urlAlertType({ ttpDefinition: "Def", reason: "IP Temporarily Blacklisted" }),
+      "IP Temporarily Blacklisted",
+    );
   });
   await t.step("without a reason, ttpDefinition is the type", () => {
-    equal(urlAlertType({ ttpDefinition: "Default Inbound URL Protect Definition" }), "Default Inbound URL Protect Definition");
+    equal(
+      urlAlertType({ ttpDefinition: "Default Inbound URL Protect Definition" }),
+      "Default Inbound URL Protect Definition",
+    );
   });
   await t.step("all empty gives URL Protection", () => {
     equal(urlAlertType({ ttpDefinition: " ", creationMethod: "" }), "URL Protection");
@@ -89,20 +103,42 @@ Deno.test("threatFor() covers every row of the seed's table and the log type def
   for (const [alertType, threatId, threatName] of table) {
     deepStrictEqual(threatFor(alertType, "url"), { threatId, threatName }, alertType);
   }
-  deepStrictEqual(threatFor("Something new", "attachment"), { threatId: "T1598.002", threatName: "Spearphishing Attachment" });
-  deepStrictEqual(threatFor("Something new", "impersonation"), { threatId: "T1598.003", threatName: "Spearphishing Link" });
+  deepStrictEqual(threatFor("Something new", "attachment"), {
+    threatId: "T1598.002",
+    threatName: "Spearphishing Attachment",
+  });
+  deepStrictEqual(threatFor("Something new", "impersonation"), {
+    threatId: "T1598.003",
+    threatName: "Spearphishing Link",
+  });
   deepStrictEqual(
-    threatFor("user click", "url", [{ alertType: "User Click", threatId: "T1204.001", threatName: "Malicious Link" }]),
+    threatFor("user click", "url", [{
+      alertType: "User Click",
+      threatId: "T1204.001",
+      threatName: "Malicious Link",
+    }]),
     { threatId: "T1204.001", threatName: "Malicious Link" },
   );
 });
 
 Deno.test("normalize() gives the same id for the same record, whatever its date spelling", () => {
-  const data = { date: "2025-03-04T10:00:00+0000", userEmailAddress: "a@x.example", url: "https://u.example/", scanResult: "malicious", messageId: "<m>" };
+  const data = {
+    date: "2025-03-04T10:00:00+0000",
+    userEmailAddress: "a@x.example",
+    url: "https://u.example/",
+    scanResult: "malicious",
+    messageId: "<m>",
+  };
   const a = normalize({ logType: "url", data }, ctx())!;
-  const b = normalize({ logType: "url", data: { ...data, date: "2025-03-04T10:00:00Z", extra: 1 } }, ctx())!;
+  const b = normalize(
+    { logType: "url", data: { ...data, date: "2025-03-04T10:00:00Z", extra: 1 } },
+    ctx(),
+  )!;
   equal(a.id, b.id);
-  const c = normalize({ logType: "url", data: { ...data, userEmailAddress: "b@x.example" } }, ctx())!;
+  const c = normalize(
+    { logType: "url", data: { ...data, userEmailAddress: "b@x.example" } },
+    ctx(),
+  )!;
   equal(a.id === c.id, false);
 });
 
@@ -110,7 +146,11 @@ Deno.test("normalize() counts an unknown verdict as drift and still delivers it"
   let drift = 0;
   const alert = normalize({
     logType: "attachment",
-    data: { date: "2025-03-04T10:00:00+0000", result: "sandbox-skipped", recipientAddress: "a@x.example" },
+    data: {
+      date: "2025-03-04T10:00:00+0000",
+      result: "sandbox-skipped",
+      recipientAddress: "a@x.example",
+    },
   }, { ...ctx(), count: (n) => void (n === "drift" && drift++) });
   equal(alert?.verdict, "sandbox-skipped");
   equal(drift, 1);
@@ -119,7 +159,13 @@ Deno.test("normalize() counts an unknown verdict as drift and still delivers it"
 Deno.test("normalize() tells direction from internal networks when there is no route", () => {
   const alert = normalize({
     logType: "impersonation",
-    data: { id: "x", eventTime: "2025-03-04T10:00:00+0000", senderAddress: "a@other.example", recipientAddress: "b@else.example", senderIpAddress: "10.2.3.4" },
+    data: {
+      id: "x",
+      eventTime: "2025-03-04T10:00:00+0000",
+      senderAddress: "a@other.example",
+      recipientAddress: "b@else.example",
+      senderIpAddress: "10.2.3.4",
+    },
   }, ctx({ internalNetworks: ["10.0.0.0/8"] }))!;
   equal(alert.direction, "outbound");
 });
