@@ -1,0 +1,63 @@
+/**
+ * Builds the drop-in plugin folder `dist/mimecast/`: the plugin bundled with esbuild, and its
+ * manifest with the bundle's integrity and the config schema generated from the valibot schema.
+ * `deno task build`; `deno task start` runs it when no Mimecast manifest is installed yet.
+ * @module
+ */
+import * as esbuild from "esbuild";
+import { toJsonSchema } from "@valibot/to-json-schema";
+import { configSchema } from "./plugin/config.ts";
+
+const ROOT = new URL("./", import.meta.url);
+
+/** The JSON Schema the host renders forms from, generated from the plugin's valibot schema. */
+export function generatedConfigSchema(): Record<string, unknown> {
+  const { $schema: _, ...schema } = toJsonSchema(configSchema, { errorMode: "ignore" }) as Record<string, unknown>;
+  return schema;
+}
+
+/** `sha256-<base64>` of some bytes, the manifest's integrity form. */
+export async function integrityOf(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  return `sha256-${btoa(String.fromCharCode(...digest))}`;
+}
+
+/**
+ * Bundles the plugin and writes `<outDir>/plugin.js` and `<outDir>/manifest.json`; with
+ * `updateRoot`, also refreshes the committed `manifest.json` (integrity and config schema), which
+ * a test keeps in step with the source.
+ */
+export async function build(
+  options: { outDir?: URL; updateRoot?: boolean } = {},
+): Promise<{ manifest: URL; integrity: string; configSchema: Record<string, unknown> }> {
+  const outDir = options.outDir ?? new URL("dist/mimecast/", ROOT);
+  const result = await esbuild.build({
+    entryPoints: [new URL("plugin/mod.ts", ROOT).pathname],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    target: "es2022",
+    external: ["node:*"],
+    write: false,
+    legalComments: "none",
+    logLevel: "error",
+  });
+  await esbuild.stop();
+  const bundle = result.outputFiles[0].contents;
+  const template = JSON.parse(await Deno.readTextFile(new URL("manifest.json", ROOT)));
+  const integrity = await integrityOf(bundle);
+  const manifest = { ...template, entry: "./plugin.js", integrity, configSchema: generatedConfigSchema() };
+  await Deno.mkdir(outDir, { recursive: true });
+  await Deno.writeFile(new URL("plugin.js", outDir), bundle);
+  const manifestUrl = new URL("manifest.json", outDir);
+  const text = JSON.stringify(manifest, null, 2) + "\n";
+  await Deno.writeTextFile(manifestUrl, text);
+  if (options.updateRoot) await Deno.writeTextFile(new URL("manifest.json", ROOT), text);
+  return { manifest: manifestUrl, integrity, configSchema: manifest.configSchema };
+}
+
+if (import.meta.main) {
+  const { manifest, integrity } = await build({ updateRoot: true });
+  console.log(`Built ${manifest.pathname} (${integrity})`);
+}

@@ -1,0 +1,104 @@
+/**
+ * Reads a plugin manifest (SPEC §5.1): data only, checked as a whole so a bad manifest is refused
+ * with every problem listed.
+ * @module
+ */
+import * as v from "valibot";
+import { HostError } from "./errors.ts";
+import type { Issue } from "./types.ts";
+
+/** The plugin contract version this host implements. */
+export const HOST_API = "1";
+
+const hostPattern = v.pipe(
+  v.string(),
+  v.regex(
+    /^(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+$/,
+    "Use a host name, optionally starting with *., e.g. *.mimecast.com",
+  ),
+);
+
+const manifestSchema = v.object({
+  id: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{1,40}$/, "id must be lower-case letters, digits and dashes")),
+  name: v.pipe(v.string(), v.trim(), v.nonEmpty("name is required")),
+  version: v.pipe(v.string(), v.regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "version must be semver, e.g. 1.2.0")),
+  hostApi: v.pipe(v.string(), v.check((x) => x === HOST_API, `hostApi must be "${HOST_API}" for this host`)),
+  description: v.optional(v.string(), ""),
+  entry: v.pipe(
+    v.string(),
+    v.nonEmpty("entry is required"),
+    v.check(
+      (e) => !/^[a-z][a-z0-9+.-]*:/i.test(e) || /^(file|https):/.test(e),
+      "entry must be a relative path, a file: URL or an https: URL",
+    ),
+  ),
+  integrity: v.pipe(
+    v.string(),
+    v.regex(/^sha256-[A-Za-z0-9+/]{43}=$/, "integrity must be sha256- and the base64 SHA-256 of the entry"),
+  ),
+  permissions: v.object({ net: v.array(hostPattern) }),
+  schedule: v.optional(
+    v.object({
+      defaultIntervalSeconds: v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(60, "defaultIntervalSeconds must be at least 60"),
+        v.maxValue(86_400, "defaultIntervalSeconds must be at most 86400"),
+      ),
+    }),
+    { defaultIntervalSeconds: 300 },
+  ),
+  configSchema: v.looseObject({}, "configSchema must be a JSON Schema object"),
+});
+
+/** A checked manifest. */
+export type Manifest = v.InferOutput<typeof manifestSchema>;
+
+/** Checks parsed JSON as a manifest; throws MANIFEST_INVALID listing every issue. */
+export function parseManifest(input: unknown, source = "manifest.json"): Manifest {
+  const result = v.safeParse(manifestSchema, input);
+  if (result.success) return result.output;
+  const issues: Issue[] = result.issues.map((issue) => ({
+    path: v.getDotPath(issue) ?? "",
+    message: issue.message,
+  }));
+  throw new HostError(
+    "MANIFEST_INVALID",
+    `Cannot install ${source}: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`,
+    { issues },
+  );
+}
+
+/** Reads manifest text; invalid JSON is a MANIFEST_INVALID too. */
+export function parseManifestText(text: string, source = "manifest.json"): Manifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new HostError("MANIFEST_INVALID", `Cannot install ${source}: it is not JSON (${String(cause)})`, {
+      issues: [{ path: "", message: "not JSON" }],
+      cause,
+    });
+  }
+  return parseManifest(json, source);
+}
+
+/** Names of the config fields marked `writeOnly` in any branch of the schema: the secrets. */
+export function secretFields(schema: Record<string, unknown>): Set<string> {
+  const found = new Set<string>();
+  const walk = (node: unknown) => {
+    if (!node || typeof node !== "object") return;
+    const n = node as Record<string, unknown>;
+    const props = n.properties as Record<string, Record<string, unknown>> | undefined;
+    for (const [name, prop] of Object.entries(props ?? {})) if (prop?.writeOnly === true) found.add(name);
+    for (const key of ["oneOf", "anyOf", "allOf"]) if (Array.isArray(n[key])) (n[key] as unknown[]).forEach(walk);
+  };
+  walk(schema);
+  return found;
+}
+
+/** True when a host name is allowed by a `permissions.net` pattern list. */
+export function hostAllowed(hostname: string, patterns: readonly string[]): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  return patterns.some((p) => p.startsWith("*.") ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p);
+}

@@ -1,0 +1,99 @@
+/**
+ * Secrets at rest (SPEC §5.4): sealed as a JWE (`dir`, `A256GCM`, jose) under the master key from
+ * `HOST_MASTER_KEY` or a 0600 key file in the data folder; and the redaction of known secret
+ * values from anything the host writes out.
+ * @module
+ */
+import { CompactEncrypt, compactDecrypt } from "jose";
+import { HostError } from "./errors.ts";
+
+/** Seals and opens JSON values under one 256-bit key. */
+export class SecretBox {
+  #key: Uint8Array;
+
+  constructor(key: Uint8Array) {
+    if (key.length !== 32) throw new HostError("SECRETS_UNAVAILABLE", "The master key must be 32 bytes");
+    this.#key = key;
+  }
+
+  /** Encrypts a JSON value into a compact JWE. */
+  async seal(value: unknown): Promise<string> {
+    return await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(value)))
+      .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
+      .encrypt(this.#key);
+  }
+
+  /** Decrypts a compact JWE made by `seal`. */
+  async open<T = unknown>(jwe: string): Promise<T> {
+    try {
+      const { plaintext } = await compactDecrypt(jwe, this.#key);
+      return JSON.parse(new TextDecoder().decode(plaintext));
+    } catch (cause) {
+      throw new HostError(
+        "SECRETS_UNAVAILABLE",
+        "Cannot decrypt stored secrets: the master key differs from the one they were sealed with",
+        { hint: "Start the host with the HOST_MASTER_KEY (or data/master.key) used when they were saved.", cause },
+      );
+    }
+  }
+}
+
+function decodeBase64Url(text: string): Uint8Array {
+  const b64 = text.trim().replace(/-/g, "+").replace(/_/g, "/");
+  const bin = atob(b64 + "=".repeat((4 - b64.length % 4) % 4));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+function encodeBase64Url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * The master key: `HOST_MASTER_KEY` (base64url of 32 bytes) when set, else `<dataDir>/master.key`,
+ * created with mode 0600 on first start.
+ */
+export async function loadMasterKey(envKey: string | undefined, dataDir: string): Promise<Uint8Array> {
+  if (envKey) {
+    let key: Uint8Array;
+    try {
+      key = decodeBase64Url(envKey);
+    } catch (cause) {
+      throw new HostError("SECRETS_UNAVAILABLE", "HOST_MASTER_KEY is not base64url", { cause });
+    }
+    if (key.length !== 32) {
+      throw new HostError("SECRETS_UNAVAILABLE", `HOST_MASTER_KEY must decode to 32 bytes, not ${key.length}`, {
+        hint: "Generate one with: openssl rand -base64 32 | tr '+/' '-_' | tr -d '='",
+      });
+    }
+    return key;
+  }
+  const path = `${dataDir}/master.key`;
+  try {
+    return decodeBase64Url(await Deno.readTextFile(path));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  await Deno.writeTextFile(path, encodeBase64Url(key) + "\n", { mode: 0o600, createNew: true });
+  return key;
+}
+
+/**
+ * The set of secret values the host knows, used to scrub them from log lines, error messages and
+ * run records. It is passed where needed as a value, never kept in a module global.
+ */
+export class Redactor {
+  #secrets = new Set<string>();
+
+  /** Adds secret values (short ones are ignored: they would scrub ordinary words). */
+  add(values: Iterable<unknown>): void {
+    for (const value of values) if (typeof value === "string" && value.length >= 4) this.#secrets.add(value);
+  }
+
+  /** Replaces every known secret value in text with `[redacted]`. */
+  redact(text: string): string {
+    let out = text;
+    for (const secret of this.#secrets) if (out.includes(secret)) out = out.split(secret).join("[redacted]");
+    return out;
+  }
+}

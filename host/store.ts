@@ -1,0 +1,489 @@
+/**
+ * Everything the host keeps, in one embedded SQLite database (`node:sqlite`, WAL): integrations
+ * with their sealed secrets, checkpoints, the outbox of webhook batches (pending, and dead
+ * letters), runs, and the invalid records kept for operators. Schema changes are numbered
+ * migrations applied at open.
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE integrations (
+     id TEXT PRIMARY KEY,
+     plugin_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     config TEXT NOT NULL,
+     secrets TEXT NOT NULL,
+     destination_url TEXT NOT NULL,
+     interval_seconds INTEGER,
+     enabled INTEGER NOT NULL DEFAULT 1,
+     last_error TEXT,
+     last_hint TEXT,
+     last_run_at TEXT,
+     last_success_at TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE checkpoints (
+     integration_id TEXT PRIMARY KEY REFERENCES integrations(id) ON DELETE CASCADE,
+     checkpoint TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE batches (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     webhook_id TEXT NOT NULL UNIQUE,
+     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+     run_id TEXT,
+     body TEXT NOT NULL,
+     alert_count INTEGER NOT NULL,
+     status TEXT NOT NULL DEFAULT 'pending',
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     created_at TEXT NOT NULL,
+     dead_at TEXT
+   );
+   CREATE INDEX batches_pending ON batches(integration_id, status, seq);
+   CREATE TABLE runs (
+     id TEXT PRIMARY KEY,
+     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+     trigger TEXT NOT NULL,
+     status TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     finished_at TEXT,
+     fetched INTEGER NOT NULL DEFAULT 0,
+     filtered INTEGER NOT NULL DEFAULT 0,
+     invalid INTEGER NOT NULL DEFAULT 0,
+     alerts INTEGER NOT NULL DEFAULT 0,
+     delivered INTEGER NOT NULL DEFAULT 0,
+     drift INTEGER NOT NULL DEFAULT 0,
+     dead_lettered INTEGER NOT NULL DEFAULT 0,
+     error TEXT,
+     error_code TEXT,
+     hint TEXT
+   );
+   CREATE INDEX runs_by_integration ON runs(integration_id, started_at);
+   CREATE TABLE invalid_records (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+     run_id TEXT NOT NULL,
+     record TEXT NOT NULL,
+     issues TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE streams (
+     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+     log_type TEXT NOT NULL,
+     newest_at TEXT,
+     alerts INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (integration_id, log_type)
+   );`,
+];
+
+/** Invalid records kept per integration; older ones are pruned. */
+export const INVALID_KEPT = 1000;
+
+/** A stored integration (secrets still sealed). */
+export interface IntegrationRow {
+  id: string;
+  pluginId: string;
+  name: string;
+  config: Record<string, unknown>;
+  secrets: string;
+  destinationUrl: string;
+  intervalSeconds: number | null;
+  enabled: boolean;
+  lastError: string | null;
+  lastHint: string | null;
+  lastRunAt: string | null;
+  lastSuccessAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Counts a run accumulates. */
+export interface RunCounts {
+  fetched: number;
+  filtered: number;
+  invalid: number;
+  alerts: number;
+  delivered: number;
+  drift: number;
+  deadLettered: number;
+}
+
+/** A stored run. */
+export interface RunRow {
+  id: string;
+  integrationId: string;
+  trigger: string;
+  status: "running" | "succeeded" | "failed";
+  startedAt: string;
+  finishedAt: string | null;
+  counts: RunCounts;
+  error: string | null;
+  errorCode: string | null;
+  hint: string | null;
+}
+
+/** An outbox batch: one webhook request, its id stable across retries. */
+export interface BatchRow {
+  seq: number;
+  webhookId: string;
+  integrationId: string;
+  runId: string | null;
+  body: string;
+  alertCount: number;
+  status: "pending" | "dead";
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  deadAt: string | null;
+}
+
+/** What one fetched page leaves in storage, written in one transaction. */
+export interface PageWrite {
+  integrationId: string;
+  runId: string;
+  batches: { webhookId: string; body: string; alertCount: number }[];
+  checkpoint: unknown;
+  invalid: { record: unknown; issues: unknown }[];
+  streams: { logType: string; newestAt: string; alerts: number }[];
+  counts: Partial<RunCounts>;
+}
+
+type Row = Record<string, unknown>;
+
+const nowIso = () => new Date().toISOString();
+
+/** The host's database. */
+export class Store {
+  readonly db: DatabaseSync;
+
+  constructor(path: string) {
+    this.db = new DatabaseSync(path);
+    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    const version = (this.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+    for (let i = version; i < MIGRATIONS.length; i++) {
+      this.transaction(() => {
+        this.db.exec(MIGRATIONS[i]);
+        this.db.exec(`PRAGMA user_version = ${i + 1}`);
+      });
+    }
+  }
+
+  /** The schema version in force. */
+  get schemaVersion(): number {
+    return (this.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction; rolls back if it throws. */
+  transaction<T>(fn: () => T): T {
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = fn();
+      this.db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      this.db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ── integrations ──────────────────────────────────────────────────────────
+
+  insertIntegration(row: Omit<IntegrationRow, "lastError" | "lastHint" | "lastRunAt" | "lastSuccessAt">): void {
+    this.db.prepare(
+      `INSERT INTO integrations (id, plugin_id, name, config, secrets, destination_url, interval_seconds, enabled, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      row.id,
+      row.pluginId,
+      row.name,
+      JSON.stringify(row.config),
+      row.secrets,
+      row.destinationUrl,
+      row.intervalSeconds,
+      row.enabled ? 1 : 0,
+      row.createdAt,
+      row.updatedAt,
+    );
+  }
+
+  updateIntegration(
+    id: string,
+    fields: Partial<Pick<IntegrationRow, "name" | "config" | "secrets" | "destinationUrl" | "intervalSeconds" | "enabled">>,
+  ): void {
+    const current = this.getIntegration(id);
+    if (!current) return;
+    const next = { ...current, ...fields };
+    this.db.prepare(
+      `UPDATE integrations SET name = ?, config = ?, secrets = ?, destination_url = ?, interval_seconds = ?, enabled = ?, updated_at = ?
+       WHERE id = ?`,
+    ).run(
+      next.name,
+      JSON.stringify(next.config),
+      next.secrets,
+      next.destinationUrl,
+      next.intervalSeconds,
+      next.enabled ? 1 : 0,
+      nowIso(),
+      id,
+    );
+  }
+
+  deleteIntegration(id: string): boolean {
+    return Number(this.db.prepare("DELETE FROM integrations WHERE id = ?").run(id).changes) > 0;
+  }
+
+  getIntegration(id: string): IntegrationRow | undefined {
+    const row = this.db.prepare("SELECT * FROM integrations WHERE id = ?").get(id) as Row | undefined;
+    return row ? integrationFrom(row) : undefined;
+  }
+
+  listIntegrations(): IntegrationRow[] {
+    return (this.db.prepare("SELECT * FROM integrations ORDER BY created_at, id").all() as Row[]).map(integrationFrom);
+  }
+
+  setOutcome(id: string, outcome: { error: string | null; hint: string | null; at: string; success: boolean }): void {
+    this.db.prepare(
+      `UPDATE integrations SET last_error = ?, last_hint = ?, last_run_at = ?,
+         last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END WHERE id = ?`,
+    ).run(outcome.error, outcome.hint, outcome.at, outcome.success ? 1 : 0, outcome.at, id);
+  }
+
+  // ── checkpoints and pages ─────────────────────────────────────────────────
+
+  getCheckpoint(integrationId: string): unknown {
+    const row = this.db.prepare("SELECT checkpoint FROM checkpoints WHERE integration_id = ?").get(integrationId) as
+      | { checkpoint: string }
+      | undefined;
+    return row ? JSON.parse(row.checkpoint) : null;
+  }
+
+  /** Stores a page's batches, checkpoint, invalid records and counts atomically. */
+  storePage(page: PageWrite): void {
+    const at = nowIso();
+    this.transaction(() => {
+      const insert = this.db.prepare(
+        `INSERT INTO batches (webhook_id, integration_id, run_id, body, alert_count, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      );
+      for (const b of page.batches) insert.run(b.webhookId, page.integrationId, page.runId, b.body, b.alertCount, at);
+      this.db.prepare(
+        `INSERT INTO checkpoints (integration_id, checkpoint, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(integration_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
+      ).run(page.integrationId, JSON.stringify(page.checkpoint), at);
+      if (page.invalid.length > 0) {
+        const keep = this.db.prepare(
+          "INSERT INTO invalid_records (integration_id, run_id, record, issues, created_at) VALUES (?, ?, ?, ?, ?)",
+        );
+        for (const r of page.invalid) keep.run(page.integrationId, page.runId, JSON.stringify(r.record), JSON.stringify(r.issues), at);
+        this.db.prepare(
+          `DELETE FROM invalid_records WHERE integration_id = ? AND id <= (
+             SELECT id FROM invalid_records WHERE integration_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+        ).run(page.integrationId, page.integrationId, INVALID_KEPT);
+      }
+      const stream = this.db.prepare(
+        `INSERT INTO streams (integration_id, log_type, newest_at, alerts) VALUES (?, ?, ?, ?)
+         ON CONFLICT(integration_id, log_type) DO UPDATE SET
+           newest_at = MAX(COALESCE(newest_at, ''), excluded.newest_at), alerts = alerts + excluded.alerts`,
+      );
+      for (const s of page.streams) stream.run(page.integrationId, s.logType, s.newestAt, s.alerts);
+      this.addRunCounts(page.runId, page.counts);
+    });
+  }
+
+  // ── outbox ────────────────────────────────────────────────────────────────
+
+  /** The oldest pending batch of an integration. */
+  nextPending(integrationId: string, afterSeq = 0): BatchRow | undefined {
+    const row = this.db.prepare(
+      "SELECT * FROM batches WHERE integration_id = ? AND status = 'pending' AND seq > ? ORDER BY seq LIMIT 1",
+    ).get(integrationId, afterSeq) as Row | undefined;
+    return row ? batchFrom(row) : undefined;
+  }
+
+  /** Integrations with batches waiting. */
+  integrationsWithPending(): string[] {
+    return (this.db.prepare("SELECT DISTINCT integration_id FROM batches WHERE status = 'pending'").all() as Row[])
+      .map((r) => String(r.integration_id));
+  }
+
+  pendingCount(integrationId: string): number {
+    return Number((this.db.prepare("SELECT COUNT(*) AS n FROM batches WHERE integration_id = ? AND status = 'pending'").get(integrationId) as Row).n);
+  }
+
+  /** A delivered batch leaves the outbox; its run is credited. */
+  markDelivered(batch: BatchRow): void {
+    this.transaction(() => {
+      this.db.prepare("DELETE FROM batches WHERE seq = ?").run(batch.seq);
+      if (batch.runId) this.addRunCounts(batch.runId, { delivered: batch.alertCount });
+    });
+  }
+
+  noteAttempt(seq: number, error: string): void {
+    this.db.prepare("UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE seq = ?").run(error, seq);
+  }
+
+  markDead(batch: BatchRow, error: string): void {
+    this.transaction(() => {
+      this.db.prepare("UPDATE batches SET status = 'dead', last_error = ?, dead_at = ? WHERE seq = ?").run(error, nowIso(), batch.seq);
+      if (batch.runId) this.addRunCounts(batch.runId, { deadLettered: 1 });
+    });
+  }
+
+  listDeadLetters(integrationId: string, limit = 100): BatchRow[] {
+    return (this.db.prepare(
+      "SELECT * FROM batches WHERE integration_id = ? AND status = 'dead' ORDER BY seq LIMIT ?",
+    ).all(integrationId, limit) as Row[]).map(batchFrom);
+  }
+
+  deadLetterCount(integrationId?: string): number {
+    const row = integrationId
+      ? this.db.prepare("SELECT COUNT(*) AS n FROM batches WHERE status = 'dead' AND integration_id = ?").get(integrationId)
+      : this.db.prepare("SELECT COUNT(*) AS n FROM batches WHERE status = 'dead'").get();
+    return Number((row as Row).n);
+  }
+
+  /** Puts dead letters back in the outbox (all, or the given webhook ids); returns how many. */
+  redrive(integrationId: string, webhookIds?: string[]): number {
+    if (webhookIds && webhookIds.length > 0) {
+      const stmt = this.db.prepare(
+        "UPDATE batches SET status = 'pending', attempts = 0, dead_at = NULL WHERE integration_id = ? AND status = 'dead' AND webhook_id = ?",
+      );
+      return this.transaction(() => webhookIds.reduce((n, id) => n + Number(stmt.run(integrationId, id).changes), 0));
+    }
+    return Number(this.db.prepare(
+      "UPDATE batches SET status = 'pending', attempts = 0, dead_at = NULL WHERE integration_id = ? AND status = 'dead'",
+    ).run(integrationId).changes);
+  }
+
+  // ── runs ──────────────────────────────────────────────────────────────────
+
+  insertRun(run: { id: string; integrationId: string; trigger: string; startedAt: string }): void {
+    this.db.prepare("INSERT INTO runs (id, integration_id, trigger, status, started_at) VALUES (?, ?, ?, 'running', ?)")
+      .run(run.id, run.integrationId, run.trigger, run.startedAt);
+  }
+
+  addRunCounts(runId: string, counts: Partial<RunCounts>): void {
+    this.db.prepare(
+      `UPDATE runs SET fetched = fetched + ?, filtered = filtered + ?, invalid = invalid + ?, alerts = alerts + ?,
+         delivered = delivered + ?, drift = drift + ?, dead_lettered = dead_lettered + ? WHERE id = ?`,
+    ).run(
+      counts.fetched ?? 0,
+      counts.filtered ?? 0,
+      counts.invalid ?? 0,
+      counts.alerts ?? 0,
+      counts.delivered ?? 0,
+      counts.drift ?? 0,
+      counts.deadLettered ?? 0,
+      runId,
+    );
+  }
+
+  finishRun(runId: string, outcome: { status: "succeeded" | "failed"; error?: string; errorCode?: string; hint?: string }): void {
+    this.db.prepare("UPDATE runs SET status = ?, finished_at = ?, error = ?, error_code = ?, hint = ? WHERE id = ?")
+      .run(outcome.status, nowIso(), outcome.error ?? null, outcome.errorCode ?? null, outcome.hint ?? null, runId);
+  }
+
+  getRun(id: string): RunRow | undefined {
+    const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as Row | undefined;
+    return row ? runFrom(row) : undefined;
+  }
+
+  listRuns(integrationId: string, limit = 20): RunRow[] {
+    return (this.db.prepare("SELECT * FROM runs WHERE integration_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?")
+      .all(integrationId, limit) as Row[]).map(runFrom);
+  }
+
+  /** Marks runs a crash left `running` as failed; returns how many. */
+  failInterruptedRuns(): number {
+    return Number(this.db.prepare(
+      `UPDATE runs SET status = 'failed', finished_at = ?, error = 'Run interrupted: the host stopped before it finished',
+         error_code = 'INTERRUPTED', hint = 'The next run resumes from the last stored page.' WHERE status = 'running'`,
+    ).run(nowIso()).changes);
+  }
+
+  // ── operator views ────────────────────────────────────────────────────────
+
+  listInvalid(integrationId: string, limit = 50): { runId: string; record: unknown; issues: unknown; createdAt: string }[] {
+    return (this.db.prepare(
+      "SELECT * FROM invalid_records WHERE integration_id = ? ORDER BY id DESC LIMIT ?",
+    ).all(integrationId, limit) as Row[]).map((r) => ({
+      runId: String(r.run_id),
+      record: JSON.parse(String(r.record)),
+      issues: JSON.parse(String(r.issues)),
+      createdAt: String(r.created_at),
+    }));
+  }
+
+  listStreams(integrationId: string): { logType: string; newestAt: string | null; alerts: number }[] {
+    return (this.db.prepare("SELECT * FROM streams WHERE integration_id = ? ORDER BY log_type").all(integrationId) as Row[])
+      .map((r) => ({ logType: String(r.log_type), newestAt: r.newest_at === null ? null : String(r.newest_at), alerts: Number(r.alerts) }));
+  }
+}
+
+function integrationFrom(r: Row): IntegrationRow {
+  return {
+    id: String(r.id),
+    pluginId: String(r.plugin_id),
+    name: String(r.name),
+    config: JSON.parse(String(r.config)),
+    secrets: String(r.secrets),
+    destinationUrl: String(r.destination_url),
+    intervalSeconds: r.interval_seconds === null ? null : Number(r.interval_seconds),
+    enabled: Number(r.enabled) === 1,
+    lastError: (r.last_error as string | null) ?? null,
+    lastHint: (r.last_hint as string | null) ?? null,
+    lastRunAt: (r.last_run_at as string | null) ?? null,
+    lastSuccessAt: (r.last_success_at as string | null) ?? null,
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+function batchFrom(r: Row): BatchRow {
+  return {
+    seq: Number(r.seq),
+    webhookId: String(r.webhook_id),
+    integrationId: String(r.integration_id),
+    runId: (r.run_id as string | null) ?? null,
+    body: String(r.body),
+    alertCount: Number(r.alert_count),
+    status: r.status as BatchRow["status"],
+    attempts: Number(r.attempts),
+    lastError: (r.last_error as string | null) ?? null,
+    createdAt: String(r.created_at),
+    deadAt: (r.dead_at as string | null) ?? null,
+  };
+}
+
+function runFrom(r: Row): RunRow {
+  return {
+    id: String(r.id),
+    integrationId: String(r.integration_id),
+    trigger: String(r.trigger),
+    status: r.status as RunRow["status"],
+    startedAt: String(r.started_at),
+    finishedAt: (r.finished_at as string | null) ?? null,
+    counts: {
+      fetched: Number(r.fetched),
+      filtered: Number(r.filtered),
+      invalid: Number(r.invalid),
+      alerts: Number(r.alerts),
+      delivered: Number(r.delivered),
+      drift: Number(r.drift),
+      deadLettered: Number(r.dead_lettered),
+    },
+    error: (r.error as string | null) ?? null,
+    errorCode: (r.error_code as string | null) ?? null,
+    hint: (r.hint as string | null) ?? null,
+  };
+}
