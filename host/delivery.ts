@@ -1,0 +1,181 @@
+/**
+ * Delivery of the outbox (SPEC §5.3): each batch POSTed as JSON, signed per Standard Webhooks
+ * (`webhook-id` stable across retries, `webhook-timestamp`, `webhook-signature: v1,<base64>`);
+ * only 2xx is success; 429, 5xx and timeouts retried with exponential backoff and jitter,
+ * honouring `Retry-After`; a batch that exhausts its retries becomes a dead letter.
+ * Batches of one integration go out one at a time, in order. When a batch spends its retries the
+ * destination is taken as down: that batch becomes a dead letter, the rest stay in the outbox for
+ * the next run, and the drain fails with DELIVERY_FAILED so the run stops fetching.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { createHmac } from "node:crypto";
+import { HostError } from "./errors.ts";
+import type { Clock, Logger } from "./types.ts";
+import type { BatchRow, Store } from "./store.ts";
+
+/** How hard delivery tries before a batch becomes a dead letter. */
+export interface DeliveryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  timeoutMs: number;
+}
+
+/** Eight attempts, 1 s doubling to 5 min (about 8.5 min in all), 15 s per request. */
+export const DEFAULT_DELIVERY: DeliveryPolicy = { attempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000, timeoutMs: 15_000 };
+
+/** The Standard Webhooks signature of one request. */
+export function signWebhook(secret: string, webhookId: string, timestamp: number, body: string): string {
+  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  return `v1,${createHmac("sha256", key).update(`${webhookId}.${timestamp}.${body}`).digest("base64")}`;
+}
+
+/** A fresh `whsec_` secret (24 random bytes). */
+export function generateWebhookSecret(): string {
+  return `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
+}
+
+/** True when a text is a usable `whsec_` secret. */
+export function isWebhookSecret(text: string): boolean {
+  const raw = text.replace(/^whsec_/, "");
+  if (!text.startsWith("whsec_") || !/^[A-Za-z0-9+/]+={0,2}$/.test(raw)) return false;
+  return Buffer.from(raw, "base64").length >= 16;
+}
+
+/** Where an integration's batches go. */
+export interface Destination {
+  url: string;
+  secret: string;
+}
+
+/** Counters delivery reports to /metrics. */
+export interface DeliveryStats {
+  requests: number;
+  retries: number;
+  delivered: number;
+  deadLettered: number;
+}
+
+/** Delivers outbox batches; one worker per integration at a time. */
+export class Delivery {
+  readonly stats: DeliveryStats = { requests: 0, retries: 0, delivered: 0, deadLettered: 0 };
+  #store: Store;
+  #fetch: typeof fetch;
+  #clock: Clock;
+  #logger: Logger;
+  #policy: DeliveryPolicy;
+  #workers = new Map<string, Promise<void>>();
+
+  constructor(deps: { store: Store; fetch?: typeof fetch; clock: Clock; logger: Logger; policy?: Partial<DeliveryPolicy> }) {
+    this.#store = deps.store;
+    this.#fetch = deps.fetch ?? fetch;
+    this.#clock = deps.clock;
+    this.#logger = deps.logger;
+    this.#policy = { ...DEFAULT_DELIVERY, ...deps.policy };
+  }
+
+  /**
+   * Delivers every pending batch of an integration, oldest first. Concurrent calls for the same
+   * integration share one worker; the promise settles when the outbox is drained (or aborted).
+   */
+  drain(integrationId: string, destination: () => Promise<Destination>, signal?: AbortSignal): Promise<void> {
+    const running = this.#workers.get(integrationId);
+    if (running) return running.then(() => this.drain(integrationId, destination, signal));
+    const worker = this.#work(integrationId, destination, signal).finally(() => this.#workers.delete(integrationId));
+    this.#workers.set(integrationId, worker);
+    return worker;
+  }
+
+  async #work(integrationId: string, destination: () => Promise<Destination>, signal?: AbortSignal): Promise<void> {
+    let dest: Destination | undefined;
+    let after = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      const batch = this.#store.nextPending(integrationId, after);
+      if (!batch) return;
+      dest ??= await destination();
+      const outcome = await this.#deliver(batch, dest, signal);
+      if (outcome.delivered) {
+        this.#store.markDelivered(batch);
+        this.stats.delivered += batch.alertCount;
+      } else {
+        this.stats.deadLettered++;
+        if (outcome.exhausted) {
+          throw new HostError("DELIVERY_FAILED", `${outcome.error} (after ${this.#policy.attempts} attempts)`, {
+            hint: "Check that the webhook receiver is up and answers 2xx; then redrive the dead letters. Later batches wait in the outbox.",
+          });
+        }
+      }
+      after = batch.seq;
+    }
+  }
+
+  /** Tries one batch until success, a final refusal, or its retries are spent. */
+  async #deliver(
+    batch: BatchRow,
+    dest: Destination,
+    signal?: AbortSignal,
+  ): Promise<{ delivered: true } | { delivered: false; exhausted: boolean; error: string }> {
+    for (let attempt = 1;; attempt++) {
+      const outcome = await this.#attempt(batch, dest, signal);
+      if (outcome.ok) return { delivered: true };
+      this.#store.noteAttempt(batch.seq, outcome.error);
+      if (!outcome.retryable || attempt >= this.#policy.attempts) {
+        this.#store.markDead(batch, outcome.error);
+        this.#logger.error("Batch moved to dead letters", { webhookId: batch.webhookId, error: outcome.error, attempts: attempt });
+        return { delivered: false, exhausted: outcome.retryable, error: outcome.error };
+      }
+      const ceiling = Math.min(this.#policy.maxDelayMs, this.#policy.baseDelayMs * 2 ** (attempt - 1));
+      const backoff = ceiling / 2 + Math.random() * ceiling / 2;
+      const delay = Math.min(Math.max(backoff, outcome.retryAfterMs ?? 0), this.#policy.maxDelayMs);
+      this.stats.retries++;
+      this.#logger.warn("Webhook delivery failed; retrying", { webhookId: batch.webhookId, attempt, delayMs: Math.round(delay), error: outcome.error });
+      await this.#clock.sleep(delay, signal);
+    }
+  }
+
+  async #attempt(
+    batch: BatchRow,
+    dest: Destination,
+    signal?: AbortSignal,
+  ): Promise<{ ok: true } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number }> {
+    const timestamp = Math.floor(this.#clock.now() / 1000);
+    const timeout = AbortSignal.timeout(this.#policy.timeoutMs);
+    this.stats.requests++;
+    let response: Response;
+    try {
+      response = await this.#fetch(dest.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "mimecast-alerts-host/1",
+          "webhook-id": batch.webhookId,
+          "webhook-timestamp": String(timestamp),
+          "webhook-signature": signWebhook(dest.secret, batch.webhookId, timestamp, batch.body),
+        },
+        body: batch.body,
+        redirect: "manual",
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      await response.body?.cancel();
+    } catch (cause) {
+      signal?.throwIfAborted();
+      const what = timeout.aborted ? `timed out after ${this.#policy.timeoutMs} ms` : String(cause);
+      return { ok: false, retryable: true, error: `Cannot deliver batch to webhook: ${what}` };
+    }
+    if (response.status >= 200 && response.status < 300) return { ok: true };
+    const error = `Cannot deliver batch to webhook: received status ${response.status}`;
+    const retryable = response.status === 429 || response.status === 408 || response.status >= 500;
+    return { ok: false, retryable, error, retryAfterMs: retryAfterMs(response.headers.get("retry-after"), this.#clock.now()) };
+  }
+}
+
+/** `Retry-After` as seconds or an HTTP date, in ms from now. */
+export function retryAfterMs(value: string | null, now: number): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
