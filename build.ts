@@ -12,7 +12,10 @@ const ROOT = new URL("./", import.meta.url);
 
 /** The JSON Schema the host renders forms from, generated from the plugin's valibot schema. */
 export function generatedConfigSchema(): Record<string, unknown> {
-  const { $schema: _, ...schema } = toJsonSchema(configSchema, { errorMode: "ignore" }) as Record<string, unknown>;
+  const { $schema: _, ...schema } = toJsonSchema(configSchema, { errorMode: "ignore" }) as Record<
+    string,
+    unknown
+  >;
   return schema;
 }
 
@@ -47,7 +50,12 @@ export async function build(
   const bundle = result.outputFiles[0].contents;
   const template = JSON.parse(await Deno.readTextFile(new URL("manifest.json", ROOT)));
   const integrity = await integrityOf(bundle);
-  const manifest = { ...template, entry: "./plugin.js", integrity, configSchema: generatedConfigSchema() };
+  const manifest = {
+    ...template,
+    entry: "./plugin.js",
+    integrity,
+    configSchema: generatedConfigSchema(),
+  };
   await Deno.mkdir(outDir, { recursive: true });
   await Deno.writeFile(new URL("plugin.js", outDir), bundle);
   const manifestUrl = new URL("manifest.json", outDir);
@@ -58,6 +66,6 @@ export async function build(
 }
 
 if (import.meta.main) {
-  const { manifest, integrity } = await build({ updateRoot: true });
+  const { manifest, integrity } = await build({ updateRoot: !Deno.args.includes("--no-root") });
   console.log(`Built ${manifest.pathname} (${integrity})`);
 }

@@ -23,12 +23,24 @@ export interface DeliveryPolicy {
 }
 
 /** Eight attempts, 1 s doubling to 5 min (about 8.5 min in all), 15 s per request. */
-export const DEFAULT_DELIVERY: DeliveryPolicy = { attempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000, timeoutMs: 15_000 };
+export const DEFAULT_DELIVERY: DeliveryPolicy = {
+  attempts: 8,
+  baseDelayMs: 1000,
+  maxDelayMs: 300_000,
+  timeoutMs: 15_000,
+};
 
 /** The Standard Webhooks signature of one request. */
-export function signWebhook(secret: string, webhookId: string, timestamp: number, body: string): string {
+export function signWebhook(
+  secret: string,
+  webhookId: string,
+  timestamp: number,
+  body: string,
+): string {
   const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
-  return `v1,${createHmac("sha256", key).update(`${webhookId}.${timestamp}.${body}`).digest("base64")}`;
+  return `v1,${
+    createHmac("sha256", key).update(`${webhookId}.${timestamp}.${body}`).digest("base64")
+  }`;
 }
 
 /** A fresh `whsec_` secret (24 random bytes). */
@@ -67,7 +79,15 @@ export class Delivery {
   #policy: DeliveryPolicy;
   #workers = new Map<string, Promise<void>>();
 
-  constructor(deps: { store: Store; fetch?: typeof fetch; clock: Clock; logger: Logger; policy?: Partial<DeliveryPolicy> }) {
+  constructor(
+    deps: {
+      store: Store;
+      fetch?: typeof fetch;
+      clock: Clock;
+      logger: Logger;
+      policy?: Partial<DeliveryPolicy>;
+    },
+  ) {
     this.#store = deps.store;
     this.#fetch = deps.fetch ?? fetch;
     this.#clock = deps.clock;
@@ -79,15 +99,30 @@ export class Delivery {
    * Delivers every pending batch of an integration, oldest first. Concurrent calls for the same
    * integration share one worker; the promise settles when the outbox is drained (or aborted).
    */
-  drain(integrationId: string, destination: () => Promise<Destination>, signal?: AbortSignal): Promise<void> {
+  drain(
+    integrationId: string,
+    destination: () => Promise<Destination>,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const running = this.#workers.get(integrationId);
     if (running) return running.then(() => this.drain(integrationId, destination, signal));
-    const worker = this.#work(integrationId, destination, signal).finally(() => this.#workers.delete(integrationId));
+    const worker = this.#work(integrationId, destination, signal).finally(() =>
+      this.#workers.delete(integrationId)
+    );
     this.#workers.set(integrationId, worker);
     return worker;
   }
 
-  async #work(integrationId: string, destination: () => Promise<Destination>, signal?: AbortSignal): Promise<void> {
+  /** Resolves when every running drain has ended. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#workers.values()]);
+  }
+
+  async #work(
+    integrationId: string,
+    destination: () => Promise<Destination>,
+    signal?: AbortSignal,
+  ): Promise<void> {
     let dest: Destination | undefined;
     let after = 0;
     for (;;) {
@@ -102,9 +137,14 @@ export class Delivery {
       } else {
         this.stats.deadLettered++;
         if (outcome.exhausted) {
-          throw new HostError("DELIVERY_FAILED", `${outcome.error} (after ${this.#policy.attempts} attempts)`, {
-            hint: "Check that the webhook receiver is up and answers 2xx; then redrive the dead letters. Later batches wait in the outbox.",
-          });
+          throw new HostError(
+            "DELIVERY_FAILED",
+            `${outcome.error} (after ${this.#policy.attempts} attempts)`,
+            {
+              hint:
+                "Check that the webhook receiver is up and answers 2xx; then redrive the dead letters. Later batches wait in the outbox.",
+            },
+          );
         }
       }
       after = batch.seq;
@@ -123,14 +163,26 @@ export class Delivery {
       this.#store.noteAttempt(batch.seq, outcome.error);
       if (!outcome.retryable || attempt >= this.#policy.attempts) {
         this.#store.markDead(batch, outcome.error);
-        this.#logger.error("Batch moved to dead letters", { webhookId: batch.webhookId, error: outcome.error, attempts: attempt });
+        this.#logger.error("Batch moved to dead letters", {
+          webhookId: batch.webhookId,
+          error: outcome.error,
+          attempts: attempt,
+        });
         return { delivered: false, exhausted: outcome.retryable, error: outcome.error };
       }
-      const ceiling = Math.min(this.#policy.maxDelayMs, this.#policy.baseDelayMs * 2 ** (attempt - 1));
+      const ceiling = Math.min(
+        this.#policy.maxDelayMs,
+        this.#policy.baseDelayMs * 2 ** (attempt - 1),
+      );
       const backoff = ceiling / 2 + Math.random() * ceiling / 2;
       const delay = Math.min(Math.max(backoff, outcome.retryAfterMs ?? 0), this.#policy.maxDelayMs);
       this.stats.retries++;
-      this.#logger.warn("Webhook delivery failed; retrying", { webhookId: batch.webhookId, attempt, delayMs: Math.round(delay), error: outcome.error });
+      this.#logger.warn("Webhook delivery failed; retrying", {
+        webhookId: batch.webhookId,
+        attempt,
+        delayMs: Math.round(delay),
+        error: outcome.error,
+      });
       await this.#clock.sleep(delay, signal);
     }
   }
@@ -139,7 +191,9 @@ export class Delivery {
     batch: BatchRow,
     dest: Destination,
     signal?: AbortSignal,
-  ): Promise<{ ok: true } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number }> {
+  ): Promise<
+    { ok: true } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number }
+  > {
     const timestamp = Math.floor(this.#clock.now() / 1000);
     const timeout = AbortSignal.timeout(this.#policy.timeoutMs);
     this.stats.requests++;
@@ -167,7 +221,12 @@ export class Delivery {
     if (response.status >= 200 && response.status < 300) return { ok: true };
     const error = `Cannot deliver batch to webhook: received status ${response.status}`;
     const retryable = response.status === 429 || response.status === 408 || response.status >= 500;
-    return { ok: false, retryable, error, retryAfterMs: retryAfterMs(response.headers.get("retry-after"), this.#clock.now()) };
+    return {
+      ok: false,
+      retryable,
+      error,
+      retryAfterMs: retryAfterMs(response.headers.get("retry-after"), this.#clock.now()),
+    };
   }
 }
 

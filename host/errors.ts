@@ -20,7 +20,8 @@ export type HostErrorCode =
   | "NET_DENIED"
   | "DELIVERY_FAILED"
   | "SECRETS_UNAVAILABLE"
-  | "INTERRUPTED";
+  | "INTERRUPTED"
+  | "INTERNAL";
 
 /** A host failure with its code, the issues behind it and an operator hint. */
 export class HostError extends Error {

@@ -19,10 +19,19 @@ const hostPattern = v.pipe(
 );
 
 const manifestSchema = v.object({
-  id: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{1,40}$/, "id must be lower-case letters, digits and dashes")),
+  id: v.pipe(
+    v.string(),
+    v.regex(/^[a-z][a-z0-9-]{1,40}$/, "id must be lower-case letters, digits and dashes"),
+  ),
   name: v.pipe(v.string(), v.trim(), v.nonEmpty("name is required")),
-  version: v.pipe(v.string(), v.regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "version must be semver, e.g. 1.2.0")),
-  hostApi: v.pipe(v.string(), v.check((x) => x === HOST_API, `hostApi must be "${HOST_API}" for this host`)),
+  version: v.pipe(
+    v.string(),
+    v.regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, "version must be semver, e.g. 1.2.0"),
+  ),
+  hostApi: v.pipe(
+    v.string(),
+    v.check((x) => x === HOST_API, `hostApi must be "${HOST_API}" for this host`),
+  ),
   description: v.optional(v.string(), ""),
   entry: v.pipe(
     v.string(),
@@ -34,7 +43,10 @@ const manifestSchema = v.object({
   ),
   integrity: v.pipe(
     v.string(),
-    v.regex(/^sha256-[A-Za-z0-9+/]{43}=$/, "integrity must be sha256- and the base64 SHA-256 of the entry"),
+    v.regex(
+      /^sha256-[A-Za-z0-9+/]{43}=$/,
+      "integrity must be sha256- and the base64 SHA-256 of the entry",
+    ),
   ),
   permissions: v.object({ net: v.array(hostPattern) }),
   schedule: v.optional(
@@ -64,7 +76,9 @@ export function parseManifest(input: unknown, source = "manifest.json"): Manifes
   }));
   throw new HostError(
     "MANIFEST_INVALID",
-    `Cannot install ${source}: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`,
+    `Cannot install ${source}: ${
+      issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")
+    }`,
     { issues },
   );
 }
@@ -75,10 +89,14 @@ export function parseManifestText(text: string, source = "manifest.json"): Manif
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    throw new HostError("MANIFEST_INVALID", `Cannot install ${source}: it is not JSON (${String(cause)})`, {
-      issues: [{ path: "", message: "not JSON" }],
-      cause,
-    });
+    throw new HostError(
+      "MANIFEST_INVALID",
+      `Cannot install ${source}: it is not JSON (${String(cause)})`,
+      {
+        issues: [{ path: "", message: "not JSON" }],
+        cause,
+      },
+    );
   }
   return parseManifest(json, source);
 }
@@ -90,8 +108,12 @@ export function secretFields(schema: Record<string, unknown>): Set<string> {
     if (!node || typeof node !== "object") return;
     const n = node as Record<string, unknown>;
     const props = n.properties as Record<string, Record<string, unknown>> | undefined;
-    for (const [name, prop] of Object.entries(props ?? {})) if (prop?.writeOnly === true) found.add(name);
-    for (const key of ["oneOf", "anyOf", "allOf"]) if (Array.isArray(n[key])) (n[key] as unknown[]).forEach(walk);
+    for (const [name, prop] of Object.entries(props ?? {})) {
+      if (prop?.writeOnly === true) found.add(name);
+    }
+    for (const key of ["oneOf", "anyOf", "allOf"]) {
+      if (Array.isArray(n[key])) (n[key] as unknown[]).forEach(walk);
+    }
   };
   walk(schema);
   return found;
@@ -100,5 +122,7 @@ export function secretFields(schema: Record<string, unknown>): Set<string> {
 /** True when a host name is allowed by a `permissions.net` pattern list. */
 export function hostAllowed(hostname: string, patterns: readonly string[]): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, "");
-  return patterns.some((p) => p.startsWith("*.") ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p);
+  return patterns.some((p) =>
+    p.startsWith("*.") ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p
+  );
 }

@@ -18,20 +18,34 @@ export function isLoopback(hostname: string): boolean {
 /** Addresses nobody should send to: link-local (cloud metadata), unspecified, multicast. */
 function isForbiddenAddress(hostname: string): boolean {
   const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  if (/^169\.254\./.test(h) || /^0\./.test(h) || h === "0.0.0.0" || /^22[4-9]\.|^23\d\./.test(h)) return true;
+  if (/^169\.254\./.test(h) || /^0\./.test(h) || h === "0.0.0.0" || /^22[4-9]\.|^23\d\./.test(h)) {
+    return true;
+  }
   if (/^fe[89ab][0-9a-f]:/.test(h) || h === "::" || /^ff/.test(h)) return true;
   if (h.startsWith("::ffff:")) return isForbiddenAddress(h.slice(7));
   return h === "metadata.google.internal" || h === "metadata" || h.endsWith(".internal.metadata");
 }
 
 /** Checks a URL a plugin wants to reach; returns the reason it may not, or undefined. */
-export function pluginUrlProblem(url: URL, patterns: readonly string[], allowLoopback: boolean): string | undefined {
+export function pluginUrlProblem(
+  url: URL,
+  patterns: readonly string[],
+  allowLoopback: boolean,
+): string | undefined {
   if (isLoopback(url.hostname)) {
-    return allowLoopback ? undefined : `${url.host} is loopback; set HOST_ALLOW_LOOPBACK=1 to allow it (simulators and tests only)`;
+    return allowLoopback
+      ? undefined
+      : `${url.host} is loopback; set HOST_ALLOW_LOOPBACK=1 to allow it (simulators and tests only)`;
   }
-  if (url.protocol !== "https:") return `${url.protocol} is not allowed; plugins reach the network over https only`;
-  if (isForbiddenAddress(url.hostname)) return `${url.hostname} is a link-local or metadata address`;
-  if (!hostAllowed(url.hostname, patterns)) return `${url.hostname} is not in the manifest's permissions.net (${patterns.join(", ")})`;
+  if (url.protocol !== "https:") {
+    return `${url.protocol} is not allowed; plugins reach the network over https only`;
+  }
+  if (isForbiddenAddress(url.hostname)) {
+    return `${url.hostname} is a link-local or metadata address`;
+  }
+  if (!hostAllowed(url.hostname, patterns)) {
+    return `${url.hostname} is not in the manifest's permissions.net (${patterns.join(", ")})`;
+  }
   return undefined;
 }
 
@@ -46,7 +60,9 @@ export function limitedFetch(
     const url = new URL(input instanceof Request ? input.url : String(input));
     const problem = pluginUrlProblem(url, patterns, allowLoopback);
     if (problem) {
-      return Promise.reject(new HostError("NET_DENIED", `[plugin ${pluginId}] Cannot reach ${url.origin}: ${problem}`));
+      return Promise.reject(
+        new HostError("NET_DENIED", `[plugin ${pluginId}] Cannot reach ${url.origin}: ${problem}`),
+      );
     }
     return base(input, { ...init, redirect: "manual" });
   };
@@ -60,12 +76,16 @@ export function webhookUrlProblem(text: string, allowLoopback: boolean): string 
   } catch {
     return "Enter an absolute URL such as https://siem.example.com/hooks/mimecast";
   }
-  if (url.username || url.password) return "Put no credentials in the URL; the webhook secret signs every request";
+  if (url.username || url.password) {
+    return "Put no credentials in the URL; the webhook secret signs every request";
+  }
   if (isLoopback(url.hostname)) {
     if (!["http:", "https:"].includes(url.protocol)) return "Use http or https";
     return allowLoopback ? undefined : "Loopback destinations need HOST_ALLOW_LOOPBACK=1";
   }
   if (url.protocol !== "https:") return "The webhook URL must use https";
-  if (isForbiddenAddress(url.hostname)) return "Link-local and cloud metadata addresses are not allowed";
+  if (isForbiddenAddress(url.hostname)) {
+    return "Link-local and cloud metadata addresses are not allowed";
+  }
   return undefined;
 }

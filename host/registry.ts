@@ -30,7 +30,9 @@ async function sha256Integrity(bytes: Uint8Array): Promise<string> {
 
 function toBase64(bytes: Uint8Array): string {
   let bin = "";
-  for (let i = 0; i < bytes.length; i += 8192) bin += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  for (let i = 0; i < bytes.length; i += 8192) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
   return btoa(bin);
 }
 
@@ -43,15 +45,25 @@ function pluginOf(module: Record<string, unknown>, id: string): Plugin {
     typeof plugin?.normalize === "function" ? "" : "normalize()",
   ].filter(Boolean);
   if (!plugin || missing.length > 0) {
-    throw new HostError("PLUGIN_LOAD_FAILED", `[plugin ${id}] Cannot load: the module's \`plugin\` export lacks ${missing.join(", ") || "everything"}`);
+    throw new HostError(
+      "PLUGIN_LOAD_FAILED",
+      `[plugin ${id}] Cannot load: the module's \`plugin\` export lacks ${
+        missing.join(", ") || "everything"
+      }`,
+    );
   }
   return plugin as Plugin;
 }
 
 /** Loads one manifest file: parse, fetch the entry, verify integrity, import. */
-export async function loadPlugin(manifestPath: string, fetchFn: typeof fetch = fetch): Promise<InstalledPlugin> {
+export async function loadPlugin(
+  manifestPath: string,
+  fetchFn: typeof fetch = fetch,
+): Promise<InstalledPlugin> {
   const manifest = parseManifestText(await Deno.readTextFile(manifestPath), manifestPath);
-  const base = new URL(`file://${manifestPath.startsWith("/") ? "" : `${Deno.cwd()}/`}${manifestPath}`);
+  const base = new URL(
+    `file://${manifestPath.startsWith("/") ? "" : `${Deno.cwd()}/`}${manifestPath}`,
+  );
   const entry = new URL(manifest.entry, base);
   let bytes: Uint8Array;
   try {
@@ -62,21 +74,32 @@ export async function loadPlugin(manifestPath: string, fetchFn: typeof fetch = f
       bytes = new Uint8Array(await response.arrayBuffer());
     }
   } catch (cause) {
-    throw new HostError("PLUGIN_LOAD_FAILED", `[plugin ${manifest.id}] Cannot read entry ${entry}: ${String(cause)}`, { cause });
+    throw new HostError(
+      "PLUGIN_LOAD_FAILED",
+      `[plugin ${manifest.id}] Cannot read entry ${entry}: ${String(cause)}`,
+      { cause },
+    );
   }
   const actual = await sha256Integrity(bytes);
   if (actual !== manifest.integrity) {
     throw new HostError(
       "PLUGIN_LOAD_FAILED",
       `[plugin ${manifest.id}] Cannot load ${entry}: integrity is ${actual}, the manifest says ${manifest.integrity}`,
-      { hint: "Rebuild the plugin (deno task build) or fix the manifest's integrity.", issues: [{ path: "integrity", message: "does not match the entry" }] },
+      {
+        hint: "Rebuild the plugin (deno task build) or fix the manifest's integrity.",
+        issues: [{ path: "integrity", message: "does not match the entry" }],
+      },
     );
   }
   let module: Record<string, unknown>;
   try {
     module = await import(`data:text/javascript;base64,${toBase64(bytes)}`);
   } catch (cause) {
-    throw new HostError("PLUGIN_LOAD_FAILED", `[plugin ${manifest.id}] Cannot import ${entry}: ${String(cause)}`, { cause });
+    throw new HostError(
+      "PLUGIN_LOAD_FAILED",
+      `[plugin ${manifest.id}] Cannot import ${entry}: ${String(cause)}`,
+      { cause },
+    );
   }
   return { manifest, plugin: pluginOf(module, manifest.id), source: manifestPath };
 }
@@ -160,19 +183,33 @@ export class Registry {
         const loaded = await loadPlugin(path, this.#fetch);
         const other = this.#installed.get(loaded.manifest.id);
         if (other && other.source !== path) {
-          throw new HostError("MANIFEST_INVALID", `Cannot install ${path}: plugin id "${loaded.manifest.id}" is already installed from ${other.source}`, {
-            issues: [{ path: "id", message: "already installed" }],
-          });
+          throw new HostError(
+            "MANIFEST_INVALID",
+            `Cannot install ${path}: plugin id "${loaded.manifest.id}" is already installed from ${other.source}`,
+            {
+              issues: [{ path: "id", message: "already installed" }],
+            },
+          );
         }
         this.#installed.set(loaded.manifest.id, loaded);
         this.#bySource.set(path, loaded.manifest.id);
-        this.#logger.info("Plugin installed", { id: loaded.manifest.id, version: loaded.manifest.version, source: path });
+        this.#logger.info("Plugin installed", {
+          id: loaded.manifest.id,
+          version: loaded.manifest.version,
+          source: path,
+        });
       } catch (error) {
         const hostError = error instanceof HostError
           ? error
-          : new HostError("PLUGIN_LOAD_FAILED", `Cannot install ${path}: ${String(error)}`, { cause: error });
+          : new HostError("PLUGIN_LOAD_FAILED", `Cannot install ${path}: ${String(error)}`, {
+            cause: error,
+          });
         this.#refused.set(path, { source: path, error: hostError });
-        this.#logger.error("Plugin manifest refused", { source: path, error: hostError.message, issues: hostError.issues });
+        this.#logger.error("Plugin manifest refused", {
+          source: path,
+          error: hostError.message,
+          issues: hostError.issues,
+        });
       }
     }
   }
@@ -183,13 +220,18 @@ export class Registry {
     if (id === undefined) return;
     this.#bySource.delete(path);
     this.#installed.delete(id);
-    this.#logger.info("Plugin uninstalled; its integrations are kept and paused", { id, source: path });
+    this.#logger.info("Plugin uninstalled; its integrations are kept and paused", {
+      id,
+      source: path,
+    });
   }
 
   /** Scans every `intervalMs` until `stop()`. */
   start(intervalMs = 1000): Promise<void> {
     this.#timer = setInterval(() => {
-      this.scan().catch((error) => this.#logger.error("Plugin scan failed", { error: String(error) }));
+      this.scan().catch((error) =>
+        this.#logger.error("Plugin scan failed", { error: String(error) })
+      );
     }, intervalMs);
     return this.scan();
   }

@@ -4,7 +4,7 @@
  * values from anything the host writes out.
  * @module
  */
-import { CompactEncrypt, compactDecrypt } from "jose";
+import { compactDecrypt, CompactEncrypt } from "jose";
 import { HostError } from "./errors.ts";
 
 /** Seals and opens JSON values under one 256-bit key. */
@@ -12,7 +12,9 @@ export class SecretBox {
   #key: Uint8Array;
 
   constructor(key: Uint8Array) {
-    if (key.length !== 32) throw new HostError("SECRETS_UNAVAILABLE", "The master key must be 32 bytes");
+    if (key.length !== 32) {
+      throw new HostError("SECRETS_UNAVAILABLE", "The master key must be 32 bytes");
+    }
     this.#key = key;
   }
 
@@ -32,7 +34,11 @@ export class SecretBox {
       throw new HostError(
         "SECRETS_UNAVAILABLE",
         "Cannot decrypt stored secrets: the master key differs from the one they were sealed with",
-        { hint: "Start the host with the HOST_MASTER_KEY (or data/master.key) used when they were saved.", cause },
+        {
+          hint:
+            "Start the host with the HOST_MASTER_KEY (or data/master.key) used when they were saved.",
+          cause,
+        },
       );
     }
   }
@@ -45,14 +51,20 @@ function decodeBase64Url(text: string): Uint8Array {
 }
 
 function encodeBase64Url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(
+    /=+$/,
+    "",
+  );
 }
 
 /**
  * The master key: `HOST_MASTER_KEY` (base64url of 32 bytes) when set, else `<dataDir>/master.key`,
  * created with mode 0600 on first start.
  */
-export async function loadMasterKey(envKey: string | undefined, dataDir: string): Promise<Uint8Array> {
+export async function loadMasterKey(
+  envKey: string | undefined,
+  dataDir: string,
+): Promise<Uint8Array> {
   if (envKey) {
     let key: Uint8Array;
     try {
@@ -61,9 +73,13 @@ export async function loadMasterKey(envKey: string | undefined, dataDir: string)
       throw new HostError("SECRETS_UNAVAILABLE", "HOST_MASTER_KEY is not base64url", { cause });
     }
     if (key.length !== 32) {
-      throw new HostError("SECRETS_UNAVAILABLE", `HOST_MASTER_KEY must decode to 32 bytes, not ${key.length}`, {
-        hint: "Generate one with: openssl rand -base64 32 | tr '+/' '-_' | tr -d '='",
-      });
+      throw new HostError(
+        "SECRETS_UNAVAILABLE",
+        `HOST_MASTER_KEY must decode to 32 bytes, not ${key.length}`,
+        {
+          hint: "Generate one with: openssl rand -base64 32 | tr '+/' '-_' | tr -d '='",
+        },
+      );
     }
     return key;
   }
@@ -87,13 +103,17 @@ export class Redactor {
 
   /** Adds secret values (short ones are ignored: they would scrub ordinary words). */
   add(values: Iterable<unknown>): void {
-    for (const value of values) if (typeof value === "string" && value.length >= 4) this.#secrets.add(value);
+    for (const value of values) {
+      if (typeof value === "string" && value.length >= 4) this.#secrets.add(value);
+    }
   }
 
   /** Replaces every known secret value in text with `[redacted]`. */
   redact(text: string): string {
     let out = text;
-    for (const secret of this.#secrets) if (out.includes(secret)) out = out.split(secret).join("[redacted]");
+    for (const secret of this.#secrets) {
+      if (out.includes(secret)) out = out.split(secret).join("[redacted]");
+    }
     return out;
   }
 }

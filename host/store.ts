@@ -161,12 +161,15 @@ export class Store {
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+    this.db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+    );
     this.#migrate();
   }
 
   #migrate(): void {
-    const version = (this.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+    const version =
+      (this.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
     for (let i = version; i < MIGRATIONS.length; i++) {
       this.transaction(() => {
         this.db.exec(MIGRATIONS[i]);
@@ -199,7 +202,9 @@ export class Store {
 
   // ── integrations ──────────────────────────────────────────────────────────
 
-  insertIntegration(row: Omit<IntegrationRow, "lastError" | "lastHint" | "lastRunAt" | "lastSuccessAt">): void {
+  insertIntegration(
+    row: Omit<IntegrationRow, "lastError" | "lastHint" | "lastRunAt" | "lastSuccessAt">,
+  ): void {
     this.db.prepare(
       `INSERT INTO integrations (id, plugin_id, name, config, secrets, destination_url, interval_seconds, enabled, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -219,7 +224,12 @@ export class Store {
 
   updateIntegration(
     id: string,
-    fields: Partial<Pick<IntegrationRow, "name" | "config" | "secrets" | "destinationUrl" | "intervalSeconds" | "enabled">>,
+    fields: Partial<
+      Pick<
+        IntegrationRow,
+        "name" | "config" | "secrets" | "destinationUrl" | "intervalSeconds" | "enabled"
+      >
+    >,
   ): void {
     const current = this.getIntegration(id);
     if (!current) return;
@@ -244,15 +254,21 @@ export class Store {
   }
 
   getIntegration(id: string): IntegrationRow | undefined {
-    const row = this.db.prepare("SELECT * FROM integrations WHERE id = ?").get(id) as Row | undefined;
+    const row = this.db.prepare("SELECT * FROM integrations WHERE id = ?").get(id) as
+      | Row
+      | undefined;
     return row ? integrationFrom(row) : undefined;
   }
 
   listIntegrations(): IntegrationRow[] {
-    return (this.db.prepare("SELECT * FROM integrations ORDER BY created_at, id").all() as Row[]).map(integrationFrom);
+    return (this.db.prepare("SELECT * FROM integrations ORDER BY created_at, id").all() as Row[])
+      .map(integrationFrom);
   }
 
-  setOutcome(id: string, outcome: { error: string | null; hint: string | null; at: string; success: boolean }): void {
+  setOutcome(
+    id: string,
+    outcome: { error: string | null; hint: string | null; at: string; success: boolean },
+  ): void {
     this.db.prepare(
       `UPDATE integrations SET last_error = ?, last_hint = ?, last_run_at = ?,
          last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END WHERE id = ?`,
@@ -262,7 +278,9 @@ export class Store {
   // ── checkpoints and pages ─────────────────────────────────────────────────
 
   getCheckpoint(integrationId: string): unknown {
-    const row = this.db.prepare("SELECT checkpoint FROM checkpoints WHERE integration_id = ?").get(integrationId) as
+    const row = this.db.prepare("SELECT checkpoint FROM checkpoints WHERE integration_id = ?").get(
+      integrationId,
+    ) as
       | { checkpoint: string }
       | undefined;
     return row ? JSON.parse(row.checkpoint) : null;
@@ -275,7 +293,9 @@ export class Store {
       const insert = this.db.prepare(
         `INSERT INTO batches (webhook_id, integration_id, run_id, body, alert_count, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
       );
-      for (const b of page.batches) insert.run(b.webhookId, page.integrationId, page.runId, b.body, b.alertCount, at);
+      for (const b of page.batches) {
+        insert.run(b.webhookId, page.integrationId, page.runId, b.body, b.alertCount, at);
+      }
       this.db.prepare(
         `INSERT INTO checkpoints (integration_id, checkpoint, updated_at) VALUES (?, ?, ?)
          ON CONFLICT(integration_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
@@ -284,7 +304,15 @@ export class Store {
         const keep = this.db.prepare(
           "INSERT INTO invalid_records (integration_id, run_id, record, issues, created_at) VALUES (?, ?, ?, ?, ?)",
         );
-        for (const r of page.invalid) keep.run(page.integrationId, page.runId, JSON.stringify(r.record), JSON.stringify(r.issues), at);
+        for (const r of page.invalid) {
+          keep.run(
+            page.integrationId,
+            page.runId,
+            JSON.stringify(r.record),
+            JSON.stringify(r.issues),
+            at,
+          );
+        }
         this.db.prepare(
           `DELETE FROM invalid_records WHERE integration_id = ? AND id <= (
              SELECT id FROM invalid_records WHERE integration_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
@@ -312,12 +340,17 @@ export class Store {
 
   /** Integrations with batches waiting. */
   integrationsWithPending(): string[] {
-    return (this.db.prepare("SELECT DISTINCT integration_id FROM batches WHERE status = 'pending'").all() as Row[])
+    return (this.db.prepare("SELECT DISTINCT integration_id FROM batches WHERE status = 'pending'")
+      .all() as Row[])
       .map((r) => String(r.integration_id));
   }
 
   pendingCount(integrationId: string): number {
-    return Number((this.db.prepare("SELECT COUNT(*) AS n FROM batches WHERE integration_id = ? AND status = 'pending'").get(integrationId) as Row).n);
+    return Number(
+      (this.db.prepare(
+        "SELECT COUNT(*) AS n FROM batches WHERE integration_id = ? AND status = 'pending'",
+      ).get(integrationId) as Row).n,
+    );
   }
 
   /** A delivered batch leaves the outbox; its run is credited. */
@@ -329,12 +362,17 @@ export class Store {
   }
 
   noteAttempt(seq: number, error: string): void {
-    this.db.prepare("UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE seq = ?").run(error, seq);
+    this.db.prepare("UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE seq = ?").run(
+      error,
+      seq,
+    );
   }
 
   markDead(batch: BatchRow, error: string): void {
     this.transaction(() => {
-      this.db.prepare("UPDATE batches SET status = 'dead', last_error = ?, dead_at = ? WHERE seq = ?").run(error, nowIso(), batch.seq);
+      this.db.prepare(
+        "UPDATE batches SET status = 'dead', last_error = ?, dead_at = ? WHERE seq = ?",
+      ).run(error, nowIso(), batch.seq);
       if (batch.runId) this.addRunCounts(batch.runId, { deadLettered: 1 });
     });
   }
@@ -347,7 +385,9 @@ export class Store {
 
   deadLetterCount(integrationId?: string): number {
     const row = integrationId
-      ? this.db.prepare("SELECT COUNT(*) AS n FROM batches WHERE status = 'dead' AND integration_id = ?").get(integrationId)
+      ? this.db.prepare(
+        "SELECT COUNT(*) AS n FROM batches WHERE status = 'dead' AND integration_id = ?",
+      ).get(integrationId)
       : this.db.prepare("SELECT COUNT(*) AS n FROM batches WHERE status = 'dead'").get();
     return Number((row as Row).n);
   }
@@ -358,17 +398,23 @@ export class Store {
       const stmt = this.db.prepare(
         "UPDATE batches SET status = 'pending', attempts = 0, dead_at = NULL WHERE integration_id = ? AND status = 'dead' AND webhook_id = ?",
       );
-      return this.transaction(() => webhookIds.reduce((n, id) => n + Number(stmt.run(integrationId, id).changes), 0));
+      return this.transaction(() =>
+        webhookIds.reduce((n, id) => n + Number(stmt.run(integrationId, id).changes), 0)
+      );
     }
-    return Number(this.db.prepare(
-      "UPDATE batches SET status = 'pending', attempts = 0, dead_at = NULL WHERE integration_id = ? AND status = 'dead'",
-    ).run(integrationId).changes);
+    return Number(
+      this.db.prepare(
+        "UPDATE batches SET status = 'pending', attempts = 0, dead_at = NULL WHERE integration_id = ? AND status = 'dead'",
+      ).run(integrationId).changes,
+    );
   }
 
   // ── runs ──────────────────────────────────────────────────────────────────
 
   insertRun(run: { id: string; integrationId: string; trigger: string; startedAt: string }): void {
-    this.db.prepare("INSERT INTO runs (id, integration_id, trigger, status, started_at) VALUES (?, ?, ?, 'running', ?)")
+    this.db.prepare(
+      "INSERT INTO runs (id, integration_id, trigger, status, started_at) VALUES (?, ?, ?, 'running', ?)",
+    )
       .run(run.id, run.integrationId, run.trigger, run.startedAt);
   }
 
@@ -388,9 +434,21 @@ export class Store {
     );
   }
 
-  finishRun(runId: string, outcome: { status: "succeeded" | "failed"; error?: string; errorCode?: string; hint?: string }): void {
-    this.db.prepare("UPDATE runs SET status = ?, finished_at = ?, error = ?, error_code = ?, hint = ? WHERE id = ?")
-      .run(outcome.status, nowIso(), outcome.error ?? null, outcome.errorCode ?? null, outcome.hint ?? null, runId);
+  finishRun(
+    runId: string,
+    outcome: { status: "succeeded" | "failed"; error?: string; errorCode?: string; hint?: string },
+  ): void {
+    this.db.prepare(
+      "UPDATE runs SET status = ?, finished_at = ?, error = ?, error_code = ?, hint = ? WHERE id = ?",
+    )
+      .run(
+        outcome.status,
+        nowIso(),
+        outcome.error ?? null,
+        outcome.errorCode ?? null,
+        outcome.hint ?? null,
+        runId,
+      );
   }
 
   getRun(id: string): RunRow | undefined {
@@ -399,21 +457,28 @@ export class Store {
   }
 
   listRuns(integrationId: string, limit = 20): RunRow[] {
-    return (this.db.prepare("SELECT * FROM runs WHERE integration_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?")
+    return (this.db.prepare(
+      "SELECT * FROM runs WHERE integration_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?",
+    )
       .all(integrationId, limit) as Row[]).map(runFrom);
   }
 
   /** Marks runs a crash left `running` as failed; returns how many. */
   failInterruptedRuns(): number {
-    return Number(this.db.prepare(
-      `UPDATE runs SET status = 'failed', finished_at = ?, error = 'Run interrupted: the host stopped before it finished',
+    return Number(
+      this.db.prepare(
+        `UPDATE runs SET status = 'failed', finished_at = ?, error = 'Run interrupted: the host stopped before it finished',
          error_code = 'INTERRUPTED', hint = 'The next run resumes from the last stored page.' WHERE status = 'running'`,
-    ).run(nowIso()).changes);
+      ).run(nowIso()).changes,
+    );
   }
 
   // ── operator views ────────────────────────────────────────────────────────
 
-  listInvalid(integrationId: string, limit = 50): { runId: string; record: unknown; issues: unknown; createdAt: string }[] {
+  listInvalid(
+    integrationId: string,
+    limit = 50,
+  ): { runId: string; record: unknown; issues: unknown; createdAt: string }[] {
     return (this.db.prepare(
       "SELECT * FROM invalid_records WHERE integration_id = ? ORDER BY id DESC LIMIT ?",
     ).all(integrationId, limit) as Row[]).map((r) => ({
@@ -424,9 +489,17 @@ export class Store {
     }));
   }
 
-  listStreams(integrationId: string): { logType: string; newestAt: string | null; alerts: number }[] {
-    return (this.db.prepare("SELECT * FROM streams WHERE integration_id = ? ORDER BY log_type").all(integrationId) as Row[])
-      .map((r) => ({ logType: String(r.log_type), newestAt: r.newest_at === null ? null : String(r.newest_at), alerts: Number(r.alerts) }));
+  listStreams(
+    integrationId: string,
+  ): { logType: string; newestAt: string | null; alerts: number }[] {
+    return (this.db.prepare("SELECT * FROM streams WHERE integration_id = ? ORDER BY log_type").all(
+      integrationId,
+    ) as Row[])
+      .map((r) => ({
+        logType: String(r.log_type),
+        newestAt: r.newest_at === null ? null : String(r.newest_at),
+        alerts: Number(r.alerts),
+      }));
   }
 }
 

@@ -41,6 +41,8 @@ export interface PluginContext<Config = unknown, Checkpoint = Json> {
   clock: Clock;
   logger: Logger;
   signal: AbortSignal;
+  /** True for a preview: yield a first page per stream only; the checkpoint will not be kept. */
+  preview?: boolean;
 }
 
 /** What `normalize` may use: no I/O, only data and a counter for notable records. */

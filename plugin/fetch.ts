@@ -1,7 +1,8 @@
 /**
  * The plugin's `fetch`: for each configured log type, one closed window `[cursor, now - lag]`,
  * oldest first, pages of 100 with the filters frozen, until `next` is absent or a page is empty.
- * Each page comes with the checkpoint that is true once its records are stored.
+ * Each page comes with the checkpoint that is true once its records are stored. A preview stops
+ * after the first page of each log type.
  * @module
  */
 import type { Page, PluginContext } from "../host/types.ts";
@@ -97,7 +98,7 @@ export async function* fetchPages(
       if (done) cursor.settle(to - SETTLE_MS);
       checkpoint.cursors[logType] = cursor.toJSON();
       yield { records, checkpoint: structuredClone(checkpoint) };
-      if (done) break;
+      if (done || ctx.preview) break;
       pageToken = next;
     }
   }

@@ -1,0 +1,370 @@
+/**
+ * The JSON API (SPEC §5.5). Every `/api` route needs `Authorization: Bearer <admin token>`;
+ * every rejection is a clear 4xx with `{ error, issues? }`, never a stack trace.
+ * @module
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { HostError, type HostErrorCode, wrapPluginError } from "./errors.ts";
+import type { Integrations } from "./integrations.ts";
+import type { Registry } from "./registry.ts";
+import { normalizeRecords, pagesOf, type RunDeps } from "./run.ts";
+import type { Runner } from "./scheduler.ts";
+import type { IntegrationRow, RunRow, Store } from "./store.ts";
+import type { Alert, PluginContext } from "./types.ts";
+
+/** What the API closes over. */
+export interface ApiDeps extends RunDeps {
+  registry: Registry;
+  integrations: Integrations;
+  runner: Runner;
+  store: Store;
+  adminToken: string;
+  /** Aborted when the host stops; background deliveries listen to it. */
+  shutdown: AbortSignal;
+}
+
+const STATUS: Partial<Record<HostErrorCode, 400 | 404 | 409 | 422 | 500 | 502 | 503>> = {
+  CONFIG_INVALID: 422,
+  NOT_FOUND: 404,
+  PLUGIN_NOT_FOUND: 409,
+  RUN_IN_PROGRESS: 409,
+  CONFLICT: 409,
+  SECRETS_UNAVAILABLE: 503,
+};
+
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+/** True when the header carries the admin token (compared in constant time). */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const match = /^Bearer (.+)$/.exec(header ?? "");
+  return match !== null && timingSafeEqual(digest(match[1]), digest(token));
+}
+
+async function jsonBody(
+  c: { req: { text(): Promise<string> } },
+  optional = false,
+): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === "" && optional) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HostError("CONFIG_INVALID", "The request body must be JSON", {
+      issues: [{ path: "", message: "not JSON" }],
+    });
+  }
+}
+
+/** The API routes, mounted under `/api`. */
+export function apiRoutes(deps: ApiDeps): Hono {
+  const { store, registry, integrations, runner } = deps;
+  const api = new Hono();
+
+  api.use("*", async (c, next) => {
+    if (!bearerMatches(c.req.header("Authorization"), deps.adminToken)) {
+      return c.json(
+        { error: "Missing or wrong admin token: send Authorization: Bearer <token>" },
+        401,
+        { "WWW-Authenticate": "Bearer" },
+      );
+    }
+    await next();
+  });
+  api.use(
+    "*",
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: (c) => c.json({ error: "The request body is larger than 1 MiB" }, 413),
+    }),
+  );
+
+  api.get("/plugins", (c) =>
+    c.json(
+      registry.list().map(({ manifest }) => ({
+        id: manifest.id,
+        name: manifest.name,
+        version: manifest.version,
+        description: manifest.description,
+        configSchema: manifest.configSchema,
+        schedule: manifest.schedule,
+      })),
+    ));
+  api.get(
+    "/plugins/refused",
+    (c) =>
+      c.json(
+        registry.refused().map((r) => ({
+          source: r.source,
+          error: r.error.message,
+          issues: r.error.issues,
+        })),
+      ),
+  );
+
+  api.post("/integrations", async (c) => {
+    const row = await integrations.create(await jsonBody(c));
+    return c.json(await view(deps, row), 201);
+  });
+  api.get(
+    "/integrations",
+    async (c) => c.json(await Promise.all(store.listIntegrations().map((row) => view(deps, row)))),
+  );
+  api.get(
+    "/integrations/:id",
+    async (c) => c.json(await view(deps, integrations.get(c.req.param("id")))),
+  );
+  api.patch("/integrations/:id", async (c) => {
+    const row = await integrations.update(c.req.param("id"), await jsonBody(c));
+    return c.json(await view(deps, row));
+  });
+  api.delete("/integrations/:id", (c) => {
+    const row = integrations.get(c.req.param("id"));
+    const running = runner.runningId(row.id);
+    if (running) {
+      return c.json(
+        { error: "A run is in progress; delete it when the run ends", runId: running },
+        409,
+      );
+    }
+    store.deleteIntegration(row.id);
+    return c.body(null, 204);
+  });
+
+  api.post("/integrations/:id/check", async (c) => {
+    const { installed, ctx } = await pluginContext(
+      deps,
+      c.req.param("id"),
+      AbortSignal.timeout(120_000),
+    );
+    if (!installed.plugin.check) {
+      return c.json({ ok: true, results: [], note: "This plugin has no connection check" });
+    }
+    try {
+      const results = await installed.plugin.check(ctx);
+      return c.json({
+        ok: results.every((r) => r.ok),
+        results: results.map((r) => redactResult(deps, r)),
+      });
+    } catch (error) {
+      const e = wrapPluginError("PLUGIN_CHECK_FAILED", installed.manifest.id, "check", error);
+      return c.json({
+        ok: false,
+        results: [],
+        error: deps.redactor.redact(e.message),
+        hint: e.hint,
+      }, 502);
+    }
+  });
+
+  api.post("/integrations/:id/preview", async (c) => {
+    const { installed, ctx, row } = await pluginContext(
+      deps,
+      c.req.param("id"),
+      AbortSignal.timeout(120_000),
+      true,
+    );
+    const alerts: Alert[] = [];
+    const filtered: unknown[] = [];
+    const invalid: unknown[] = [];
+    const counts = { fetched: 0, filtered: 0, invalid: 0, alerts: 0, drift: 0 };
+    try {
+      let pages = 0;
+      for await (const page of pagesOf(installed, ctx)) {
+        const out = normalizeRecords(installed, page.records, row.id, ctx.config);
+        for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] += out.counts[k];
+        alerts.push(...out.alerts);
+        invalid.push(...out.invalid);
+        filtered.push(...out.filtered);
+        if (++pages >= 20) break;
+      }
+    } catch (error) {
+      const e = error instanceof HostError
+        ? error
+        : wrapPluginError("PLUGIN_FETCH_FAILED", installed.manifest.id, "fetch", error);
+      return c.json({
+        error: deps.redactor.redact(e.message),
+        hint: e.hint,
+        alerts,
+        filtered,
+        invalid,
+        counts,
+      }, 502);
+    }
+    return c.json({ alerts, filtered: filtered.slice(0, 500), invalid, counts });
+  });
+
+  api.post("/integrations/:id/runs", (c) => {
+    const row = integrations.get(c.req.param("id"));
+    if (!registry.get(row.pluginId)) {
+      throw new HostError(
+        "PLUGIN_NOT_FOUND",
+        `Cannot run: plugin "${row.pluginId}" is not installed`,
+      );
+    }
+    const { runId, started } = runner.start(row.id, "manual");
+    return started
+      ? c.json({ runId }, 202)
+      : c.json({ runId, error: "A run is already in progress" }, 409);
+  });
+  api.get("/integrations/:id/runs", (c) => {
+    const row = integrations.get(c.req.param("id"));
+    const limit = Math.min(100, Math.max(1, Number(c.req.query("limit") ?? 20) || 20));
+    return c.json(store.listRuns(row.id, limit).map(runView));
+  });
+  api.get("/runs/:runId", (c) => {
+    const run = store.getRun(c.req.param("runId"));
+    if (!run) throw new HostError("NOT_FOUND", `No run ${c.req.param("runId")}`);
+    return c.json(runView(run));
+  });
+
+  api.get("/integrations/:id/dead-letters", (c) => {
+    const row = integrations.get(c.req.param("id"));
+    return c.json(
+      store.listDeadLetters(row.id).map((b) => ({
+        webhookId: b.webhookId,
+        alerts: b.alertCount,
+        attempts: b.attempts,
+        lastError: b.lastError,
+        createdAt: b.createdAt,
+        deadAt: b.deadAt,
+        body: JSON.parse(b.body),
+      })),
+    );
+  });
+  api.post("/integrations/:id/dead-letters/redrive", async (c) => {
+    const row = integrations.get(c.req.param("id"));
+    const body = await jsonBody(c, true) as { webhookIds?: unknown };
+    const ids = Array.isArray(body?.webhookIds)
+      ? body.webhookIds.filter((x): x is string => typeof x === "string")
+      : undefined;
+    const requeued = store.redrive(row.id, ids);
+    const installed = registry.get(row.pluginId);
+    if (requeued > 0 && installed) {
+      const { destination } = await integrations.resolve(row, installed);
+      deps.delivery.drain(row.id, () => Promise.resolve(destination), deps.shutdown).catch((
+        error,
+      ) =>
+        deps.logger.warn("Redrive stopped", {
+          integrationId: row.id,
+          error: deps.redactor.redact(String(error)),
+        })
+      );
+    }
+    return c.json({ requeued }, 202);
+  });
+  api.get("/integrations/:id/invalid-records", (c) => {
+    const row = integrations.get(c.req.param("id"));
+    return c.json(store.listInvalid(row.id));
+  });
+
+  api.notFound((c) =>
+    c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)
+  );
+  api.onError((error, c) => apiError(deps, error, c));
+  return api;
+}
+
+/** Turns any error into a JSON answer; only HostErrors say more than "internal error". */
+export function apiError(
+  deps: Pick<ApiDeps, "logger" | "redactor">,
+  error: unknown,
+  c: { json: (body: unknown, status: 400 | 404 | 409 | 413 | 422 | 500 | 502 | 503) => Response },
+): Response {
+  if (error instanceof HostError) {
+    const status = STATUS[error.code] ?? 400;
+    return c.json({
+      error: deps.redactor.redact(error.message),
+      code: error.code,
+      issues: error.issues,
+      hint: error.hint,
+    }, status);
+  }
+  if ((error as { status?: number })?.status === 413) {
+    return c.json({ error: "The request body is too large" }, 413);
+  }
+  deps.logger.error("Unhandled API error", {
+    error: deps.redactor.redact(String((error as Error)?.stack ?? error)),
+  });
+  return c.json({ error: "Internal error; see the host's log" }, 500);
+}
+
+async function pluginContext(deps: ApiDeps, id: string, signal: AbortSignal, preview = false) {
+  const row = deps.integrations.get(id);
+  const installed = deps.registry.get(row.pluginId);
+  if (!installed) {
+    throw new HostError("PLUGIN_NOT_FOUND", `Plugin "${row.pluginId}" is not installed`);
+  }
+  const { config } = await deps.integrations.resolve(row, installed);
+  const ctx: PluginContext = {
+    integrationId: row.id,
+    config,
+    checkpoint: deps.store.getCheckpoint(row.id) as PluginContext["checkpoint"],
+    fetch: deps.pluginFetch(installed),
+    clock: deps.clock,
+    logger: deps.logger,
+    signal,
+    preview,
+  };
+  return { row, installed, ctx };
+}
+
+function redactResult(
+  deps: ApiDeps,
+  r: { logType: string; ok: boolean; error?: string; hint?: string },
+) {
+  return { ...r, ...(r.error ? { error: deps.redactor.redact(r.error) } : {}) };
+}
+
+function runView(run: RunRow) {
+  return {
+    id: run.id,
+    integrationId: run.integrationId,
+    trigger: run.trigger,
+    status: run.status,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    counts: run.counts,
+    ...(run.error ? { error: run.error, code: run.errorCode, hint: run.hint } : {}),
+  };
+}
+
+/** An integration as the API shows it: never a secret value. */
+export async function view(deps: ApiDeps, row: IntegrationRow) {
+  const installed = deps.registry.get(row.pluginId);
+  const [lastRun] = deps.store.listRuns(row.id, 1);
+  const now = deps.clock.now();
+  return {
+    id: row.id,
+    plugin: row.pluginId,
+    name: row.name,
+    config: row.config,
+    secretsSet: await deps.integrations.secretsSet(row),
+    destination: { url: row.destinationUrl, secretSet: true },
+    schedule: {
+      intervalSeconds: row.intervalSeconds ?? installed?.manifest.schedule.defaultIntervalSeconds ??
+        null,
+      enabled: row.enabled,
+    },
+    status: row.lastRunAt === null ? "never-run" : row.lastError ? "error" : "connected",
+    paused: !installed,
+    ...(installed ? {} : { pausedReason: `Plugin "${row.pluginId}" is not installed` }),
+    lastError: row.lastError,
+    lastHint: row.lastHint,
+    lastRunAt: row.lastRunAt,
+    lastSuccessAt: row.lastSuccessAt,
+    runningRunId: deps.runner.runningId(row.id) ?? null,
+    lastRun: lastRun ? runView(lastRun) : null,
+    streams: deps.store.listStreams(row.id).map((s) => ({
+      ...s,
+      lagSeconds: s.newestAt
+        ? Math.max(0, Math.round((now - Date.parse(s.newestAt)) / 1000))
+        : null,
+    })),
+    outboxPending: deps.store.pendingCount(row.id),
+    deadLetters: deps.store.deadLetterCount(row.id),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}

@@ -1,0 +1,274 @@
+/**
+ * Integrations: a plugin, its config (secrets split off and sealed), a webhook destination and a
+ * schedule. Input is validated as a whole, every issue named by a dot path such as
+ * `config.baseUrl`; secrets are write-only: an update that omits one keeps it.
+ * @module
+ */
+import * as v from "valibot";
+import { isWebhookSecret } from "./delivery.ts";
+import { HostError } from "./errors.ts";
+import { secretFields } from "./manifest.ts";
+import { webhookUrlProblem } from "./net.ts";
+import type { InstalledPlugin, Registry } from "./registry.ts";
+import type { Redactor, SecretBox } from "./secrets.ts";
+import type { IntegrationRow, Store } from "./store.ts";
+import type { Issue } from "./types.ts";
+
+/** What is sealed per integration. */
+interface Sealed {
+  config: Record<string, unknown>;
+  destinationSecret: string;
+}
+
+const scheduleSchema = v.object({
+  intervalSeconds: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(60, "intervalSeconds must be at least 60"),
+      v.maxValue(86_400, "intervalSeconds must be at most 86400"),
+    ),
+  ),
+  enabled: v.optional(v.boolean()),
+});
+
+const createSchema = v.object({
+  plugin: v.pipe(v.string("plugin is required"), v.nonEmpty("plugin is required")),
+  name: v.pipe(
+    v.string("name is required"),
+    v.trim(),
+    v.nonEmpty("name is required"),
+    v.maxLength(200, "name is 200 characters at most"),
+  ),
+  config: v.record(v.string(), v.unknown(), "config must be an object"),
+  destination: v.object({
+    url: v.string("destination.url is required"),
+    secret: v.string("destination.secret is required"),
+  }, "destination must be an object with url and secret"),
+  schedule: v.optional(scheduleSchema),
+});
+
+const updateSchema = v.object({
+  name: v.optional(
+    v.pipe(v.string(), v.trim(), v.nonEmpty("name may not be empty"), v.maxLength(200)),
+  ),
+  config: v.optional(v.record(v.string(), v.unknown(), "config must be an object")),
+  destination: v.optional(
+    v.object({ url: v.optional(v.string()), secret: v.optional(v.string()) }),
+  ),
+  schedule: v.optional(scheduleSchema),
+});
+
+function issuesOf(issues: v.BaseIssue<unknown>[], prefix = ""): Issue[] {
+  return issues.map((i) => ({
+    path: `${prefix}${v.getDotPath(i) ?? ""}`.replace(/\.$/, ""),
+    message: i.message,
+  }));
+}
+
+function invalid(issues: Issue[]): HostError {
+  return new HostError(
+    "CONFIG_INVALID",
+    `Cannot save the integration: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+    { issues },
+  );
+}
+
+/** Creates, updates and reads integrations. */
+export class Integrations {
+  #store: Store;
+  #registry: Registry;
+  #box: SecretBox;
+  #redactor: Redactor;
+  #allowLoopback: boolean;
+
+  constructor(
+    deps: {
+      store: Store;
+      registry: Registry;
+      box: SecretBox;
+      redactor: Redactor;
+      allowLoopback: boolean;
+    },
+  ) {
+    this.#store = deps.store;
+    this.#registry = deps.registry;
+    this.#box = deps.box;
+    this.#redactor = deps.redactor;
+    this.#allowLoopback = deps.allowLoopback;
+  }
+
+  /** Registers every stored secret with the redactor (at start). */
+  async learnSecrets(): Promise<void> {
+    for (const row of this.#store.listIntegrations()) {
+      try {
+        const sealed = await this.#box.open<Sealed>(row.secrets);
+        this.#redactor.add([...Object.values(sealed.config), sealed.destinationSecret]);
+      } catch {
+        // a wrong master key shows on the integration's next run
+      }
+    }
+  }
+
+  /** Validates and stores a new integration. */
+  async create(input: unknown): Promise<IntegrationRow> {
+    const parsed = v.safeParse(createSchema, input);
+    if (!parsed.success) throw invalid(issuesOf(parsed.issues));
+    const body = parsed.output;
+    const installed = this.#registry.get(body.plugin);
+    const issues: Issue[] = [];
+    if (!installed) {
+      issues.push({ path: "plugin", message: `No plugin "${body.plugin}" is installed` });
+    }
+    issues.push(...this.#destinationIssues(body.destination.url, body.destination.secret));
+    const config = installed ? this.#validateConfig(installed, body.config, issues) : undefined;
+    if (issues.length > 0 || !installed || !config) throw invalid(issues);
+    const { plain, secret } = splitSecrets(installed, config);
+    this.#redactor.add([...Object.values(secret), body.destination.secret]);
+    const now = new Date().toISOString();
+    const row = {
+      id: crypto.randomUUID(),
+      pluginId: installed.manifest.id,
+      name: body.name,
+      config: plain,
+      secrets: await this.#box.seal(
+        { config: secret, destinationSecret: body.destination.secret } satisfies Sealed,
+      ),
+      destinationUrl: body.destination.url,
+      intervalSeconds: body.schedule?.intervalSeconds ?? null,
+      enabled: body.schedule?.enabled ?? true,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.#store.insertIntegration(row);
+    return this.#store.getIntegration(row.id)!;
+  }
+
+  /** Applies a partial update; omitted secrets keep their stored value. */
+  async update(id: string, input: unknown): Promise<IntegrationRow> {
+    const row = this.get(id);
+    const parsed = v.safeParse(updateSchema, input);
+    if (!parsed.success) throw invalid(issuesOf(parsed.issues));
+    const body = parsed.output;
+    const sealed = await this.#box.open<Sealed>(row.secrets);
+    const issues: Issue[] = [];
+    const url = body.destination?.url ?? row.destinationUrl;
+    const destinationSecret = body.destination?.secret ?? sealed.destinationSecret;
+    issues.push(...this.#destinationIssues(url, destinationSecret));
+    const installed = this.#registry.get(row.pluginId);
+    let plain = row.config;
+    let secret = sealed.config;
+    if (body.config) {
+      if (!installed) {
+        throw new HostError(
+          "PLUGIN_NOT_FOUND",
+          `Cannot change the config: plugin "${row.pluginId}" is not installed`,
+        );
+      }
+      const merged = { ...row.config, ...secret, ...withoutEmptySecrets(installed, body.config) };
+      const config = this.#validateConfig(installed, merged, issues);
+      if (config) ({ plain, secret } = splitSecrets(installed, config));
+    }
+    if (issues.length > 0) throw invalid(issues);
+    this.#redactor.add([...Object.values(secret), destinationSecret]);
+    this.#store.updateIntegration(id, {
+      name: body.name,
+      config: plain,
+      secrets: await this.#box.seal({ config: secret, destinationSecret } satisfies Sealed),
+      destinationUrl: url,
+      intervalSeconds: body.schedule && "intervalSeconds" in body.schedule
+        ? body.schedule.intervalSeconds ?? null
+        : row.intervalSeconds,
+      enabled: body.schedule?.enabled ?? row.enabled,
+    });
+    return this.get(id);
+  }
+
+  /** A stored integration, or NOT_FOUND. */
+  get(id: string): IntegrationRow {
+    const row = this.#store.getIntegration(id);
+    if (!row) throw new HostError("NOT_FOUND", `No integration ${id}`);
+    return row;
+  }
+
+  /** The plugin's validated config (secrets included) and the webhook destination, for a run. */
+  async resolve(
+    row: IntegrationRow,
+    installed: InstalledPlugin,
+  ): Promise<{ config: unknown; destination: { url: string; secret: string } }> {
+    const sealed = await this.#box.open<Sealed>(row.secrets);
+    const result = v.safeParse(installed.plugin.configSchema, { ...row.config, ...sealed.config });
+    if (!result.success) {
+      const issues = issuesOf(result.issues, "config.");
+      throw new HostError(
+        "CONFIG_INVALID",
+        `The stored config no longer fits plugin ${installed.manifest.id} ${installed.manifest.version}: ${
+          issues.map((i) => `${i.path}: ${i.message}`).join("; ")
+        }`,
+        {
+          issues,
+          hint: "Open the integration and save its config again.",
+        },
+      );
+    }
+    return {
+      config: result.output,
+      destination: { url: row.destinationUrl, secret: sealed.destinationSecret },
+    };
+  }
+
+  /** The names of the secret fields that hold a value (never the values). */
+  async secretsSet(row: IntegrationRow): Promise<string[]> {
+    try {
+      const sealed = await this.#box.open<Sealed>(row.secrets);
+      return Object.keys(sealed.config).filter((k) =>
+        sealed.config[k] !== undefined && sealed.config[k] !== ""
+      ).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  #validateConfig(
+    installed: InstalledPlugin,
+    config: Record<string, unknown>,
+    issues: Issue[],
+  ): Record<string, unknown> | undefined {
+    const result = v.safeParse(installed.plugin.configSchema, config);
+    if (result.success) return result.output as Record<string, unknown>;
+    issues.push(...issuesOf(result.issues, "config."));
+    return undefined;
+  }
+
+  #destinationIssues(url: string, secret: string): Issue[] {
+    const issues: Issue[] = [];
+    const problem = webhookUrlProblem(url, this.#allowLoopback);
+    if (problem) issues.push({ path: "destination.url", message: problem });
+    if (!isWebhookSecret(secret)) {
+      issues.push({
+        path: "destination.secret",
+        message: "Use a Standard Webhooks secret: whsec_ followed by at least 16 base64 bytes",
+      });
+    }
+    return issues;
+  }
+}
+
+/** Splits a validated config into its plain part and its secret (`writeOnly`) part. */
+function splitSecrets(installed: InstalledPlugin, config: Record<string, unknown>) {
+  const names = secretFields(installed.manifest.configSchema);
+  const plain: Record<string, unknown> = {};
+  const secret: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) (names.has(key) ? secret : plain)[key] = value;
+  return { plain, secret };
+}
+
+/** An update may send a secret field empty to mean "keep it" (as forms do). */
+function withoutEmptySecrets(installed: InstalledPlugin, config: Record<string, unknown>) {
+  const names = secretFields(installed.manifest.configSchema);
+  return Object.fromEntries(
+    Object.entries(config).filter(([k, value]) =>
+      !(names.has(k) && (value === "" || value === null))
+    ),
+  );
+}

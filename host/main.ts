@@ -1,0 +1,101 @@
+/**
+ * The host process: reads the settings, prepares the data folder (admin token, master key),
+ * installs the built Mimecast plugin when no Mimecast manifest is in the plugins folder yet, and
+ * serves the UI and API. All `Deno.*` process concerns live here.
+ * @module
+ */
+import { createHost } from "./mod.ts";
+import { loadMasterKey } from "./secrets.ts";
+import { readSettings, type Settings } from "./settings.ts";
+
+/** The admin token: HOST_ADMIN_TOKEN, else `<dataDir>/admin.token` (generated once, mode 0600). */
+async function adminToken(settings: Settings): Promise<{ token: string; generated: boolean }> {
+  if (settings.adminToken) return { token: settings.adminToken, generated: false };
+  const path = `${settings.dataDir}/admin.token`;
+  try {
+    return { token: (await Deno.readTextFile(path)).trim(), generated: false };
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  const token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+  await Deno.writeTextFile(path, token + "\n", { mode: 0o600, createNew: true });
+  return { token, generated: true };
+}
+
+/** Copies `dist/mimecast/` into the plugins folder when no manifest there has id "mimecast". */
+async function installBuiltPlugin(pluginsDir: string): Promise<string | undefined> {
+  for await (const entry of Deno.readDir(pluginsDir)) {
+    const path = entry.isDirectory
+      ? `${pluginsDir}/${entry.name}/manifest.json`
+      : `${pluginsDir}/${entry.name}`;
+    if (!path.endsWith(".json")) continue;
+    try {
+      if (JSON.parse(await Deno.readTextFile(path)).id === "mimecast") return undefined;
+    } catch {
+      // not a readable manifest: the registry reports it
+    }
+  }
+  const dist = new URL("../dist/mimecast/", import.meta.url);
+  try {
+    await Deno.stat(new URL("manifest.json", dist));
+  } catch {
+    return undefined;
+  }
+  const target = `${pluginsDir}/mimecast`;
+  await Deno.mkdir(target, { recursive: true });
+  // The bundle first, the manifest last: the registry never sees a manifest without its entry.
+  await Deno.copyFile(new URL("plugin.js", dist), `${target}/plugin.js`);
+  await Deno.copyFile(new URL("manifest.json", dist), `${target}/manifest.json`);
+  return target;
+}
+
+if (import.meta.main) {
+  const settings = readSettings((name) => Deno.env.get(name));
+  await Deno.mkdir(settings.dataDir, { recursive: true });
+  await Deno.mkdir(settings.pluginsDir, { recursive: true });
+  const installed = await installBuiltPlugin(settings.pluginsDir);
+  const { token, generated } = await adminToken(settings);
+  const host = createHost({
+    dataDir: settings.dataDir,
+    pluginsDir: settings.pluginsDir,
+    adminToken: token,
+    masterKey: await loadMasterKey(settings.masterKey, settings.dataDir),
+    allowLoopback: settings.allowLoopback,
+  });
+  await host.start();
+  const shutdown = new AbortController();
+  const server = Deno.serve({
+    hostname: settings.hostname,
+    port: settings.port,
+    signal: shutdown.signal,
+    onListen: ({ hostname, port }) => {
+      const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+      const lines = [
+        `Mimecast alerts host listening on ${url}`,
+        `  data:    ${settings.dataDir} (SQLite, WAL)   plugins: ${settings.pluginsDir}${
+          installed ? ` (installed ${installed})` : ""
+        }`,
+        `  plugins: ${
+          host.registry.list().map((p) => `${p.manifest.id} ${p.manifest.version}`).join(", ") ||
+          "none yet"
+        }`,
+        generated
+          ? `  admin token (shown once; also in ${settings.dataDir}/admin.token): ${token}`
+          : `  admin token: ${
+            settings.adminToken ? "from HOST_ADMIN_TOKEN" : `in ${settings.dataDir}/admin.token`
+          }`,
+        `  try: curl -H "Authorization: Bearer <token>" ${url}/api/plugins`,
+      ];
+      console.log(lines.join("\n"));
+    },
+  }, host.app.fetch);
+  const stop = async () => {
+    await host.stop();
+    shutdown.abort();
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await server.finished;
+  Deno.exit(0);
+}

@@ -1,0 +1,159 @@
+/**
+ * The integration host: plugins from a watched folder, integrations with sealed secrets, runs on
+ * a schedule or on demand, alerts delivered as signed webhooks from a SQLite outbox, and the
+ * HTTP API. `createHost` wires the pieces once; `main.ts` reads the settings and serves it.
+ * @module
+ */
+import { Hono } from "hono";
+import { apiError, apiRoutes } from "./api.ts";
+import { systemClock } from "./clock.ts";
+import { Delivery, type DeliveryPolicy } from "./delivery.ts";
+import { Integrations } from "./integrations.ts";
+import { createLogger } from "./logger.ts";
+import { renderMetrics } from "./metrics.ts";
+import { limitedFetch } from "./net.ts";
+import { Registry } from "./registry.ts";
+import { runOnce } from "./run.ts";
+import { Runner, Scheduler } from "./scheduler.ts";
+import { Redactor, SecretBox } from "./secrets.ts";
+import { Store } from "./store.ts";
+import type { Clock, Logger } from "./types.ts";
+
+export { HostError } from "./errors.ts";
+export type { Alert, Plugin, PluginContext } from "./types.ts";
+
+/** What a host is made from. */
+export interface HostOptions {
+  dataDir: string;
+  pluginsDir: string;
+  adminToken: string;
+  masterKey: Uint8Array;
+  allowLoopback?: boolean;
+  clock?: Clock;
+  /** The network, for plugins and webhooks (tests pass a fake). */
+  fetch?: typeof fetch;
+  logWrite?: (line: string) => void;
+  delivery?: Partial<DeliveryPolicy>;
+  batchSize?: number;
+  scanIntervalMs?: number;
+  tickMs?: number;
+}
+
+/** A wired host. */
+export interface Host {
+  app: Hono;
+  store: Store;
+  registry: Registry;
+  runner: Runner;
+  scheduler: Scheduler;
+  delivery: Delivery;
+  integrations: Integrations;
+  redactor: Redactor;
+  logger: Logger;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds the host; nothing runs until `start()`. */
+export function createHost(options: HostOptions): Host {
+  const clock = options.clock ?? systemClock;
+  const net = options.fetch ?? fetch;
+  const redactor = new Redactor();
+  const logger = createLogger(redactor, { write: options.logWrite });
+  const store = new Store(`${options.dataDir}/host.sqlite`);
+  const registry = new Registry({ dir: options.pluginsDir, logger });
+  const box = new SecretBox(options.masterKey);
+  const allowLoopback = options.allowLoopback ?? false;
+  const integrations = new Integrations({ store, registry, box, redactor, allowLoopback });
+  const delivery = new Delivery({ store, fetch: net, clock, logger, policy: options.delivery });
+  const runDeps = {
+    store,
+    registry,
+    integrations,
+    delivery,
+    redactor,
+    clock,
+    logger,
+    batchSize: options.batchSize,
+    pluginFetch: (installed: { manifest: { id: string; permissions: { net: string[] } } }) =>
+      limitedFetch(installed.manifest.id, installed.manifest.permissions.net, allowLoopback, net),
+  };
+  const runner = new Runner({
+    store,
+    clock,
+    execute: (id, runId, signal) => runOnce(runDeps, id, runId, signal),
+  });
+  const scheduler = new Scheduler({ store, registry, runner, clock, logger });
+
+  const shutdown = new AbortController();
+  const app = new Hono();
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get(
+    "/metrics",
+    (c) =>
+      c.text(renderMetrics(store, delivery.stats, clock.now()), 200, {
+        "Content-Type": "text/plain; version=0.0.4",
+      }),
+  );
+  app.route(
+    "/api",
+    apiRoutes({ ...runDeps, runner, adminToken: options.adminToken, shutdown: shutdown.signal }),
+  );
+  app.get("/", (c) =>
+    c.json({
+      name: "Mimecast alerts host",
+      api: "/api (Authorization: Bearer <admin token>)",
+      health: "/healthz",
+      metrics: "/metrics",
+    }));
+  app.notFound((c) =>
+    c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)
+  );
+  app.onError((error, c) => apiError({ logger, redactor }, error, c));
+
+  return {
+    app,
+    store,
+    registry,
+    runner,
+    scheduler,
+    delivery,
+    integrations,
+    redactor,
+    logger,
+    async start() {
+      const interrupted = store.failInterruptedRuns();
+      if (interrupted > 0) {
+        logger.warn("Runs left running by a crash were marked failed", { count: interrupted });
+      }
+      await integrations.learnSecrets();
+      await registry.start(options.scanIntervalMs ?? 1000);
+      // Deliver what a crash left in the outbox, without waiting for the next run.
+      for (const id of store.integrationsWithPending()) {
+        const row = store.getIntegration(id);
+        const installed = row && registry.get(row.pluginId);
+        if (!row || !installed) continue;
+        integrations.resolve(row, installed)
+          .then(({ destination }) =>
+            delivery.drain(id, () => Promise.resolve(destination), shutdown.signal)
+          )
+          .catch((error) =>
+            !shutdown.signal.aborted &&
+            logger.warn("Outbox delivery stopped", {
+              integrationId: id,
+              error: redactor.redact(String(error)),
+            })
+          );
+      }
+      scheduler.start(options.tickMs ?? 1000);
+    },
+    async stop() {
+      shutdown.abort(new Error("the host is shutting down"));
+      scheduler.stop();
+      registry.stop();
+      await runner.stopAll();
+      await delivery.settle();
+      store.close();
+    },
+  };
+}

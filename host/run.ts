@@ -1,0 +1,246 @@
+/**
+ * The pipeline, top to bottom (SPEC §5.3): resolve the integration's config and secrets, deliver
+ * what the outbox still holds, then walk the plugin's `fetch` page by page: normalize the page,
+ * store its alerts (as webhook batches) and its checkpoint in one transaction, deliver. A crash
+ * at any moment loses nothing: the next run resumes from the last stored page.
+ * @module
+ */
+import { HostError, wrapPluginError } from "./errors.ts";
+import type { Delivery } from "./delivery.ts";
+import type { Integrations } from "./integrations.ts";
+import { childLogger } from "./logger.ts";
+import type { InstalledPlugin, Registry } from "./registry.ts";
+import type { Redactor } from "./secrets.ts";
+import type { PageWrite, RunCounts, Store } from "./store.ts";
+import type { Alert, Clock, Issue, Logger, Page, PluginContext } from "./types.ts";
+
+/** What a run needs, injected once. */
+export interface RunDeps {
+  store: Store;
+  registry: Registry;
+  integrations: Integrations;
+  delivery: Delivery;
+  redactor: Redactor;
+  clock: Clock;
+  logger: Logger;
+  /** The fetch plugins get, limited to their manifest's hosts. */
+  pluginFetch: (installed: InstalledPlugin) => typeof fetch;
+  batchSize?: number;
+}
+
+/** Runs one integration once; the run row must exist (status `running`). Never throws. */
+export async function runOnce(
+  deps: RunDeps,
+  integrationId: string,
+  runId: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const { store, registry, integrations, delivery, clock } = deps;
+  const logger = childLogger(deps.logger, { integrationId, runId });
+  try {
+    const row = integrations.get(integrationId);
+    const installed = registry.get(row.pluginId);
+    if (!installed) {
+      throw new HostError(
+        "PLUGIN_NOT_FOUND",
+        `Cannot run: plugin "${row.pluginId}" is not installed`,
+        {
+          hint:
+            "Drop the plugin's manifest into the plugins folder; the integration resumes where it stopped.",
+        },
+      );
+    }
+    const { config, destination } = await integrations.resolve(row, installed);
+    const destinationOf = () => Promise.resolve(destination);
+    await delivery.drain(integrationId, destinationOf, signal);
+
+    const ctx: PluginContext = {
+      integrationId,
+      config,
+      checkpoint: store.getCheckpoint(integrationId) as PluginContext["checkpoint"],
+      fetch: deps.pluginFetch(installed),
+      clock,
+      logger: childLogger(logger, { plugin: installed.manifest.id }),
+      signal,
+    };
+    for await (const page of pagesOf(installed, ctx)) {
+      store.storePage(
+        normalizePage(installed, page, {
+          integrationId,
+          runId,
+          config,
+          batchSize: deps.batchSize ?? 100,
+        }),
+      );
+      await delivery.drain(integrationId, destinationOf, signal);
+    }
+    const dead = store.getRun(runId)?.counts.deadLettered ?? 0;
+    if (dead > 0) {
+      throw new HostError(
+        "DELIVERY_FAILED",
+        `${dead} batch(es) moved to dead letters: the webhook refused them`,
+        {
+          hint:
+            "Check the webhook receiver's answer in the dead letters, fix it, then redrive them.",
+        },
+      );
+    }
+    store.finishRun(runId, { status: "succeeded" });
+    store.setOutcome(integrationId, {
+      error: null,
+      hint: null,
+      at: new Date(clock.now()).toISOString(),
+      success: true,
+    });
+    logger.info("Run succeeded", { counts: store.getRun(runId)?.counts });
+  } catch (caught) {
+    const error = caught instanceof HostError ? caught : new HostError(
+      "INTERNAL",
+      `Run failed: ${caught instanceof Error ? caught.message : String(caught)}`,
+      { cause: caught },
+    );
+    const message = deps.redactor.redact(
+      signal.aborted ? `Run stopped: ${error.message}` : error.message,
+    );
+    const hint = error.hint ? deps.redactor.redact(error.hint) : undefined;
+    store.finishRun(runId, { status: "failed", error: message, errorCode: error.code, hint });
+    store.setOutcome(integrationId, {
+      error: message,
+      hint: hint ?? null,
+      at: new Date(clock.now()).toISOString(),
+      success: false,
+    });
+    logger.error("Run failed", { error: message, code: error.code });
+  }
+}
+
+/** The plugin's pages, with every plugin failure wrapped to name the plugin and the hook. */
+export async function* pagesOf(
+  installed: InstalledPlugin,
+  ctx: PluginContext,
+): AsyncGenerator<Page> {
+  const id = installed.manifest.id;
+  let iterator: AsyncIterator<Page>;
+  try {
+    iterator = installed.plugin.fetch(ctx)[Symbol.asyncIterator]();
+  } catch (error) {
+    throw wrapPluginError("PLUGIN_FETCH_FAILED", id, "fetch", error);
+  }
+  for (;;) {
+    let step: IteratorResult<Page>;
+    try {
+      step = await iterator.next();
+    } catch (error) {
+      throw wrapPluginError("PLUGIN_FETCH_FAILED", id, "fetch", error);
+    }
+    if (step.done) return;
+    const page = step.value;
+    if (!page || !Array.isArray(page.records) || page.checkpoint === undefined) {
+      throw new HostError(
+        "PLUGIN_OUTPUT_INVALID",
+        `[plugin ${id}] fetch: a page must be { records: [], checkpoint }`,
+      );
+    }
+    yield page;
+  }
+}
+
+/** What normalizing one page produced, before storage. */
+export interface NormalizedPage {
+  alerts: Alert[];
+  filtered: unknown[];
+  invalid: { record: unknown; issues: Issue[] }[];
+  counts: Pick<RunCounts, "fetched" | "filtered" | "invalid" | "alerts" | "drift">;
+}
+
+/** Normalizes a page's records; a record the plugin cannot normalize is kept as invalid. */
+export function normalizeRecords(
+  installed: InstalledPlugin,
+  records: unknown[],
+  integrationId: string,
+  config: unknown,
+): NormalizedPage {
+  const counts = { fetched: records.length, filtered: 0, invalid: 0, alerts: 0, drift: 0 };
+  const notes: Record<string, number> = {};
+  const ctx = {
+    integrationId,
+    config,
+    count: (name: string) => void (notes[name] = (notes[name] ?? 0) + 1),
+  };
+  const alerts: Alert[] = [];
+  const filtered: unknown[] = [];
+  const invalid: NormalizedPage["invalid"] = [];
+  for (const record of records) {
+    try {
+      const alert = installed.plugin.normalize(record, ctx);
+      if (alert === null) filtered.push(record);
+      else if (typeof alert !== "object" || typeof alert.id !== "string" || alert.id === "") {
+        invalid.push({
+          record,
+          issues: [{
+            path: "",
+            message: `[plugin ${installed.manifest.id}] normalize: returned an alert without an id`,
+          }],
+        });
+      } else alerts.push(alert);
+    } catch (error) {
+      const issues = Array.isArray((error as { issues?: unknown }).issues)
+        ? (error as { issues: Issue[] }).issues
+        : [{
+          path: "",
+          message: `[plugin ${installed.manifest.id}] normalize: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        }];
+      invalid.push({ record, issues });
+    }
+  }
+  counts.filtered = filtered.length;
+  counts.invalid = invalid.length;
+  counts.alerts = alerts.length;
+  counts.drift = notes.drift ?? 0;
+  return { alerts, filtered, invalid, counts };
+}
+
+function normalizePage(
+  installed: InstalledPlugin,
+  page: Page,
+  run: { integrationId: string; runId: string; config: unknown; batchSize: number },
+): PageWrite {
+  const { alerts, invalid, counts } = normalizeRecords(
+    installed,
+    page.records,
+    run.integrationId,
+    run.config,
+  );
+  const batches: PageWrite["batches"] = [];
+  for (let i = 0; i < alerts.length; i += run.batchSize) {
+    const chunk = alerts.slice(i, i + run.batchSize);
+    batches.push({
+      webhookId: `msg_${crypto.randomUUID().replaceAll("-", "")}`,
+      body: JSON.stringify({
+        type: `${installed.manifest.id}.alerts`,
+        integrationId: run.integrationId,
+        alerts: chunk,
+      }),
+      alertCount: chunk.length,
+    });
+  }
+  const streams = new Map<string, { logType: string; newestAt: string; alerts: number }>();
+  for (const alert of alerts) {
+    const key = String(alert.logType ?? "default");
+    const s = streams.get(key) ?? { logType: key, newestAt: "", alerts: 0 };
+    s.alerts++;
+    if (String(alert.occurredAt ?? "") > s.newestAt) s.newestAt = String(alert.occurredAt);
+    streams.set(key, s);
+  }
+  return {
+    integrationId: run.integrationId,
+    runId: run.runId,
+    batches,
+    checkpoint: page.checkpoint,
+    invalid,
+    streams: [...streams.values()],
+    counts,
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * The host's settings (SPEC §5.6), read from the environment, each checked with a message that
+ * names the variable and what to do.
+ * @module
+ */
+import { HostError } from "./errors.ts";
+
+/** Settings as the host uses them. */
+export interface Settings {
+  port: number;
+  hostname: string;
+  dataDir: string;
+  pluginsDir: string;
+  adminToken?: string;
+  masterKey?: string;
+  allowLoopback: boolean;
+}
+
+/** Reads settings from an environment lookup. */
+export function readSettings(env: (name: string) => string | undefined): Settings {
+  const port = Number(env("HOST_PORT") ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new HostError(
+      "CONFIG_INVALID",
+      `HOST_PORT must be a port number (0-65535), not "${env("HOST_PORT")}"`,
+    );
+  }
+  const allow = env("HOST_ALLOW_LOOPBACK") ?? "0";
+  if (!["0", "1", "", "true", "false"].includes(allow)) {
+    throw new HostError("CONFIG_INVALID", `HOST_ALLOW_LOOPBACK must be 1 or 0, not "${allow}"`);
+  }
+  const token = env("HOST_ADMIN_TOKEN");
+  if (token !== undefined && token !== "" && token.length < 16) {
+    throw new HostError(
+      "CONFIG_INVALID",
+      "HOST_ADMIN_TOKEN must be at least 16 characters; leave it unset to have one generated",
+    );
+  }
+  return {
+    port,
+    hostname: env("HOST_HOSTNAME") || "127.0.0.1",
+    dataDir: (env("HOST_DATA_DIR") || "./data").replace(/\/$/, ""),
+    pluginsDir: (env("HOST_PLUGINS_DIR") || "./plugins").replace(/\/$/, ""),
+    adminToken: token || undefined,
+    masterKey: env("HOST_MASTER_KEY") || undefined,
+    allowLoopback: allow === "1" || allow === "true",
+  };
+}
