@@ -110,33 +110,44 @@ export class Integrations {
     }
   }
 
-  /** Validates and stores a new integration. */
+  /** Validates and stores a new integration; every problem is reported at once. */
   async create(input: unknown): Promise<IntegrationRow> {
     const parsed = v.safeParse(createSchema, input);
-    if (!parsed.success) throw invalid(issuesOf(parsed.issues));
-    const body = parsed.output;
-    const installed = this.#registry.get(body.plugin);
-    const issues: Issue[] = [];
-    if (!installed) {
+    const issues = parsed.success ? [] : issuesOf(parsed.issues);
+    const body = (parsed.success ? parsed.output : input ?? {}) as Partial<
+      v.InferOutput<typeof createSchema>
+    >;
+    const installed = typeof body.plugin === "string" ? this.#registry.get(body.plugin) : undefined;
+    if (typeof body.plugin === "string" && body.plugin !== "" && !installed) {
       issues.push({ path: "plugin", message: `No plugin "${body.plugin}" is installed` });
     }
-    issues.push(...this.#destinationIssues(body.destination.url, body.destination.secret));
-    const config = installed ? this.#validateConfig(installed, body.config, issues) : undefined;
-    if (issues.length > 0 || !installed || !config) throw invalid(issues);
+    const destination = body.destination;
+    if (typeof destination?.url === "string" && typeof destination?.secret === "string") {
+      issues.push(...this.#destinationIssues(destination.url, destination.secret));
+    }
+    const configInput = body.config;
+    const config =
+      installed && configInput && typeof configInput === "object" && !Array.isArray(configInput)
+        ? this.#validateConfig(installed, configInput as Record<string, unknown>, issues)
+        : undefined;
+    if (!parsed.success || issues.length > 0 || !installed || !config) {
+      throw invalid(dedupe(issues));
+    }
+    const valid = parsed.output;
     const { plain, secret } = splitSecrets(installed, config);
-    this.#redactor.add([...Object.values(secret), body.destination.secret]);
+    this.#redactor.add([...Object.values(secret), valid.destination.secret]);
     const now = new Date().toISOString();
     const row = {
       id: crypto.randomUUID(),
       pluginId: installed.manifest.id,
-      name: body.name,
+      name: valid.name,
       config: plain,
       secrets: await this.#box.seal(
-        { config: secret, destinationSecret: body.destination.secret } satisfies Sealed,
+        { config: secret, destinationSecret: valid.destination.secret } satisfies Sealed,
       ),
-      destinationUrl: body.destination.url,
-      intervalSeconds: body.schedule?.intervalSeconds ?? null,
-      enabled: body.schedule?.enabled ?? true,
+      destinationUrl: valid.destination.url,
+      intervalSeconds: valid.schedule?.intervalSeconds ?? null,
+      enabled: valid.schedule?.enabled ?? true,
       createdAt: now,
       updatedAt: now,
     };
@@ -252,6 +263,13 @@ export class Integrations {
     }
     return issues;
   }
+}
+
+function dedupe(issues: Issue[]): Issue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) =>
+    !seen.has(`${i.path}\n${i.message}`) && seen.add(`${i.path}\n${i.message}`)
+  );
 }
 
 /** Splits a validated config into its plain part and its secret (`writeOnly`) part. */

@@ -60,7 +60,7 @@ export function createHost(options: HostOptions): Host {
   const net = options.fetch ?? fetch;
   const redactor = new Redactor();
   const logger = createLogger(redactor, { write: options.logWrite });
-  const store = new Store(`${options.dataDir}/host.sqlite`);
+  const store = new Store(`${options.dataDir}/host.sqlite`, clock.now);
   const registry = new Registry({ dir: options.pluginsDir, logger });
   const box = new SecretBox(options.masterKey);
   const allowLoopback = options.allowLoopback ?? false;

@@ -153,13 +153,14 @@ export interface PageWrite {
 
 type Row = Record<string, unknown>;
 
-const nowIso = () => new Date().toISOString();
-
 /** The host's database. */
 export class Store {
   readonly db: DatabaseSync;
+  #now: () => number;
 
-  constructor(path: string) {
+  /** Opens (and migrates) the database; `now` stamps rows, so tests can fake time. */
+  constructor(path: string, now: () => number = Date.now) {
+    this.#now = now;
     this.db = new DatabaseSync(path);
     this.db.exec(
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
@@ -194,6 +195,10 @@ export class Store {
       this.db.exec("ROLLBACK");
       throw error;
     }
+  }
+
+  #iso(): string {
+    return new Date(this.#now()).toISOString();
   }
 
   close(): void {
@@ -233,7 +238,10 @@ export class Store {
   ): void {
     const current = this.getIntegration(id);
     if (!current) return;
-    const next = { ...current, ...fields };
+    const defined = Object.fromEntries(
+      Object.entries(fields).filter(([, value]) => value !== undefined),
+    );
+    const next = { ...current, ...defined };
     this.db.prepare(
       `UPDATE integrations SET name = ?, config = ?, secrets = ?, destination_url = ?, interval_seconds = ?, enabled = ?, updated_at = ?
        WHERE id = ?`,
@@ -244,7 +252,7 @@ export class Store {
       next.destinationUrl,
       next.intervalSeconds,
       next.enabled ? 1 : 0,
-      nowIso(),
+      this.#iso(),
       id,
     );
   }
@@ -288,7 +296,7 @@ export class Store {
 
   /** Stores a page's batches, checkpoint, invalid records and counts atomically. */
   storePage(page: PageWrite): void {
-    const at = nowIso();
+    const at = this.#iso();
     this.transaction(() => {
       const insert = this.db.prepare(
         `INSERT INTO batches (webhook_id, integration_id, run_id, body, alert_count, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -372,7 +380,7 @@ export class Store {
     this.transaction(() => {
       this.db.prepare(
         "UPDATE batches SET status = 'dead', last_error = ?, dead_at = ? WHERE seq = ?",
-      ).run(error, nowIso(), batch.seq);
+      ).run(error, this.#iso(), batch.seq);
       if (batch.runId) this.addRunCounts(batch.runId, { deadLettered: 1 });
     });
   }
@@ -443,7 +451,7 @@ export class Store {
     )
       .run(
         outcome.status,
-        nowIso(),
+        this.#iso(),
         outcome.error ?? null,
         outcome.errorCode ?? null,
         outcome.hint ?? null,
@@ -469,7 +477,7 @@ export class Store {
       this.db.prepare(
         `UPDATE runs SET status = 'failed', finished_at = ?, error = 'Run interrupted: the host stopped before it finished',
          error_code = 'INTERRUPTED', hint = 'The next run resumes from the last stored page.' WHERE status = 'running'`,
-      ).run(nowIso()).changes,
+      ).run(this.#iso()).changes,
     );
   }
 
