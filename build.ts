@@ -65,7 +65,44 @@ export async function build(
   return { manifest: manifestUrl, integrity, configSchema: manifest.configSchema };
 }
 
+/**
+ * Copies the built folder into a plugins folder as `mimecast/`, unless a manifest there already
+ * has id "mimecast". The bundle is copied before the manifest, so the host never sees a manifest
+ * without its entry. Returns the folder it installed, if any.
+ */
+export async function installInto(
+  pluginsDir: string,
+  from = new URL("dist/mimecast/", ROOT),
+): Promise<string | undefined> {
+  await Deno.mkdir(pluginsDir, { recursive: true });
+  for await (const entry of Deno.readDir(pluginsDir)) {
+    const path = entry.isDirectory
+      ? `${pluginsDir}/${entry.name}/manifest.json`
+      : `${pluginsDir}/${entry.name}`;
+    if (!path.endsWith(".json")) continue;
+    try {
+      if (JSON.parse(await Deno.readTextFile(path)).id === "mimecast") return undefined;
+    } catch {
+      // not a readable manifest: the host reports it
+    }
+  }
+  const target = `${pluginsDir}/mimecast`;
+  await Deno.mkdir(target, { recursive: true });
+  await Deno.copyFile(new URL("plugin.js", from), `${target}/plugin.js`);
+  await Deno.copyFile(new URL("manifest.json", from), `${target}/manifest.json`);
+  return target;
+}
+
 if (import.meta.main) {
   const { manifest, integrity } = await build({ updateRoot: !Deno.args.includes("--no-root") });
   console.log(`Built ${manifest.pathname} (${integrity})`);
+  if (Deno.args.includes("--install")) {
+    const pluginsDir = (Deno.env.get("HOST_PLUGINS_DIR") || "./plugins").replace(/\/$/, "");
+    const installed = await installInto(pluginsDir);
+    console.log(
+      installed
+        ? `Installed the Mimecast plugin into ${installed}`
+        : `A Mimecast manifest is already in ${pluginsDir}; left as it is`,
+    );
+  }
 }

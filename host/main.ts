@@ -1,6 +1,5 @@
 /**
- * The host process: reads the settings, prepares the data folder (admin token, master key),
- * installs the built Mimecast plugin when no Mimecast manifest is in the plugins folder yet, and
+ * The host process: reads the settings, prepares the data folder (admin token, master key), and
  * serves the UI and API. All `Deno.*` process concerns live here.
  * @module
  */
@@ -23,38 +22,10 @@ async function adminToken(settings: Settings): Promise<{ token: string; generate
   return { token, generated: true };
 }
 
-/** Copies `dist/mimecast/` into the plugins folder when no manifest there has id "mimecast". */
-async function installBuiltPlugin(pluginsDir: string): Promise<string | undefined> {
-  for await (const entry of Deno.readDir(pluginsDir)) {
-    const path = entry.isDirectory
-      ? `${pluginsDir}/${entry.name}/manifest.json`
-      : `${pluginsDir}/${entry.name}`;
-    if (!path.endsWith(".json")) continue;
-    try {
-      if (JSON.parse(await Deno.readTextFile(path)).id === "mimecast") return undefined;
-    } catch {
-      // not a readable manifest: the registry reports it
-    }
-  }
-  const dist = new URL("../dist/mimecast/", import.meta.url);
-  try {
-    await Deno.stat(new URL("manifest.json", dist));
-  } catch {
-    return undefined;
-  }
-  const target = `${pluginsDir}/mimecast`;
-  await Deno.mkdir(target, { recursive: true });
-  // The bundle first, the manifest last: the registry never sees a manifest without its entry.
-  await Deno.copyFile(new URL("plugin.js", dist), `${target}/plugin.js`);
-  await Deno.copyFile(new URL("manifest.json", dist), `${target}/manifest.json`);
-  return target;
-}
-
 if (import.meta.main) {
   const settings = readSettings((name) => Deno.env.get(name));
   await Deno.mkdir(settings.dataDir, { recursive: true });
   await Deno.mkdir(settings.pluginsDir, { recursive: true });
-  const installed = await installBuiltPlugin(settings.pluginsDir);
   const { token, generated } = await adminToken(settings);
   const host = createHost({
     dataDir: settings.dataDir,
@@ -73,10 +44,8 @@ if (import.meta.main) {
       const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
       const lines = [
         `Mimecast alerts host listening on ${url}`,
-        `  data:    ${settings.dataDir} (SQLite, WAL)   plugins: ${settings.pluginsDir}${
-          installed ? ` (installed ${installed})` : ""
-        }`,
-        `  plugins: ${
+        `  data folder: ${settings.dataDir} (SQLite, WAL)`,
+        `  plugins folder: ${settings.pluginsDir}, installed: ${
           host.registry.list().map((p) => `${p.manifest.id} ${p.manifest.version}`).join(", ") ||
           "none yet"
         }`,
