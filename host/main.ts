@@ -23,7 +23,13 @@ async function adminToken(settings: Settings): Promise<{ token: string; generate
 }
 
 if (import.meta.main) {
-  const settings = readSettings((name) => Deno.env.get(name));
+  let settings: Settings;
+  try {
+    settings = readSettings((name) => Deno.env.get(name));
+  } catch (error) {
+    console.error(`Cannot start: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
   await Deno.mkdir(settings.dataDir, { recursive: true });
   await Deno.mkdir(settings.pluginsDir, { recursive: true });
   const { token, generated } = await adminToken(settings);

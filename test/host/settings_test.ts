@@ -1,0 +1,47 @@
+import { deepStrictEqual, throws } from "node:assert/strict";
+import { HostError } from "../../host/errors.ts";
+import { readSettings } from "../../host/settings.ts";
+
+Deno.test("readSettings() applies the documented defaults", () => {
+  deepStrictEqual(readSettings(() => undefined), {
+    port: 8080,
+    hostname: "127.0.0.1",
+    dataDir: "./data",
+    pluginsDir: "./plugins",
+    adminToken: undefined,
+    masterKey: undefined,
+    allowLoopback: false,
+  });
+});
+
+Deno.test("readSettings() reads every variable and refuses bad values by name", () => {
+  const env: Record<string, string> = {
+    HOST_PORT: "9000",
+    HOST_HOSTNAME: "0.0.0.0",
+    HOST_DATA_DIR: "/var/lib/host/",
+    HOST_PLUGINS_DIR: "/etc/host/plugins",
+    HOST_ADMIN_TOKEN: "a-long-enough-admin-token",
+    HOST_MASTER_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+    HOST_ALLOW_LOOPBACK: "1",
+  };
+  const s = readSettings((n) => env[n]);
+  deepStrictEqual([s.port, s.hostname, s.dataDir, s.pluginsDir, s.allowLoopback], [
+    9000,
+    "0.0.0.0",
+    "/var/lib/host",
+    "/etc/host/plugins",
+    true,
+  ]);
+  throws(
+    () => readSettings((n) => ({ HOST_PORT: "http" } as Record<string, string>)[n]),
+    (e: HostError) => /HOST_PORT/.test(e.message),
+  );
+  throws(
+    () => readSettings((n) => ({ HOST_ALLOW_LOOPBACK: "yes" } as Record<string, string>)[n]),
+    (e: HostError) => /HOST_ALLOW_LOOPBACK/.test(e.message),
+  );
+  throws(
+    () => readSettings((n) => ({ HOST_ADMIN_TOKEN: "short" } as Record<string, string>)[n]),
+    (e: HostError) => /HOST_ADMIN_TOKEN/.test(e.message),
+  );
+});
