@@ -6,13 +6,13 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { HostError, type HostErrorCode, wrapPluginError } from "./errors.ts";
+import { HostError, type HostErrorCode } from "./errors.ts";
 import type { Integrations } from "./integrations.ts";
 import type { Registry } from "./registry.ts";
-import { normalizeRecords, pagesOf, type RunDeps } from "./run.ts";
+import { checkIntegration, previewIntegration } from "./actions.ts";
+import type { RunDeps } from "./run.ts";
 import type { Runner } from "./scheduler.ts";
 import type { IntegrationRow, RunRow, Store } from "./store.ts";
-import type { Alert, PluginContext } from "./types.ts";
 
 /** What the API closes over. */
 export interface ApiDeps extends RunDeps {
@@ -133,66 +133,13 @@ export function apiRoutes(deps: ApiDeps): Hono {
   });
 
   api.post("/integrations/:id/check", async (c) => {
-    const { installed, ctx } = await pluginContext(
-      deps,
-      c.req.param("id"),
-      AbortSignal.timeout(120_000),
-    );
-    if (!installed.plugin.check) {
-      return c.json({ ok: true, results: [], note: "This plugin has no connection check" });
-    }
-    try {
-      const results = await installed.plugin.check(ctx);
-      return c.json({
-        ok: results.every((r) => r.ok),
-        results: results.map((r) => redactResult(deps, r)),
-      });
-    } catch (error) {
-      const e = wrapPluginError("PLUGIN_CHECK_FAILED", installed.manifest.id, "check", error);
-      return c.json({
-        ok: false,
-        results: [],
-        error: deps.redactor.redact(e.message),
-        hint: e.hint,
-      }, 502);
-    }
+    const result = await checkIntegration(deps, c.req.param("id"));
+    return c.json(result, result.error ? 502 : 200);
   });
 
   api.post("/integrations/:id/preview", async (c) => {
-    const { installed, ctx, row } = await pluginContext(
-      deps,
-      c.req.param("id"),
-      AbortSignal.timeout(120_000),
-      true,
-    );
-    const alerts: Alert[] = [];
-    const filtered: unknown[] = [];
-    const invalid: unknown[] = [];
-    const counts = { fetched: 0, filtered: 0, invalid: 0, alerts: 0, drift: 0 };
-    try {
-      let pages = 0;
-      for await (const page of pagesOf(installed, ctx)) {
-        const out = normalizeRecords(installed, page.records, row.id, ctx.config);
-        for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] += out.counts[k];
-        alerts.push(...out.alerts);
-        invalid.push(...out.invalid);
-        filtered.push(...out.filtered);
-        if (++pages >= 20) break;
-      }
-    } catch (error) {
-      const e = error instanceof HostError
-        ? error
-        : wrapPluginError("PLUGIN_FETCH_FAILED", installed.manifest.id, "fetch", error);
-      return c.json({
-        error: deps.redactor.redact(e.message),
-        hint: e.hint,
-        alerts,
-        filtered,
-        invalid,
-        counts,
-      }, 502);
-    }
-    return c.json({ alerts, filtered: filtered.slice(0, 500), invalid, counts });
+    const result = await previewIntegration(deps, c.req.param("id"));
+    return c.json(result, result.error ? 502 : 200);
   });
 
   api.post("/integrations/:id/runs", (c) => {
@@ -290,34 +237,8 @@ export function apiError(
   return c.json({ error: "Internal error; see the host's log" }, 500);
 }
 
-async function pluginContext(deps: ApiDeps, id: string, signal: AbortSignal, preview = false) {
-  const row = deps.integrations.get(id);
-  const installed = deps.registry.get(row.pluginId);
-  if (!installed) {
-    throw new HostError("PLUGIN_NOT_FOUND", `Plugin "${row.pluginId}" is not installed`);
-  }
-  const { config } = await deps.integrations.resolve(row, installed);
-  const ctx: PluginContext = {
-    integrationId: row.id,
-    config,
-    checkpoint: deps.store.getCheckpoint(row.id) as PluginContext["checkpoint"],
-    fetch: deps.pluginFetch(installed),
-    clock: deps.clock,
-    logger: deps.logger,
-    signal,
-    preview,
-  };
-  return { row, installed, ctx };
-}
-
-function redactResult(
-  deps: ApiDeps,
-  r: { logType: string; ok: boolean; error?: string; hint?: string },
-) {
-  return { ...r, ...(r.error ? { error: deps.redactor.redact(r.error) } : {}) };
-}
-
-function runView(run: RunRow) {
+/** A run as the API shows it. */
+export function runView(run: RunRow) {
   return {
     id: run.id,
     integrationId: run.integrationId,

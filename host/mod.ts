@@ -17,6 +17,7 @@ import { runOnce } from "./run.ts";
 import { Runner, Scheduler } from "./scheduler.ts";
 import { Redactor, SecretBox } from "./secrets.ts";
 import { Store } from "./store.ts";
+import { uiRoutes } from "./ui/mod.ts";
 import type { Clock, Logger } from "./types.ts";
 
 export { HostError } from "./errors.ts";
@@ -95,17 +96,9 @@ export function createHost(options: HostOptions): Host {
         "Content-Type": "text/plain; version=0.0.4",
       }),
   );
-  app.route(
-    "/api",
-    apiRoutes({ ...runDeps, runner, adminToken: options.adminToken, shutdown: shutdown.signal }),
-  );
-  app.get("/", (c) =>
-    c.json({
-      name: "Mimecast alerts host",
-      api: "/api (Authorization: Bearer <admin token>)",
-      health: "/healthz",
-      metrics: "/metrics",
-    }));
+  const apiDeps = { ...runDeps, runner, adminToken: options.adminToken, shutdown: shutdown.signal };
+  app.route("/api", apiRoutes(apiDeps));
+  app.route("/", uiRoutes(apiDeps));
   app.notFound((c) =>
     c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)
   );

@@ -1,0 +1,104 @@
+/**
+ * The two on-demand actions the API and the UI share: a connection check and a preview. Neither
+ * keeps a checkpoint nor delivers anything.
+ * @module
+ */
+import type { ApiDeps } from "./api.ts";
+import { HostError, wrapPluginError } from "./errors.ts";
+import { normalizeRecords, pagesOf } from "./run.ts";
+import type { Alert, CheckResult, PluginContext } from "./types.ts";
+
+/** Pages a preview walks at most (one per log type is what the Mimecast plugin yields). */
+const PREVIEW_PAGES = 20;
+
+async function pluginContext(deps: ApiDeps, id: string, signal: AbortSignal, preview = false) {
+  const row = deps.integrations.get(id);
+  const installed = deps.registry.get(row.pluginId);
+  if (!installed) {
+    throw new HostError("PLUGIN_NOT_FOUND", `Plugin "${row.pluginId}" is not installed`);
+  }
+  const { config } = await deps.integrations.resolve(row, installed);
+  const ctx: PluginContext = {
+    integrationId: row.id,
+    config,
+    checkpoint: deps.store.getCheckpoint(row.id) as PluginContext["checkpoint"],
+    fetch: deps.pluginFetch(installed),
+    clock: deps.clock,
+    logger: deps.logger,
+    signal,
+    preview,
+  };
+  return { row, installed, ctx };
+}
+
+/** The outcome of a connection check. */
+export interface CheckOutcome {
+  ok: boolean;
+  results: CheckResult[];
+  error?: string;
+  hint?: string;
+  note?: string;
+}
+
+/** Runs the plugin's check; failures come back as data with their hints, secrets redacted. */
+export async function checkIntegration(deps: ApiDeps, id: string): Promise<CheckOutcome> {
+  const { installed, ctx } = await pluginContext(deps, id, AbortSignal.timeout(120_000));
+  if (!installed.plugin.check) {
+    return { ok: true, results: [], note: "This plugin has no connection check" };
+  }
+  try {
+    const results = await installed.plugin.check(ctx);
+    return {
+      ok: results.every((r) => r.ok),
+      results: results.map((r) => ({
+        ...r,
+        ...(r.error ? { error: deps.redactor.redact(r.error) } : {}),
+      })),
+    };
+  } catch (error) {
+    const e = wrapPluginError("PLUGIN_CHECK_FAILED", installed.manifest.id, "check", error);
+    return { ok: false, results: [], error: deps.redactor.redact(e.message), hint: e.hint };
+  }
+}
+
+/** The outcome of a preview. */
+export interface PreviewOutcome {
+  alerts: Alert[];
+  filtered: unknown[];
+  invalid: unknown[];
+  counts: { fetched: number; filtered: number; invalid: number; alerts: number; drift: number };
+  error?: string;
+  hint?: string;
+}
+
+/** Fetches the first page per stream and normalizes it; nothing is stored or delivered. */
+export async function previewIntegration(deps: ApiDeps, id: string): Promise<PreviewOutcome> {
+  const { installed, ctx, row } = await pluginContext(deps, id, AbortSignal.timeout(120_000), true);
+  const out: PreviewOutcome = {
+    alerts: [],
+    filtered: [],
+    invalid: [],
+    counts: { fetched: 0, filtered: 0, invalid: 0, alerts: 0, drift: 0 },
+  };
+  try {
+    let pages = 0;
+    for await (const page of pagesOf(installed, ctx)) {
+      const normalized = normalizeRecords(installed, page.records, row.id, ctx.config);
+      for (const k of Object.keys(out.counts) as (keyof PreviewOutcome["counts"])[]) {
+        out.counts[k] += normalized.counts[k];
+      }
+      out.alerts.push(...normalized.alerts);
+      out.invalid.push(...normalized.invalid);
+      out.filtered.push(...normalized.filtered);
+      if (++pages >= PREVIEW_PAGES) break;
+    }
+  } catch (error) {
+    const e = error instanceof HostError
+      ? error
+      : wrapPluginError("PLUGIN_FETCH_FAILED", installed.manifest.id, "fetch", error);
+    out.error = deps.redactor.redact(e.message);
+    out.hint = e.hint;
+  }
+  out.filtered = out.filtered.slice(0, 500);
+  return out;
+}

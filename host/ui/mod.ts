@@ -1,0 +1,372 @@
+/**
+ * The web UI on the host's server (SPEC §2, §5.5): log in with the admin token, see plugins and
+ * integrations, create and edit integrations through forms generated from the plugin's schema,
+ * test, preview, run, and redrive dead letters. Every form post carries a CSRF token; pages work
+ * without JavaScript.
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { checkIntegration, previewIntegration } from "../actions.ts";
+import { type ApiDeps, bearerMatches, view } from "../api.ts";
+import { generateWebhookSecret } from "../delivery.ts";
+import { HostError } from "../errors.ts";
+import type { Issue } from "../types.ts";
+import { layoutOf, readConfigForm, type SchemaNode } from "./form.ts";
+import { page } from "./layout.ts";
+import {
+  checkResult,
+  dashboardPage,
+  type HostFields,
+  integrationForm,
+  integrationPage,
+  loginPage,
+  previewResult,
+} from "./pages.ts";
+import { csrfMatches, type Session, Sessions } from "./session.ts";
+
+type Env = { Variables: { session: Session } };
+
+/** The UI routes. */
+export function uiRoutes(deps: ApiDeps): Hono<Env> {
+  const sessions = new Sessions(deps.clock.now);
+  const flashes = new Map<string, string>(); // session id → one notice for the next page
+  const ui = new Hono<Env>();
+
+  ui.get("/login", (c) => c.html(page("Log in", loginPage())));
+  ui.post("/login", async (c) => {
+    const form = await c.req.formData();
+    if (!bearerMatches(`Bearer ${String(form.get("token") ?? "")}`, deps.adminToken)) {
+      return c.html(page("Log in", loginPage("That is not the admin token.")), 401);
+    }
+    sessions.create(c);
+    return c.redirect("/", 303);
+  });
+
+  // The pages below need a session; posts also need the session's CSRF token.
+  const guard: MiddlewareHandler<Env> = async (c, next) => {
+    const session = sessions.get(c);
+    if (!session) {
+      if (c.req.method === "GET") return c.redirect("/login", 303);
+      return c.html(page("Log in", loginPage("Your session ended; log in again.")), 401);
+    }
+    if (c.req.method === "POST") {
+      const form = await c.req.raw.clone().formData().catch(() => undefined);
+      if (!form || !csrfMatches(session, form.get("_csrf"))) {
+        return c.html(
+          page(
+            "Forbidden",
+            "The form's security token is missing or stale. Go back, reload the page and try again.",
+          ),
+          403,
+        );
+      }
+    }
+    c.set("session", session);
+    await next();
+  };
+  for (const path of ["/", "/logout", "/plugins/*", "/integrations/*"]) ui.use(path, guard);
+
+  const render = (
+    c: Context<Env>,
+    title: string,
+    body: Parameters<typeof page>[1],
+    status: 200 | 401 | 404 | 409 | 422 = 200,
+  ) => c.html(page(title, body, { csrf: c.get("session").csrf, loggedIn: true }), status);
+  const takeFlash = (c: Context<Env>) => {
+    const id = c.get("session").id;
+    const notice = flashes.get(id);
+    flashes.delete(id);
+    return notice;
+  };
+
+  ui.post("/logout", (c) => {
+    sessions.destroy(c);
+    return c.redirect("/login", 303);
+  });
+
+  ui.get("/", async (c) => {
+    const integrations = await Promise.all(
+      deps.store.listIntegrations().map((row) => view(deps, row)),
+    );
+    return render(
+      c,
+      "Integrations",
+      dashboardPage(
+        deps.registry.list().map((p) => p.manifest),
+        deps.registry.refused(),
+        integrations,
+        takeFlash(c),
+      ),
+    );
+  });
+
+  ui.get("/plugins/:plugin/new", (c) => {
+    const installed = deps.registry.get(c.req.param("plugin"));
+    if (!installed) {
+      return render(c, "Not found", `No plugin "${c.req.param("plugin")}" is installed.`, 404);
+    }
+    const layout = layoutOf(installed.manifest.configSchema as SchemaNode);
+    return render(
+      c,
+      "New integration",
+      integrationForm({
+        manifest: installed.manifest,
+        layout,
+        state: { values: {}, errors: {} },
+        host: { name: "", destinationUrl: "", intervalSeconds: "", enabled: true, errors: {} },
+        action: `/plugins/${installed.manifest.id}/new`,
+        csrf: c.get("session").csrf,
+        editing: false,
+      }),
+    );
+  });
+
+  ui.post("/plugins/:plugin/new", async (c) => {
+    const installed = deps.registry.get(c.req.param("plugin"));
+    if (!installed) {
+      return render(c, "Not found", `No plugin "${c.req.param("plugin")}" is installed.`, 404);
+    }
+    const form = await c.req.formData();
+    const layout = layoutOf(installed.manifest.configSchema as SchemaNode);
+    const { config, raw } = readConfigForm(layout, form);
+    const host = hostFields(form);
+    const generated =
+      form.get("destination.generate") === "true" && !String(form.get("destination.secret") ?? "")
+        ? generateWebhookSecret()
+        : undefined;
+    try {
+      const row = await deps.integrations.create({
+        plugin: installed.manifest.id,
+        name: host.name,
+        config,
+        destination: {
+          url: host.destinationUrl,
+          secret: generated ?? String(form.get("destination.secret") ?? ""),
+        },
+        schedule: scheduleOf(host),
+      });
+      flashes.set(
+        c.get("session").id,
+        generated
+          ? `Integration created. Its webhook secret, shown only now: ${generated}`
+          : "Integration created. Test the connection, then run it.",
+      );
+      return c.redirect(`/integrations/${row.id}`, 303);
+    } catch (error) {
+      if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
+      const { configErrors, hostErrors } = splitIssues(error.issues);
+      return render(
+        c,
+        "New integration",
+        integrationForm({
+          manifest: installed.manifest,
+          layout,
+          state: { values: raw, errors: configErrors },
+          host: { ...host, errors: hostErrors },
+          action: `/plugins/${installed.manifest.id}/new`,
+          csrf: c.get("session").csrf,
+          editing: false,
+          problems: error.issues.length,
+        }),
+        422,
+      );
+    }
+  });
+
+  ui.get(
+    "/integrations/:id",
+    async (c) => render(c, "Integration", await integrationView(c, takeFlash(c))),
+  );
+
+  ui.post("/integrations/:id/check", async (c) => {
+    const result = await checkIntegration(deps, c.req.param("id"));
+    return render(c, "Test connection", await integrationView(c, undefined, checkResult(result)));
+  });
+  ui.post("/integrations/:id/preview", async (c) => {
+    const result = await previewIntegration(deps, c.req.param("id"));
+    return render(c, "Preview", await integrationView(c, undefined, previewResult(result)));
+  });
+  ui.post("/integrations/:id/runs", (c) => {
+    const row = deps.integrations.get(c.req.param("id"));
+    if (!deps.registry.get(row.pluginId)) {
+      flashes.set(c.get("session").id, `Cannot run: plugin "${row.pluginId}" is not installed.`);
+    } else {
+      const { runId, started } = deps.runner.start(row.id, "manual");
+      flashes.set(
+        c.get("session").id,
+        started ? `Run ${runId} started.` : `Run ${runId} is already in progress.`,
+      );
+    }
+    return c.redirect(`/integrations/${row.id}`, 303);
+  });
+  ui.post("/integrations/:id/redrive", async (c) => {
+    const row = deps.integrations.get(c.req.param("id"));
+    const requeued = deps.store.redrive(row.id);
+    const installed = deps.registry.get(row.pluginId);
+    if (requeued > 0 && installed) {
+      const { destination } = await deps.integrations.resolve(row, installed);
+      deps.delivery.drain(row.id, () => Promise.resolve(destination), deps.shutdown).catch((e) =>
+        deps.logger.warn("Redrive stopped", {
+          integrationId: row.id,
+          error: deps.redactor.redact(String(e)),
+        })
+      );
+    }
+    flashes.set(c.get("session").id, `${requeued} dead letter(s) requeued for delivery.`);
+    return c.redirect(`/integrations/${row.id}`, 303);
+  });
+  ui.post("/integrations/:id/delete", (c) => {
+    const row = deps.integrations.get(c.req.param("id"));
+    if (deps.runner.runningId(row.id)) {
+      flashes.set(
+        c.get("session").id,
+        "A run is in progress; delete the integration when it ends.",
+      );
+      return c.redirect(`/integrations/${row.id}`, 303);
+    }
+    deps.store.deleteIntegration(row.id);
+    flashes.set(c.get("session").id, `Integration "${row.name}" deleted.`);
+    return c.redirect("/", 303);
+  });
+
+  ui.get("/integrations/:id/edit", async (c) => {
+    const row = deps.integrations.get(c.req.param("id"));
+    const installed = deps.registry.get(row.pluginId);
+    if (!installed) {
+      return render(
+        c,
+        "Paused",
+        `Plugin "${row.pluginId}" is not installed; install it to edit this integration.`,
+        409,
+      );
+    }
+    return render(
+      c,
+      "Edit integration",
+      integrationForm({
+        manifest: installed.manifest,
+        layout: layoutOf(installed.manifest.configSchema as SchemaNode),
+        state: {
+          values: row.config,
+          errors: {},
+          secretsSet: await deps.integrations.secretsSet(row),
+        },
+        host: {
+          name: row.name,
+          destinationUrl: row.destinationUrl,
+          intervalSeconds: row.intervalSeconds === null ? "" : String(row.intervalSeconds),
+          enabled: row.enabled,
+          errors: {},
+        },
+        action: `/integrations/${row.id}/edit`,
+        csrf: c.get("session").csrf,
+        editing: true,
+      }),
+    );
+  });
+  ui.post("/integrations/:id/edit", async (c) => {
+    const row = deps.integrations.get(c.req.param("id"));
+    const installed = deps.registry.get(row.pluginId);
+    if (!installed) return render(c, "Paused", `Plugin "${row.pluginId}" is not installed.`, 409);
+    const form = await c.req.formData();
+    const layout = layoutOf(installed.manifest.configSchema as SchemaNode);
+    const { config, raw } = readConfigForm(layout, form);
+    const host = hostFields(form);
+    const secret = String(form.get("destination.secret") ?? "");
+    try {
+      await deps.integrations.update(row.id, {
+        name: host.name,
+        config,
+        destination: { url: host.destinationUrl, ...(secret ? { secret } : {}) },
+        schedule: scheduleOf(host),
+      });
+      flashes.set(c.get("session").id, "Saved.");
+      return c.redirect(`/integrations/${row.id}`, 303);
+    } catch (error) {
+      if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
+      const { configErrors, hostErrors } = splitIssues(error.issues);
+      return render(
+        c,
+        "Edit integration",
+        integrationForm({
+          manifest: installed.manifest,
+          layout,
+          state: {
+            values: raw,
+            errors: configErrors,
+            secretsSet: await deps.integrations.secretsSet(row),
+          },
+          host: { ...host, errors: hostErrors },
+          action: `/integrations/${row.id}/edit`,
+          csrf: c.get("session").csrf,
+          editing: true,
+          problems: error.issues.length,
+        }),
+        422,
+      );
+    }
+  });
+
+  ui.onError((error, c) => {
+    if (error instanceof HostError && error.code === "NOT_FOUND") {
+      return c.html(page("Not found", error.message), 404);
+    }
+    deps.logger.error("Unhandled UI error", {
+      error: deps.redactor.redact(String((error as Error)?.stack ?? error)),
+    });
+    return c.html(page("Error", "Something went wrong; the host's log has the details."), 500);
+  });
+
+  async function integrationView(
+    c: Context<Env>,
+    notice?: string,
+    result?: Parameters<typeof integrationPage>[0]["result"],
+  ) {
+    const row = deps.integrations.get(c.req.param("id")!);
+    return integrationPage({
+      integration: await view(deps, row),
+      runs: deps.store.listRuns(row.id, 20),
+      deadLetters: deps.store.listDeadLetters(row.id),
+      invalid: deps.store.listInvalid(row.id, 10),
+      csrf: c.get("session").csrf,
+      notice,
+      result,
+    });
+  }
+
+  return ui;
+}
+
+function hostFields(form: FormData): HostFields {
+  return {
+    name: String(form.get("name") ?? ""),
+    destinationUrl: String(form.get("destination.url") ?? ""),
+    intervalSeconds: String(form.get("schedule.intervalSeconds") ?? ""),
+    enabled: form.get("schedule.enabled") === "true",
+    errors: {},
+  };
+}
+
+function scheduleOf(host: HostFields) {
+  const interval = host.intervalSeconds.trim();
+  return { ...(interval ? { intervalSeconds: Number(interval) } : {}), enabled: host.enabled };
+}
+
+/** Sorts issues into the plugin's fields (by top-level name) and the host's fields. */
+function splitIssues(issues: Issue[]) {
+  const configErrors: Record<string, string[]> = {};
+  const hostErrors: Record<string, string[]> = {};
+  for (const issue of issues) {
+    if (issue.path.startsWith("config.")) {
+      const name = issue.path.slice(7).split(".")[0];
+      (configErrors[name] ??= []).push(issue.message);
+    } else {
+      const name = issue.path.startsWith("destination.") || issue.path.startsWith("schedule.")
+        ? issue.path.split(".").slice(0, 2).join(".")
+        : issue.path;
+      (hostErrors[name] ??= []).push(issue.message);
+    }
+  }
+  return { configErrors, hostErrors };
+}
