@@ -1,0 +1,237 @@
+/**
+ * The web UI in a real browser (Debian's chromium driven by playwright-core): log in, see the
+ * plugin, fill the generated form with a wrong then a right value, see the inline error, save,
+ * test the connection, run now, see the alerts in the inbox and the counts on the dashboard.
+ * Screenshots go to test-artifacts/ui/.
+ */
+import { equal, match } from "node:assert/strict";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { inboxApp } from "../../../fixtures/demo/inbox.ts";
+import {
+  generateRecords,
+  MimecastSimulator,
+  serveSimulator,
+  SIM_CLIENT,
+} from "../../../fixtures/simulator/mod.ts";
+import { createHost } from "../../../host/mod.ts";
+import { installPlugin } from "../_host.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const TOKEN = "browser-admin-token-0123456789";
+const SECRET = "whsec_YnJvd3Nlci10ZXN0LXNlY3JldC0wMTIzNDU2Nzg=";
+const ARTIFACTS = new URL("../../../test-artifacts/ui/", import.meta.url);
+
+async function world() {
+  const dir = await Deno.makeTempDir({ prefix: "ui-test-" });
+  const stop = new AbortController();
+  const sim = new MimecastSimulator();
+  const now = Date.now();
+  for (const logType of ["url", "attachment", "impersonation"] as const) {
+    sim.add(logType, generateRecords(logType, 120, { start: now - 3 * 3_600_000, stepMs: 60_000 }));
+  }
+  const simUrl = serveSimulator(sim, { signal: stop.signal }).url;
+  const inbox = inboxApp(SECRET);
+  const inboxServer = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: stop.signal,
+    onListen: () => {},
+  }, inbox.app.fetch);
+  const inboxUrl = `http://127.0.0.1:${inboxServer.addr.port}`;
+  await installPlugin(`${dir}/plugins`);
+  const host = createHost({
+    dataDir: dir,
+    pluginsDir: `${dir}/plugins`,
+    adminToken: TOKEN,
+    masterKey: crypto.getRandomValues(new Uint8Array(32)),
+    allowLoopback: true,
+    logWrite: () => {},
+    tickMs: 3_600_000,
+  });
+  await host.start();
+  const hostServer = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: stop.signal,
+    onListen: () => {},
+  }, host.app.fetch);
+  const hostUrl = `http://127.0.0.1:${hostServer.addr.port}`;
+  return {
+    host,
+    hostUrl,
+    simUrl,
+    inbox,
+    inboxUrl,
+    async close() {
+      await host.stop();
+      stop.abort();
+      await Promise.allSettled([hostServer.finished, inboxServer.finished]);
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+async function launch(): Promise<Browser> {
+  try {
+    await Deno.stat(CHROMIUM);
+  } catch {
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does this`,
+    );
+  }
+  return await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+async function shot(page: Page, name: string, fullPage = true) {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: new URL(`${name}.png`, ARTIFACTS).pathname, fullPage });
+}
+
+async function login(page: Page, hostUrl: string) {
+  await page.goto(`${hostUrl}/`);
+  equal(new URL(page.url()).pathname, "/login");
+  await page.fill("#token", TOKEN);
+  await page.click("button:has-text('Log in')");
+  equal(new URL(page.url()).pathname, "/");
+}
+
+Deno.test("the UI: log in, create an integration through the generated form, test it, run it, see alerts arrive", async () => {
+  const w = await world();
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(`${w.hostUrl}/`);
+    await page.fill("#token", "not-the-token");
+    await page.click("button:has-text('Log in')");
+    match(await page.textContent(".error") ?? "", /not the admin token/);
+    await login(page, w.hostUrl);
+    match(await page.textContent("body") ?? "", /Mimecast Email Security \(TTP\)/);
+    await shot(page, "1-dashboard-empty");
+
+    await page.click("a:has-text('New integration')");
+    // The generated form: API version select, region list, log type checkboxes, password secrets.
+    equal(await page.locator("select[name='config.apiVersion']").inputValue(), "2.0");
+    equal(await page.locator("[data-branch='1.0']").isHidden(), true);
+    await page.selectOption("select[name='config.apiVersion']", "1.0");
+    equal(await page.locator("[data-branch='1.0']").isVisible(), true);
+    equal(
+      await page.locator("input[name='config.secretKey@1.0']").getAttribute("type"),
+      "password",
+    );
+    equal(await page.locator("#f-baseUrl-1_0-options option").count(), 9);
+    await page.selectOption("select[name='config.apiVersion']", "2.0");
+    equal(await page.locator("input[name='config.logTypes']").count(), 3);
+
+    await page.fill("#f-name", "Browser test");
+    await page.fill("#f-destination-url", `${w.inboxUrl}/hook`);
+    await page.fill("#f-destination-secret", SECRET);
+    await page.fill("input[name='config.baseUrl@2.0']", "ftp://wrong.example");
+    await page.fill("input[name='config.clientId@2.0']", SIM_CLIENT.clientId);
+    await page.fill("input[name='config.clientSecret@2.0']", SIM_CLIENT.clientSecret);
+    await page.fill("textarea[name='config.internalDomains']", "acme-corp.example");
+    await page.click("button:has-text('Create integration')");
+    // The error sits next to the field it belongs to; what was typed is kept (secrets are not).
+    const baseUrlField = page.locator(".field.invalid", {
+      has: page.locator("input[name='config.baseUrl@2.0']"),
+    });
+    match(
+      await baseUrlField.locator(".error").textContent() ?? "",
+      /Base URL must be an https:\/\/ origin/,
+    );
+    equal(await page.locator("#f-name").inputValue(), "Browser test");
+    equal(await page.locator("input[name='config.clientSecret@2.0']").inputValue(), "");
+    await shot(page, "2-form-inline-error");
+
+    await page.fill("input[name='config.baseUrl@2.0']", w.simUrl);
+    await page.fill("input[name='config.clientSecret@2.0']", SIM_CLIENT.clientSecret);
+    await page.fill("#f-destination-secret", SECRET);
+    await page.click("button:has-text('Create integration')");
+    match(new URL(page.url()).pathname, /^\/integrations\/[0-9a-f-]+$/);
+    match(await page.textContent(".notice") ?? "", /Integration created/);
+    equal((await page.content()).includes(SIM_CLIENT.clientSecret), false);
+
+    await page.click("button:has-text('Test connection')");
+    equal(await page.locator("#check-result .badge.ok").count(), 4); // overall + three log types
+    await shot(page, "3-test-connection");
+
+    await page.click("button:has-text('Run now')");
+    match(await page.textContent(".notice") ?? "", /Run .* started/);
+    for (let i = 0; i < 100 && !(await page.locator("#runs .badge.succeeded").count()); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await page.reload();
+    }
+    equal(await page.locator("#runs .badge.succeeded").count(), 1);
+    await shot(page, "4-integration-after-run");
+
+    const delivered = w.inbox.alerts.length;
+    equal(delivered > 0, true);
+    await page.goto(`${w.inboxUrl}/`);
+    match(await page.textContent("#summary") ?? "", new RegExp(`^${delivered} alerts`));
+    equal(await page.locator("#alerts td.bad").count(), 0);
+    await shot(page, "5-inbox", false);
+
+    await page.goto(`${w.hostUrl}/`);
+    match(await page.textContent("#integrations") ?? "", new RegExp(`delivered ${delivered}`));
+    match(await page.textContent("#integrations") ?? "", /connected/);
+    await shot(page, "6-dashboard-after-run");
+
+    // A post without the session's CSRF token is refused.
+    const status = await page.evaluate(
+      async (id) =>
+        (await fetch(`/integrations/${id}/runs`, {
+          method: "POST",
+          body: new URLSearchParams({ _csrf: "forged" }),
+        })).status,
+      w.host.store.listIntegrations()[0].id,
+    );
+    equal(status, 403);
+  } finally {
+    await browser.close();
+    await w.close();
+  }
+});
+
+Deno.test("the UI works without JavaScript: log in, create, run", async () => {
+  const w = await world();
+  const browser = await launch();
+  try {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await login(page, w.hostUrl);
+    await page.click("a:has-text('New integration')");
+    equal(
+      await page.locator("[data-branch='1.0']").isVisible(),
+      true,
+      "without JS both versions' fields show",
+    );
+    await page.fill("#f-name", "No JS");
+    await page.fill("#f-destination-url", `${w.inboxUrl}/hook`);
+    await page.fill("#f-destination-secret", SECRET);
+    await page.fill("input[name='config.baseUrl@2.0']", w.simUrl);
+    await page.fill("input[name='config.clientId@2.0']", SIM_CLIENT.clientId);
+    await page.fill("input[name='config.clientSecret@2.0']", SIM_CLIENT.clientSecret);
+    await page.click("button:has-text('Create integration')");
+    match(await page.textContent(".notice") ?? "", /Integration created/);
+    await page.click("button:has-text('Run now')");
+    const id = w.host.store.listIntegrations()[0].id;
+    await w.host.runner.settled(id);
+    await page.reload();
+    equal(await page.locator("#runs .badge.succeeded").count(), 1);
+    equal(w.inbox.alerts.length > 0, true);
+  } finally {
+    await browser.close();
+    await w.close();
+  }
+});
