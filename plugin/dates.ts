@@ -17,8 +17,20 @@ export function formatIsoSecond(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+// Validation and normalization parse the same record's date back to back: remember the last one.
+let lastText = "";
+let lastMs = NaN;
+
 /** Parses a Mimecast date into epoch ms; NaN when the text is not a date of a known form. */
 export function parseMimecastDate(text: string): number {
+  if (text === lastText) return lastMs;
+  const ms = parse(text);
+  lastText = text;
+  lastMs = ms;
+  return ms;
+}
+
+function parse(text: string): number {
   const m = MIMECAST_DATE.exec(text);
   if (!m) return NaN;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
@@ -31,11 +43,16 @@ export function parseMimecastDate(text: string): number {
   return checkFields(utc, m) - sign * offsetMin * 60_000;
 }
 
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 /** Rejects dates like Feb 30 that Date.UTC would silently roll over. */
 function checkFields(utc: number, m: RegExpExecArray): number {
-  const date = new Date(utc);
-  const ok = date.getUTCFullYear() === +m[1] && date.getUTCMonth() === +m[2] - 1 &&
-    date.getUTCDate() === +m[3] && +m[4] < 24 && +m[5] < 60 && +m[6] < 60;
+  const year = +m[1];
+  const month = +m[2];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS[month - 1];
+  const ok = month >= 1 && month <= 12 && +m[3] >= 1 && +m[3] <= days && +m[4] < 24 && +m[5] < 60 &&
+    +m[6] < 60;
   return ok ? utc : NaN;
 }
 

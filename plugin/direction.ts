@@ -24,7 +24,9 @@ export function directionFromRoute(route: unknown): Direction | undefined {
 function domainOf(address: string | undefined): string {
   if (!address) return "";
   const at = address.lastIndexOf("@");
-  return at < 0 ? "" : address.slice(at + 1).replace(/>$/, "").toLowerCase();
+  if (at < 0) return "";
+  const end = address.endsWith(">") ? address.length - 1 : address.length;
+  return address.slice(at + 1, end).toLowerCase();
 }
 
 function isInternalDomain(address: string | undefined, domains: readonly string[]): boolean {

@@ -36,8 +36,12 @@ const KNOWN: Record<LogType, ReadonlySet<string>> = {
 };
 
 /** The stable alert id: a hash of the log type and the record key. */
-export function alertId(logType: LogType, data: Record<string, unknown>): string {
-  return createHash("sha256").update(`${logType}\n${recordKey(logType, data)}`).digest("hex")
+export function alertId(
+  logType: LogType,
+  data: Record<string, unknown>,
+  time: number = recordTime(logType, data),
+): string {
+  return createHash("sha256").update(`${logType}\n${recordKey(logType, data, time)}`).digest("hex")
     .slice(0, 32);
 }
 
@@ -76,13 +80,14 @@ export function normalize(record: MimecastRecord, ctx: NormalizeContext<Config>)
   if (!KNOWN[logType].has(verdict)) ctx.count("drift");
 
   const threat = threatFor(shaped.alertType, logType, ctx.config.mapping);
+  const time = recordTime(logType, data);
   return {
-    id: alertId(logType, data),
+    id: alertId(logType, data, time),
     alertType: shaped.alertType,
     threatId: threat.threatId,
     threatName: threat.threatName,
     logType,
-    occurredAt: formatIsoSecond(recordTime(logType, data)),
+    occurredAt: formatIsoSecond(time),
     direction: shaped.direction,
     email: shaped.email,
     ...(shaped.url === undefined ? {} : { url: shaped.url }),

@@ -121,10 +121,15 @@ const str = (value: unknown) => (typeof value === "string" ? value : "");
 /**
  * The record's identity (SPEC §3.6): url `date|userEmailAddress|url|messageId`, attachment
  * `date|recipientAddress|fileHash|messageId`, impersonation `id` (else `eventTime|recipient|messageId`).
- * The date is normalised to the second so `+0000` and `Z` spellings give the same key.
+ * The date is normalised to the second so `+0000` and `Z` spellings give the same key; pass the
+ * record's time when it is already known.
  */
-export function recordKey(logType: LogType, data: Record<string, unknown>): string {
-  const time = recordTime(logType, data);
+export function recordKey(
+  logType: LogType,
+  data: Record<string, unknown>,
+  time: number = recordTime(logType, data),
+): string {
+  if (logType === "impersonation" && typeof data.id === "string" && data.id !== "") return data.id;
   const when = Number.isNaN(time) ? str(data[LOG_KINDS[logType].timeField]) : formatIsoSecond(time);
   switch (logType) {
     case "url":
@@ -132,6 +137,6 @@ export function recordKey(logType: LogType, data: Record<string, unknown>): stri
     case "attachment":
       return [when, str(data.recipientAddress), str(data.fileHash), str(data.messageId)].join("|");
     case "impersonation":
-      return str(data.id) || [when, str(data.recipientAddress), str(data.messageId)].join("|");
+      return [when, str(data.recipientAddress), str(data.messageId)].join("|");
   }
 }
