@@ -63,17 +63,24 @@ export async function runOnce(
       logger: childLogger(logger, { plugin: installed.manifest.id }),
       signal,
     };
-    for await (const page of pagesOf(installed, ctx)) {
-      store.storePage(
-        normalizePage(installed, page, {
-          integrationId,
-          runId,
-          config,
-          batchSize: deps.batchSize ?? 100,
-        }),
-      );
-      await delivery.drain(integrationId, destinationOf, signal);
+    // Delivery of page k overlaps the fetch of page k+1; at most one drain is in flight, so a
+    // slow receiver slows fetching down instead of piling pages up in memory.
+    let delivering: Promise<void> = Promise.resolve();
+    const batchSize = deps.batchSize ?? 100;
+    try {
+      for await (const page of pagesOf(installed, ctx)) {
+        store.storePage(
+          normalizePage(installed, page, { integrationId, runId, config, batchSize }),
+        );
+        await delivering;
+        delivering = delivery.drain(integrationId, destinationOf, signal);
+        delivering.catch(() => {}); // observed at the next await
+      }
+    } catch (error) {
+      await delivering.catch(() => {}); // the fetch error is the one to report
+      throw error;
     }
+    await delivering;
     const dead = store.getRun(runId)?.counts.deadLettered ?? 0;
     if (dead > 0) {
       throw new HostError(
@@ -114,7 +121,11 @@ export async function runOnce(
   }
 }
 
-/** The plugin's pages, with every plugin failure wrapped to name the plugin and the hook. */
+/**
+ * The plugin's pages, with every plugin failure wrapped to name the plugin and the hook. The next
+ * page is requested as soon as one is handed out, so fetching overlaps the caller's work on the
+ * current page; never more than one page is read ahead.
+ */
 export async function* pagesOf(
   installed: InstalledPlugin,
   ctx: PluginContext,
@@ -126,22 +137,33 @@ export async function* pagesOf(
   } catch (error) {
     throw wrapPluginError("PLUGIN_FETCH_FAILED", id, "fetch", error);
   }
-  for (;;) {
-    let step: IteratorResult<Page>;
-    try {
-      step = await iterator.next();
-    } catch (error) {
-      throw wrapPluginError("PLUGIN_FETCH_FAILED", id, "fetch", error);
+  const pull = () => {
+    const step = iterator.next();
+    step.catch(() => {}); // observed when awaited
+    return step;
+  };
+  let ahead = pull();
+  try {
+    for (;;) {
+      let step: IteratorResult<Page>;
+      try {
+        step = await ahead;
+      } catch (error) {
+        throw wrapPluginError("PLUGIN_FETCH_FAILED", id, "fetch", error);
+      }
+      if (step.done) return;
+      const page = step.value;
+      if (!page || !Array.isArray(page.records) || page.checkpoint === undefined) {
+        throw new HostError(
+          "PLUGIN_OUTPUT_INVALID",
+          `[plugin ${id}] fetch: a page must be { records: [], checkpoint }`,
+        );
+      }
+      ahead = pull();
+      yield page;
     }
-    if (step.done) return;
-    const page = step.value;
-    if (!page || !Array.isArray(page.records) || page.checkpoint === undefined) {
-      throw new HostError(
-        "PLUGIN_OUTPUT_INVALID",
-        `[plugin ${id}] fetch: a page must be { records: [], checkpoint }`,
-      );
-    }
-    yield page;
+  } finally {
+    await iterator.return?.().catch(() => {});
   }
 }
 

@@ -5,7 +5,7 @@
  * migrations applied at open.
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE integrations (
@@ -157,6 +157,7 @@ type Row = Record<string, unknown>;
 export class Store {
   readonly db: DatabaseSync;
   #now: () => number;
+  #statements = new Map<string, StatementSync>();
 
   /** Opens (and migrates) the database; `now` stamps rows, so tests can fake time. */
   constructor(path: string, now: () => number = Date.now) {
@@ -170,7 +171,7 @@ export class Store {
 
   #migrate(): void {
     const version =
-      (this.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+      (this.#sql("PRAGMA user_version").get() as { user_version: number }).user_version;
     for (let i = version; i < MIGRATIONS.length; i++) {
       this.transaction(() => {
         this.db.exec(MIGRATIONS[i]);
@@ -181,20 +182,30 @@ export class Store {
 
   /** The schema version in force. */
   get schemaVersion(): number {
-    return (this.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+    return (this.#sql("PRAGMA user_version").get() as { user_version: number }).user_version;
   }
 
   /** Runs `fn` in one IMMEDIATE transaction; rolls back if it throws. */
   transaction<T>(fn: () => T): T {
-    this.db.exec("BEGIN IMMEDIATE");
+    this.#sql("BEGIN IMMEDIATE").run();
     try {
       const result = fn();
-      this.db.exec("COMMIT");
+      this.#sql("COMMIT").run();
       return result;
     } catch (error) {
-      this.db.exec("ROLLBACK");
+      this.#sql("ROLLBACK").run();
       throw error;
     }
+  }
+
+  /** A prepared statement, prepared once per SQL text. */
+  #sql(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   #iso(): string {
@@ -210,7 +221,7 @@ export class Store {
   insertIntegration(
     row: Omit<IntegrationRow, "lastError" | "lastHint" | "lastRunAt" | "lastSuccessAt">,
   ): void {
-    this.db.prepare(
+    this.#sql(
       `INSERT INTO integrations (id, plugin_id, name, config, secrets, destination_url, interval_seconds, enabled, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
@@ -242,7 +253,7 @@ export class Store {
       Object.entries(fields).filter(([, value]) => value !== undefined),
     );
     const next = { ...current, ...defined };
-    this.db.prepare(
+    this.#sql(
       `UPDATE integrations SET name = ?, config = ?, secrets = ?, destination_url = ?, interval_seconds = ?, enabled = ?, updated_at = ?
        WHERE id = ?`,
     ).run(
@@ -258,18 +269,18 @@ export class Store {
   }
 
   deleteIntegration(id: string): boolean {
-    return Number(this.db.prepare("DELETE FROM integrations WHERE id = ?").run(id).changes) > 0;
+    return Number(this.#sql("DELETE FROM integrations WHERE id = ?").run(id).changes) > 0;
   }
 
   getIntegration(id: string): IntegrationRow | undefined {
-    const row = this.db.prepare("SELECT * FROM integrations WHERE id = ?").get(id) as
+    const row = this.#sql("SELECT * FROM integrations WHERE id = ?").get(id) as
       | Row
       | undefined;
     return row ? integrationFrom(row) : undefined;
   }
 
   listIntegrations(): IntegrationRow[] {
-    return (this.db.prepare("SELECT * FROM integrations ORDER BY created_at, id").all() as Row[])
+    return (this.#sql("SELECT * FROM integrations ORDER BY created_at, id").all() as Row[])
       .map(integrationFrom);
   }
 
@@ -277,7 +288,7 @@ export class Store {
     id: string,
     outcome: { error: string | null; hint: string | null; at: string; success: boolean },
   ): void {
-    this.db.prepare(
+    this.#sql(
       `UPDATE integrations SET last_error = ?, last_hint = ?, last_run_at = ?,
          last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END WHERE id = ?`,
     ).run(outcome.error, outcome.hint, outcome.at, outcome.success ? 1 : 0, outcome.at, id);
@@ -286,7 +297,7 @@ export class Store {
   // ── checkpoints and pages ─────────────────────────────────────────────────
 
   getCheckpoint(integrationId: string): unknown {
-    const row = this.db.prepare("SELECT checkpoint FROM checkpoints WHERE integration_id = ?").get(
+    const row = this.#sql("SELECT checkpoint FROM checkpoints WHERE integration_id = ?").get(
       integrationId,
     ) as
       | { checkpoint: string }
@@ -298,18 +309,18 @@ export class Store {
   storePage(page: PageWrite): void {
     const at = this.#iso();
     this.transaction(() => {
-      const insert = this.db.prepare(
+      const insert = this.#sql(
         `INSERT INTO batches (webhook_id, integration_id, run_id, body, alert_count, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
       );
       for (const b of page.batches) {
         insert.run(b.webhookId, page.integrationId, page.runId, b.body, b.alertCount, at);
       }
-      this.db.prepare(
+      this.#sql(
         `INSERT INTO checkpoints (integration_id, checkpoint, updated_at) VALUES (?, ?, ?)
          ON CONFLICT(integration_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
       ).run(page.integrationId, JSON.stringify(page.checkpoint), at);
       if (page.invalid.length > 0) {
-        const keep = this.db.prepare(
+        const keep = this.#sql(
           "INSERT INTO invalid_records (integration_id, run_id, record, issues, created_at) VALUES (?, ?, ?, ?, ?)",
         );
         for (const r of page.invalid) {
@@ -321,12 +332,12 @@ export class Store {
             at,
           );
         }
-        this.db.prepare(
+        this.#sql(
           `DELETE FROM invalid_records WHERE integration_id = ? AND id <= (
              SELECT id FROM invalid_records WHERE integration_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
         ).run(page.integrationId, page.integrationId, INVALID_KEPT);
       }
-      const stream = this.db.prepare(
+      const stream = this.#sql(
         `INSERT INTO streams (integration_id, log_type, newest_at, alerts) VALUES (?, ?, ?, ?)
          ON CONFLICT(integration_id, log_type) DO UPDATE SET
            newest_at = MAX(COALESCE(newest_at, ''), excluded.newest_at), alerts = alerts + excluded.alerts`,
@@ -340,7 +351,7 @@ export class Store {
 
   /** The oldest pending batch of an integration. */
   nextPending(integrationId: string, afterSeq = 0): BatchRow | undefined {
-    const row = this.db.prepare(
+    const row = this.#sql(
       "SELECT * FROM batches WHERE integration_id = ? AND status = 'pending' AND seq > ? ORDER BY seq LIMIT 1",
     ).get(integrationId, afterSeq) as Row | undefined;
     return row ? batchFrom(row) : undefined;
@@ -348,14 +359,14 @@ export class Store {
 
   /** Integrations with batches waiting. */
   integrationsWithPending(): string[] {
-    return (this.db.prepare("SELECT DISTINCT integration_id FROM batches WHERE status = 'pending'")
+    return (this.#sql("SELECT DISTINCT integration_id FROM batches WHERE status = 'pending'")
       .all() as Row[])
       .map((r) => String(r.integration_id));
   }
 
   pendingCount(integrationId: string): number {
     return Number(
-      (this.db.prepare(
+      (this.#sql(
         "SELECT COUNT(*) AS n FROM batches WHERE integration_id = ? AND status = 'pending'",
       ).get(integrationId) as Row).n,
     );
@@ -364,13 +375,13 @@ export class Store {
   /** A delivered batch leaves the outbox; its run is credited. */
   markDelivered(batch: BatchRow): void {
     this.transaction(() => {
-      this.db.prepare("DELETE FROM batches WHERE seq = ?").run(batch.seq);
+      this.#sql("DELETE FROM batches WHERE seq = ?").run(batch.seq);
       if (batch.runId) this.addRunCounts(batch.runId, { delivered: batch.alertCount });
     });
   }
 
   noteAttempt(seq: number, error: string): void {
-    this.db.prepare("UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE seq = ?").run(
+    this.#sql("UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE seq = ?").run(
       error,
       seq,
     );
@@ -378,7 +389,7 @@ export class Store {
 
   markDead(batch: BatchRow, error: string): void {
     this.transaction(() => {
-      this.db.prepare(
+      this.#sql(
         "UPDATE batches SET status = 'dead', last_error = ?, dead_at = ? WHERE seq = ?",
       ).run(error, this.#iso(), batch.seq);
       if (batch.runId) this.addRunCounts(batch.runId, { deadLettered: 1 });
@@ -386,24 +397,24 @@ export class Store {
   }
 
   listDeadLetters(integrationId: string, limit = 100): BatchRow[] {
-    return (this.db.prepare(
+    return (this.#sql(
       "SELECT * FROM batches WHERE integration_id = ? AND status = 'dead' ORDER BY seq LIMIT ?",
     ).all(integrationId, limit) as Row[]).map(batchFrom);
   }
 
   deadLetterCount(integrationId?: string): number {
     const row = integrationId
-      ? this.db.prepare(
+      ? this.#sql(
         "SELECT COUNT(*) AS n FROM batches WHERE status = 'dead' AND integration_id = ?",
       ).get(integrationId)
-      : this.db.prepare("SELECT COUNT(*) AS n FROM batches WHERE status = 'dead'").get();
+      : this.#sql("SELECT COUNT(*) AS n FROM batches WHERE status = 'dead'").get();
     return Number((row as Row).n);
   }
 
   /** Puts dead letters back in the outbox (all, or the given webhook ids); returns how many. */
   redrive(integrationId: string, webhookIds?: string[]): number {
     if (webhookIds && webhookIds.length > 0) {
-      const stmt = this.db.prepare(
+      const stmt = this.#sql(
         "UPDATE batches SET status = 'pending', attempts = 0, dead_at = NULL WHERE integration_id = ? AND status = 'dead' AND webhook_id = ?",
       );
       return this.transaction(() =>
@@ -411,7 +422,7 @@ export class Store {
       );
     }
     return Number(
-      this.db.prepare(
+      this.#sql(
         "UPDATE batches SET status = 'pending', attempts = 0, dead_at = NULL WHERE integration_id = ? AND status = 'dead'",
       ).run(integrationId).changes,
     );
@@ -420,14 +431,14 @@ export class Store {
   // ── runs ──────────────────────────────────────────────────────────────────
 
   insertRun(run: { id: string; integrationId: string; trigger: string; startedAt: string }): void {
-    this.db.prepare(
+    this.#sql(
       "INSERT INTO runs (id, integration_id, trigger, status, started_at) VALUES (?, ?, ?, 'running', ?)",
     )
       .run(run.id, run.integrationId, run.trigger, run.startedAt);
   }
 
   addRunCounts(runId: string, counts: Partial<RunCounts>): void {
-    this.db.prepare(
+    this.#sql(
       `UPDATE runs SET fetched = fetched + ?, filtered = filtered + ?, invalid = invalid + ?, alerts = alerts + ?,
          delivered = delivered + ?, drift = drift + ?, dead_lettered = dead_lettered + ? WHERE id = ?`,
     ).run(
@@ -446,7 +457,7 @@ export class Store {
     runId: string,
     outcome: { status: "succeeded" | "failed"; error?: string; errorCode?: string; hint?: string },
   ): void {
-    this.db.prepare(
+    this.#sql(
       "UPDATE runs SET status = ?, finished_at = ?, error = ?, error_code = ?, hint = ? WHERE id = ?",
     )
       .run(
@@ -460,12 +471,12 @@ export class Store {
   }
 
   getRun(id: string): RunRow | undefined {
-    const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as Row | undefined;
+    const row = this.#sql("SELECT * FROM runs WHERE id = ?").get(id) as Row | undefined;
     return row ? runFrom(row) : undefined;
   }
 
   listRuns(integrationId: string, limit = 20): RunRow[] {
-    return (this.db.prepare(
+    return (this.#sql(
       "SELECT * FROM runs WHERE integration_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?",
     )
       .all(integrationId, limit) as Row[]).map(runFrom);
@@ -474,7 +485,7 @@ export class Store {
   /** Marks runs a crash left `running` as failed; returns how many. */
   failInterruptedRuns(): number {
     return Number(
-      this.db.prepare(
+      this.#sql(
         `UPDATE runs SET status = 'failed', finished_at = ?, error = 'Run interrupted: the host stopped before it finished',
          error_code = 'INTERRUPTED', hint = 'The next run resumes from the last stored page.' WHERE status = 'running'`,
       ).run(this.#iso()).changes,
@@ -487,7 +498,7 @@ export class Store {
     integrationId: string,
     limit = 50,
   ): { runId: string; record: unknown; issues: unknown; createdAt: string }[] {
-    return (this.db.prepare(
+    return (this.#sql(
       "SELECT * FROM invalid_records WHERE integration_id = ? ORDER BY id DESC LIMIT ?",
     ).all(integrationId, limit) as Row[]).map((r) => ({
       runId: String(r.run_id),
@@ -500,7 +511,7 @@ export class Store {
   listStreams(
     integrationId: string,
   ): { logType: string; newestAt: string | null; alerts: number }[] {
-    return (this.db.prepare("SELECT * FROM streams WHERE integration_id = ? ORDER BY log_type").all(
+    return (this.#sql("SELECT * FROM streams WHERE integration_id = ? ORDER BY log_type").all(
       integrationId,
     ) as Row[])
       .map((r) => ({

@@ -12,21 +12,30 @@ export function formatMimecastDate(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "+0000");
 }
 
-/** Formats epoch ms as RFC 3339 UTC to the second, the alert's `occurredAt`. */
+const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/** Formats epoch ms as RFC 3339 UTC to the second, the alert's `occurredAt` (on the hot path). */
 export function formatIsoSecond(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const d = new Date(ms);
+  const year = d.getUTCFullYear();
+  if (year < 1000 || year > 9999) return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return `${year}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}T${two(d.getUTCHours())}:${
+    two(d.getUTCMinutes())
+  }:${two(d.getUTCSeconds())}Z`;
 }
 
-// Validation and normalization parse the same record's date back to back: remember the last one.
-let lastText = "";
-let lastMs = NaN;
+// A page's dates are parsed by fetch (for the cursor), then by validation and normalization:
+// remember the last few hundred so each is parsed once.
+const parsed = new Map<string, number>();
 
 /** Parses a Mimecast date into epoch ms; NaN when the text is not a date of a known form. */
 export function parseMimecastDate(text: string): number {
-  if (text === lastText) return lastMs;
-  const ms = parse(text);
-  lastText = text;
-  lastMs = ms;
+  let ms = parsed.get(text);
+  if (ms === undefined) {
+    if (parsed.size >= 512) parsed.clear();
+    ms = parse(text);
+    parsed.set(text, ms);
+  }
   return ms;
 }
 

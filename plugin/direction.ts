@@ -47,6 +47,7 @@ function ipv4ToInt(ip: string): number | undefined {
 
 /** True when the IPv4 address lies in one of the CIDRs. */
 export function inNetworks(ip: string | undefined, cidrs: readonly string[]): boolean {
+  if (cidrs.length === 0) return false;
   const addr = ip === undefined ? undefined : ipv4ToInt(ip);
   if (addr === undefined) return false;
   return cidrs.some((cidr) => {

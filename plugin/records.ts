@@ -6,7 +6,7 @@
  */
 import * as v from "valibot";
 import type { LogType } from "./config.ts";
-import { formatIsoSecond, parseMimecastDate } from "./dates.ts";
+import { parseMimecastDate } from "./dates.ts";
 
 const date = v.pipe(
   v.string("Expected a date string"),
@@ -121,8 +121,8 @@ const str = (value: unknown) => (typeof value === "string" ? value : "");
 /**
  * The record's identity (SPEC §3.6): url `date|userEmailAddress|url|messageId`, attachment
  * `date|recipientAddress|fileHash|messageId`, impersonation `id` (else `eventTime|recipient|messageId`).
- * The date is normalised to the second so `+0000` and `Z` spellings give the same key; pass the
- * record's time when it is already known.
+ * The date is normalised to epoch seconds so `+0000` and `Z` spellings give the same key; pass
+ * the record's time when it is already known.
  */
 export function recordKey(
   logType: LogType,
@@ -130,7 +130,9 @@ export function recordKey(
   time: number = recordTime(logType, data),
 ): string {
   if (logType === "impersonation" && typeof data.id === "string" && data.id !== "") return data.id;
-  const when = Number.isNaN(time) ? str(data[LOG_KINDS[logType].timeField]) : formatIsoSecond(time);
+  const when = Number.isNaN(time)
+    ? str(data[LOG_KINDS[logType].timeField])
+    : String(Math.floor(time / 1000));
   switch (logType) {
     case "url":
       return [when, str(data.userEmailAddress), str(data.url), str(data.messageId)].join("|");

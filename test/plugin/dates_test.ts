@@ -32,3 +32,12 @@ Deno.test("parseMimecastDate() accepts every form seen and rejects the rest", as
     );
   }
 });
+
+Deno.test("formatIsoSecond() agrees with toISOString to the second across the calendar", () => {
+  for (let ms = Date.UTC(1999, 11, 31, 23, 59, 59); ms < Date.UTC(2030, 0, 1); ms += 86_399_917) {
+    equal(
+      formatIsoSecond(ms),
+      new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z"),
+    );
+  }
+});

@@ -1,0 +1,276 @@
+/**
+ * End-to-end benchmark (SPEC §6): the simulator (its own process, records generated on demand)
+ * serves N records per log type in pages of 100; the host (its own process) ingests them and
+ * delivers to a local webhook sink. In the same run, a bare pipe over the same pages: fetch,
+ * JSON.parse, JSON.stringify, POST — no validation, storage or signing. Reports alerts/s, the
+ * ratio to the bare pipe, Mimecast calls against the minimum, webhook requests, and the host's
+ * peak RSS.
+ *
+ * `deno run -A bench/e2e.ts [N ...]` (default 20000 200000).
+ * @module
+ */
+import { build, installInto } from "../build.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const TOKEN = "bench-admin-token-0123456789abcdef";
+const SECRET = "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc=";
+const LOG_TYPES = ["url", "attachment", "impersonation"] as const;
+const PATHS = LOG_TYPES.map((t) => `/api/ttp/${t}/get-logs`);
+const STEP_MS = 1000;
+
+/** The V8 flags `deno task start` runs the host with, so the benchmark measures the same thing. */
+async function startFlags(): Promise<string[]> {
+  const tasks = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).tasks;
+  return /--v8-flags=\S+/.exec(tasks.start)?.slice(0, 1) ?? [];
+}
+
+/** One benchmark's figures. */
+export interface E2EResult {
+  n: number;
+  records: number;
+  alerts: number;
+  hostSeconds: number;
+  bareSeconds: number;
+  alertsPerSecond: number;
+  ratio: number;
+  mimecastCalls: number;
+  tokenCalls: number;
+  minimumCalls: number;
+  webhookRequests: number;
+  peakRssMiB: number;
+  runStatus: string;
+}
+
+async function spawnListening(args: string[], env: Record<string, string> = {}) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT.pathname,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`process exited before listening: ${text}`);
+    text += value;
+    const match = /listening on (http:\/\/\S+)/.exec(text);
+    if (match) {
+      (async () => {
+        while (!(await reader.read()).done) { /* drain */ }
+      })().catch(() => {});
+      return { child, url: match[1] };
+    }
+  }
+}
+
+/** The webhook sink: reads and counts each request, and parses nothing, so it costs both sides little. */
+function sink() {
+  const stats = { requests: 0, bytes: 0 };
+  const controller = new AbortController();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    onListen: () => {},
+  }, async (request) => {
+    const body = await request.text();
+    stats.requests++;
+    stats.bytes += body.length;
+    return new Response(null, { status: 204 });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/hook`,
+    stats,
+    close: () => controller.abort(),
+  };
+}
+
+/** The bare pipe: same pages, no validation, storage or signing. */
+async function barePipe(simUrl: string, sinkUrl: string): Promise<number> {
+  const started = performance.now();
+  const tokenResponse = await fetch(`${simUrl}/oauth/token`, {
+    method: "POST",
+    body: new URLSearchParams({
+      client_id: "sim-client-id",
+      client_secret: "sim-client-secret-value",
+      grant_type: "client_credentials",
+    }),
+  });
+  const { access_token } = await tokenResponse.json();
+  const to = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, "+0000");
+  const from = new Date(Date.now() - 60 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "+0000");
+  for (const path of PATHS) {
+    const filters = { from, to, oldestFirst: true, scanResult: "all", result: "all", route: "all" };
+    let pageToken: string | undefined;
+    for (;;) {
+      const response = await fetch(`${simUrl}${path}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${access_token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          meta: { pagination: { pageSize: 100, ...(pageToken ? { pageToken } : {}) } },
+          data: [filters],
+        }),
+      });
+      const envelope = JSON.parse(await response.text());
+      const records = envelope.data?.[0]
+        ? Object.values(envelope.data[0]).find(Array.isArray) as unknown[] ?? []
+        : [];
+      if (records.length > 0) {
+        const posted = await fetch(sinkUrl, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ alerts: records }),
+        });
+        await posted.body?.cancel();
+      }
+      pageToken = envelope.meta?.pagination?.next;
+      if (!pageToken || records.length === 0) break;
+    }
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return Math.round(kb / 1024 * 10) / 10;
+}
+
+/** Runs one end-to-end measurement with N records per log type. */
+export async function measure(n: number, options: { pluginDir?: URL } = {}): Promise<E2EResult> {
+  const dir = await Deno.makeTempDir({ prefix: `bench-${n}-` });
+  const start = Date.now() - n * STEP_MS - 2 * 3_600_000;
+  const sim = await spawnListening([
+    "run",
+    "-A",
+    "fixtures/simulator/serve.ts",
+    "--generate",
+    String(n),
+    "--start",
+    String(start),
+    "--step",
+    String(STEP_MS),
+  ]);
+  const webhook = sink();
+  let host: Awaited<ReturnType<typeof spawnListening>> | undefined;
+  try {
+    const bareSeconds = await barePipe(sim.url, webhook.url);
+    await fetch(`${sim.url}/__stats`, { method: "DELETE" }).then((r) => r.body?.cancel());
+    webhook.stats.requests = webhook.stats.bytes = 0;
+
+    const pluginDir = options.pluginDir ?? new URL(`file://${dir}/dist/`);
+    if (!options.pluginDir) await build({ outDir: pluginDir });
+    await installInto(`${dir}/plugins`, pluginDir);
+    host = await spawnListening(["run", "-A", ...await startFlags(), "host/main.ts"], {
+      HOST_PORT: "0",
+      HOST_DATA_DIR: `${dir}/data`,
+      HOST_PLUGINS_DIR: `${dir}/plugins`,
+      HOST_ADMIN_TOKEN: TOKEN,
+      HOST_ALLOW_LOOPBACK: "1",
+    });
+    const api = async (path: string, init: RequestInit = {}) => {
+      const r = await fetch(`${host!.url}${path}`, {
+        ...init,
+        headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+      });
+      return await r.json();
+    };
+    for (let i = 0; i < 100 && (await api("/api/plugins")).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const integration = await api("/api/integrations", {
+      method: "POST",
+      body: JSON.stringify({
+        plugin: "mimecast",
+        name: `bench ${n}`,
+        config: {
+          baseUrl: sim.url,
+          clientId: "sim-client-id",
+          clientSecret: "sim-client-secret-value",
+          startFrom: "60d",
+        },
+        destination: { url: webhook.url, secret: SECRET },
+        schedule: { enabled: false },
+      }),
+    });
+    const { runId } = await api(`/api/integrations/${integration.id}/runs`, { method: "POST" });
+    let run;
+    for (;;) {
+      run = await api(`/api/runs/${runId}`);
+      if (run.status !== "running") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const hostSeconds = (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
+    const calls: Record<string, number> = await (await fetch(`${sim.url}/__stats`)).json();
+    const mimecastCalls = PATHS.reduce((sum, p) => sum + (calls[p] ?? 0), 0);
+    const pagesPerType = Math.max(1, Math.ceil(n / 100));
+    return {
+      n,
+      records: run.counts.fetched,
+      alerts: run.counts.delivered,
+      hostSeconds,
+      bareSeconds,
+      alertsPerSecond: Math.round(run.counts.delivered / hostSeconds),
+      ratio: Math.round(hostSeconds / bareSeconds * 100) / 100,
+      mimecastCalls,
+      tokenCalls: calls["/oauth/token"] ?? 0,
+      minimumCalls: pagesPerType * LOG_TYPES.length,
+      webhookRequests: webhook.stats.requests,
+      peakRssMiB: await peakRssMiB(host.child.pid),
+      runStatus: run.status,
+    };
+  } finally {
+    for (const p of [host, sim]) {
+      if (!p) continue;
+      try {
+        p.child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await p.child.status;
+    }
+    webhook.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The results as a Markdown table. */
+export function table(results: E2EResult[]): string {
+  const rows = [
+    "| N per log type | records | alerts delivered | host s | bare pipe s | alerts/s | host ÷ bare | Mimecast calls (min) | token calls | webhook requests | peak RSS MiB |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+    ...results.map((r) =>
+      `| ${r.n.toLocaleString("en")} | ${r.records.toLocaleString("en")} | ${
+        r.alerts.toLocaleString("en")
+      } | ${r.hostSeconds.toFixed(2)} | ${r.bareSeconds.toFixed(2)} | ${
+        r.alertsPerSecond.toLocaleString("en")
+      } | ${r.ratio} | ${r.mimecastCalls} (${r.minimumCalls}) | ${r.tokenCalls} | ${r.webhookRequests} | ${r.peakRssMiB} |`
+    ),
+  ];
+  return rows.join("\n");
+}
+
+if (import.meta.main) {
+  const sizes = Deno.args.length ? Deno.args.map(Number) : [20_000, 200_000];
+  const pluginDir = new URL(`file://${await Deno.makeTempDir({ prefix: "bench-plugin-" })}/`);
+  await build({ outDir: pluginDir });
+  const results: E2EResult[] = [];
+  for (const n of sizes) {
+    console.error(`measuring N = ${n} per log type ...`);
+    results.push(await measure(n, { pluginDir }));
+  }
+  console.log(table(results));
+  if (results.length >= 2) {
+    const [small, large] = [results[0], results[results.length - 1]];
+    console.log(
+      `\npeak RSS ${large.n} ÷ ${small.n}: ${
+        (large.peakRssMiB / small.peakRssMiB).toFixed(2)
+      } (target ≤ 1.25)`,
+    );
+  }
+  for (const r of results) {
+    console.log(
+      `N=${r.n}: host ÷ bare ${r.ratio} (target ≤ 2); Mimecast calls ${r.mimecastCalls} vs minimum ${r.minimumCalls}; run ${r.runStatus}`,
+    );
+  }
+}
