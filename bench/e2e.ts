@@ -6,7 +6,8 @@
  * ratio to the bare pipe, Mimecast calls against the minimum, webhook requests, and the host's
  * peak RSS.
  *
- * `deno run -A bench/e2e.ts [N ...]` (default 20000 200000).
+ * `deno run -A bench/e2e.ts [N ...]` (default 20000 200000); `BENCH_PROFILE_DIR=/tmp/prof` also
+ * writes the host's CPU profile.
  * @module
  */
 import { build, installInto } from "../build.ts";
@@ -17,6 +18,12 @@ const SECRET = "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc=";
 const LOG_TYPES = ["url", "attachment", "impersonation"] as const;
 const PATHS = LOG_TYPES.map((t) => `/api/ttp/${t}/get-logs`);
 const STEP_MS = 1000;
+
+/** With BENCH_PROFILE_DIR set, the host writes a V8 CPU profile (and a Markdown summary) there. */
+function profileFlags(): string[] {
+  const dir = Deno.env.get("BENCH_PROFILE_DIR");
+  return dir ? [`--cpu-prof-dir=${dir}`, "--cpu-prof-md"] : [];
+}
 
 /** The V8 flags `deno task start` runs the host with, so the benchmark measures the same thing. */
 async function startFlags(): Promise<string[]> {
@@ -163,7 +170,13 @@ export async function measure(n: number, options: { pluginDir?: URL } = {}): Pro
     const pluginDir = options.pluginDir ?? new URL(`file://${dir}/dist/`);
     if (!options.pluginDir) await build({ outDir: pluginDir });
     await installInto(`${dir}/plugins`, pluginDir);
-    host = await spawnListening(["run", "-A", ...await startFlags(), "host/main.ts"], {
+    host = await spawnListening([
+      "run",
+      "-A",
+      ...await startFlags(),
+      ...profileFlags(),
+      "host/main.ts",
+    ], {
       HOST_PORT: "0",
       HOST_DATA_DIR: `${dir}/data`,
       HOST_PLUGINS_DIR: `${dir}/plugins`,
@@ -225,7 +238,7 @@ export async function measure(n: number, options: { pluginDir?: URL } = {}): Pro
     for (const p of [host, sim]) {
       if (!p) continue;
       try {
-        p.child.kill("SIGKILL");
+        p.child.kill(profileFlags().length ? "SIGINT" : "SIGKILL"); // SIGINT lets the profile be written
       } catch { /* gone */ }
       await p.child.status;
     }

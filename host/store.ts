@@ -77,6 +77,11 @@ const MIGRATIONS: string[] = [
      alerts INTEGER NOT NULL DEFAULT 0,
      PRIMARY KEY (integration_id, log_type)
    );`,
+  // Crediting a run when its batch leaves the outbox, inside the DELETE's own transaction.
+  `CREATE TRIGGER batches_delivered AFTER DELETE ON batches WHEN old.status = 'pending' AND old.run_id IS NOT NULL
+   BEGIN
+     UPDATE runs SET delivered = delivered + old.alert_count WHERE id = old.run_id;
+   END;`,
 ];
 
 /** Invalid records kept per integration; older ones are pruned. */
@@ -374,10 +379,8 @@ export class Store {
 
   /** A delivered batch leaves the outbox; its run is credited. */
   markDelivered(batch: BatchRow): void {
-    this.transaction(() => {
-      this.#sql("DELETE FROM batches WHERE seq = ?").run(batch.seq);
-      if (batch.runId) this.addRunCounts(batch.runId, { delivered: batch.alertCount });
-    });
+    // One statement: the batches_delivered trigger credits the run in the same transaction.
+    this.#sql("DELETE FROM batches WHERE seq = ? AND status = 'pending'").run(batch.seq);
   }
 
   noteAttempt(seq: number, error: string): void {
