@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { isWebhookSecret } from "./delivery.ts";
 import { HostError } from "./errors.ts";
 import { secretFields } from "./manifest.ts";
-import { webhookUrlProblem } from "./net.ts";
+import { pluginUrlProblem, webhookUrlProblem } from "./net.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import type { Redactor, SecretBox } from "./secrets.ts";
 import type { IntegrationRow, Store } from "./store.ts";
@@ -246,9 +246,42 @@ export class Integrations {
     issues: Issue[],
   ): Record<string, unknown> | undefined {
     const result = v.safeParse(installed.plugin.configSchema, config);
-    if (result.success) return result.output as Record<string, unknown>;
-    issues.push(...issuesOf(result.issues, "config."));
-    return undefined;
+    if (!result.success) {
+      issues.push(...issuesOf(result.issues, "config."));
+      return undefined;
+    }
+    const output = result.output as Record<string, unknown>;
+    const urlIssues = this.#urlIssues(installed, output);
+    issues.push(...urlIssues);
+    return urlIssues.length === 0 ? output : undefined;
+  }
+
+  /**
+   * Any config value that is a URL must be one the plugin may reach (its `permissions.net`, over
+   * https; loopback only when allowed), so a wrong or hostile base URL is refused when it is saved,
+   * not at 3 a.m. on the first run.
+   */
+  #urlIssues(installed: InstalledPlugin, config: Record<string, unknown>): Issue[] {
+    const issues: Issue[] = [];
+    const check = (path: string, value: unknown) => {
+      if (typeof value !== "string" || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return;
+      let problem: string | undefined;
+      try {
+        problem = pluginUrlProblem(
+          new URL(value),
+          installed.manifest.permissions.net,
+          this.#allowLoopback,
+        );
+      } catch {
+        problem = "it is not a valid URL";
+      }
+      if (problem) issues.push({ path, message: `This address may not be used: ${problem}` });
+    };
+    for (const [key, value] of Object.entries(config)) {
+      if (Array.isArray(value)) value.forEach((item, i) => check(`config.${key}.${i}`, item));
+      else check(`config.${key}`, value);
+    }
+    return issues;
   }
 
   #destinationIssues(url: string, secret: string): Issue[] {

@@ -2,6 +2,7 @@
 import { Webhook } from "standardwebhooks";
 import { build } from "../../build.ts";
 import { MimecastSimulator } from "../../fixtures/simulator/mod.ts";
+import type { DeliveryPolicy } from "../../host/delivery.ts";
 import { createHost, type Host } from "../../host/mod.ts";
 import { FakeClock } from "../_helpers.ts";
 
@@ -38,7 +39,10 @@ export interface Received {
 export class Receiver {
   received: Received[] = [];
   script: { status: number; headers?: Record<string, string> }[] = [];
+  /** Called as each request arrives, before it is answered. */
+  onRequest?: () => void;
   readonly fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    this.onRequest?.();
     const request = new Request(input, init);
     const body = await request.text();
     const next = this.script.shift() ?? { status: 200 };
@@ -87,7 +91,12 @@ export const NOW = Date.UTC(2025, 2, 4, 12, 0, 0);
 
 /** A host in a temp folder whose network is the simulator and the receiver, on a fake clock. */
 export async function testHost(
-  options: { install?: boolean; clock?: FakeClock; sim?: MimecastSimulator } = {},
+  options: {
+    install?: boolean;
+    clock?: FakeClock;
+    sim?: MimecastSimulator;
+    delivery?: Partial<DeliveryPolicy>;
+  } = {},
 ) {
   const dir = await Deno.makeTempDir({ prefix: "host-test-" });
   const pluginsDir = `${dir}/plugins`;
@@ -112,7 +121,7 @@ export async function testHost(
     clock,
     fetch: net,
     logWrite: (line) => logLines.push(line),
-    delivery: { attempts: 3, timeoutMs: 2000 },
+    delivery: options.delivery ?? { attempts: 3, timeoutMs: 2000 },
     scanIntervalMs: 50,
     tickMs: 60_000,
   });
