@@ -12,7 +12,7 @@ import type { Registry } from "./registry.ts";
 import { checkIntegration, previewIntegration } from "./actions.ts";
 import type { RunDeps } from "./run.ts";
 import type { Runner } from "./scheduler.ts";
-import type { IntegrationRow, RunRow, Store } from "./store.ts";
+import type { IntegrationRow, RunRow, Store } from "./store/mod.ts";
 
 /** What the API closes over. */
 export interface ApiDeps extends RunDeps {

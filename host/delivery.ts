@@ -12,7 +12,7 @@ import { Buffer } from "node:buffer";
 import { createHmac } from "node:crypto";
 import { HostError } from "./errors.ts";
 import type { Clock, Logger } from "./types.ts";
-import type { BatchRow, Store } from "./store.ts";
+import type { BatchRow, Store } from "./store/mod.ts";
 
 /** How hard delivery tries before a batch becomes a dead letter. */
 export interface DeliveryPolicy {

@@ -11,7 +11,7 @@ import { secretFields } from "./manifest.ts";
 import { pluginUrlProblem, webhookUrlProblem } from "./net.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import type { Redactor, SecretBox } from "./secrets.ts";
-import type { IntegrationRow, Store } from "./store.ts";
+import type { IntegrationRow, Store } from "./store/mod.ts";
 import type { Issue } from "./types.ts";
 
 /** What is sealed per integration. */

@@ -4,7 +4,7 @@
  * @module
  */
 import type { DeliveryStats } from "./delivery.ts";
-import type { Store } from "./store.ts";
+import type { Store } from "./store/mod.ts";
 
 const esc = (value: string) =>
   value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");

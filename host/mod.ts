@@ -16,7 +16,7 @@ import { Registry } from "./registry.ts";
 import { runOnce } from "./run.ts";
 import { Runner, Scheduler } from "./scheduler.ts";
 import { Redactor, SecretBox } from "./secrets.ts";
-import { Store } from "./store.ts";
+import { Store } from "./store/mod.ts";
 import { uiRoutes } from "./ui/mod.ts";
 import type { Clock, Logger } from "./types.ts";
 

@@ -11,7 +11,7 @@ import type { Integrations } from "./integrations.ts";
 import { childLogger } from "./logger.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import type { Redactor } from "./secrets.ts";
-import type { PageWrite, RunCounts, Store } from "./store.ts";
+import type { PageWrite, RunCounts, Store } from "./store/mod.ts";
 import type { Alert, Clock, Issue, Logger, Page, PluginContext } from "./types.ts";
 
 /** What a run needs, injected once. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Registry } from "./registry.ts";
-import type { Store } from "./store.ts";
+import type { Store } from "./store/mod.ts";
 import type { Clock, Logger } from "./types.ts";
 
 /** Starts and tracks runs. */

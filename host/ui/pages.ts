@@ -7,7 +7,7 @@ import { html } from "hono/html";
 import type { view } from "../api.ts";
 import type { Manifest } from "../manifest.ts";
 import type { RefusedManifest } from "../registry.ts";
-import type { BatchRow, RunRow } from "../store.ts";
+import type { BatchRow, RunRow } from "../store/mod.ts";
 import type { Alert, CheckResult } from "../types.ts";
 import { type FieldState, type FormLayout, renderConfigFields } from "./form.ts";
 import { age, badge, csrfField, type Html, postButton } from "./layout.ts";

@@ -6,157 +6,22 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import {
+  batchFrom,
+  type BatchRow,
+  integrationFrom,
+  type IntegrationRow,
+  INVALID_KEPT,
+  type PageWrite,
+  type Row,
+  type RunCounts,
+  runFrom,
+  type RunRow,
+} from "./rows.ts";
+import { MIGRATIONS } from "./schema.ts";
 
-const MIGRATIONS: string[] = [
-  `CREATE TABLE integrations (
-     id TEXT PRIMARY KEY,
-     plugin_id TEXT NOT NULL,
-     name TEXT NOT NULL,
-     config TEXT NOT NULL,
-     secrets TEXT NOT NULL,
-     destination_url TEXT NOT NULL,
-     interval_seconds INTEGER,
-     enabled INTEGER NOT NULL DEFAULT 1,
-     last_error TEXT,
-     last_hint TEXT,
-     last_run_at TEXT,
-     last_success_at TEXT,
-     created_at TEXT NOT NULL,
-     updated_at TEXT NOT NULL
-   );
-   CREATE TABLE checkpoints (
-     integration_id TEXT PRIMARY KEY REFERENCES integrations(id) ON DELETE CASCADE,
-     checkpoint TEXT NOT NULL,
-     updated_at TEXT NOT NULL
-   );
-   CREATE TABLE batches (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     webhook_id TEXT NOT NULL UNIQUE,
-     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
-     run_id TEXT,
-     body TEXT NOT NULL,
-     alert_count INTEGER NOT NULL,
-     status TEXT NOT NULL DEFAULT 'pending',
-     attempts INTEGER NOT NULL DEFAULT 0,
-     last_error TEXT,
-     created_at TEXT NOT NULL,
-     dead_at TEXT
-   );
-   CREATE INDEX batches_pending ON batches(integration_id, status, seq);
-   CREATE TABLE runs (
-     id TEXT PRIMARY KEY,
-     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
-     trigger TEXT NOT NULL,
-     status TEXT NOT NULL,
-     started_at TEXT NOT NULL,
-     finished_at TEXT,
-     fetched INTEGER NOT NULL DEFAULT 0,
-     filtered INTEGER NOT NULL DEFAULT 0,
-     invalid INTEGER NOT NULL DEFAULT 0,
-     alerts INTEGER NOT NULL DEFAULT 0,
-     delivered INTEGER NOT NULL DEFAULT 0,
-     drift INTEGER NOT NULL DEFAULT 0,
-     dead_lettered INTEGER NOT NULL DEFAULT 0,
-     error TEXT,
-     error_code TEXT,
-     hint TEXT
-   );
-   CREATE INDEX runs_by_integration ON runs(integration_id, started_at);
-   CREATE TABLE invalid_records (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
-     run_id TEXT NOT NULL,
-     record TEXT NOT NULL,
-     issues TEXT NOT NULL,
-     created_at TEXT NOT NULL
-   );
-   CREATE TABLE streams (
-     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
-     log_type TEXT NOT NULL,
-     newest_at TEXT,
-     alerts INTEGER NOT NULL DEFAULT 0,
-     PRIMARY KEY (integration_id, log_type)
-   );`,
-  // Crediting a run when its batch leaves the outbox, inside the DELETE's own transaction.
-  `CREATE TRIGGER batches_delivered AFTER DELETE ON batches WHEN old.status = 'pending' AND old.run_id IS NOT NULL
-   BEGIN
-     UPDATE runs SET delivered = delivered + old.alert_count WHERE id = old.run_id;
-   END;`,
-];
-
-/** Invalid records kept per integration; older ones are pruned. */
-export const INVALID_KEPT = 1000;
-
-/** A stored integration (secrets still sealed). */
-export interface IntegrationRow {
-  id: string;
-  pluginId: string;
-  name: string;
-  config: Record<string, unknown>;
-  secrets: string;
-  destinationUrl: string;
-  intervalSeconds: number | null;
-  enabled: boolean;
-  lastError: string | null;
-  lastHint: string | null;
-  lastRunAt: string | null;
-  lastSuccessAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** Counts a run accumulates. */
-export interface RunCounts {
-  fetched: number;
-  filtered: number;
-  invalid: number;
-  alerts: number;
-  delivered: number;
-  drift: number;
-  deadLettered: number;
-}
-
-/** A stored run. */
-export interface RunRow {
-  id: string;
-  integrationId: string;
-  trigger: string;
-  status: "running" | "succeeded" | "failed";
-  startedAt: string;
-  finishedAt: string | null;
-  counts: RunCounts;
-  error: string | null;
-  errorCode: string | null;
-  hint: string | null;
-}
-
-/** An outbox batch: one webhook request, its id stable across retries. */
-export interface BatchRow {
-  seq: number;
-  webhookId: string;
-  integrationId: string;
-  runId: string | null;
-  body: string;
-  alertCount: number;
-  status: "pending" | "dead";
-  attempts: number;
-  lastError: string | null;
-  createdAt: string;
-  deadAt: string | null;
-}
-
-/** What one fetched page leaves in storage, written in one transaction. */
-export interface PageWrite {
-  integrationId: string;
-  runId: string;
-  batches: { webhookId: string; body: string; alertCount: number }[];
-  checkpoint: unknown;
-  invalid: { record: unknown; issues: unknown }[];
-  streams: { logType: string; newestAt: string; alerts: number }[];
-  counts: Partial<RunCounts>;
-}
-
-type Row = Record<string, unknown>;
+export type { BatchRow, IntegrationRow, PageWrite, RunCounts, RunRow } from "./rows.ts";
+export { INVALID_KEPT } from "./rows.ts";
 
 /** The host's database. */
 export class Store {
@@ -523,62 +388,4 @@ export class Store {
         alerts: Number(r.alerts),
       }));
   }
-}
-
-function integrationFrom(r: Row): IntegrationRow {
-  return {
-    id: String(r.id),
-    pluginId: String(r.plugin_id),
-    name: String(r.name),
-    config: JSON.parse(String(r.config)),
-    secrets: String(r.secrets),
-    destinationUrl: String(r.destination_url),
-    intervalSeconds: r.interval_seconds === null ? null : Number(r.interval_seconds),
-    enabled: Number(r.enabled) === 1,
-    lastError: (r.last_error as string | null) ?? null,
-    lastHint: (r.last_hint as string | null) ?? null,
-    lastRunAt: (r.last_run_at as string | null) ?? null,
-    lastSuccessAt: (r.last_success_at as string | null) ?? null,
-    createdAt: String(r.created_at),
-    updatedAt: String(r.updated_at),
-  };
-}
-
-function batchFrom(r: Row): BatchRow {
-  return {
-    seq: Number(r.seq),
-    webhookId: String(r.webhook_id),
-    integrationId: String(r.integration_id),
-    runId: (r.run_id as string | null) ?? null,
-    body: String(r.body),
-    alertCount: Number(r.alert_count),
-    status: r.status as BatchRow["status"],
-    attempts: Number(r.attempts),
-    lastError: (r.last_error as string | null) ?? null,
-    createdAt: String(r.created_at),
-    deadAt: (r.dead_at as string | null) ?? null,
-  };
-}
-
-function runFrom(r: Row): RunRow {
-  return {
-    id: String(r.id),
-    integrationId: String(r.integration_id),
-    trigger: String(r.trigger),
-    status: r.status as RunRow["status"],
-    startedAt: String(r.started_at),
-    finishedAt: (r.finished_at as string | null) ?? null,
-    counts: {
-      fetched: Number(r.fetched),
-      filtered: Number(r.filtered),
-      invalid: Number(r.invalid),
-      alerts: Number(r.alerts),
-      delivered: Number(r.delivered),
-      drift: Number(r.drift),
-      deadLettered: Number(r.dead_lettered),
-    },
-    error: (r.error as string | null) ?? null,
-    errorCode: (r.error_code as string | null) ?? null,
-    hint: (r.hint as string | null) ?? null,
-  };
 }

@@ -1,0 +1,140 @@
+/**
+ * The shapes the store hands out, and their mapping from SQLite rows.
+ * @module
+ */
+
+/** Invalid records kept per integration; older ones are pruned. */
+export const INVALID_KEPT = 1000;
+
+/** A stored integration (secrets still sealed). */
+export interface IntegrationRow {
+  id: string;
+  pluginId: string;
+  name: string;
+  config: Record<string, unknown>;
+  secrets: string;
+  destinationUrl: string;
+  intervalSeconds: number | null;
+  enabled: boolean;
+  lastError: string | null;
+  lastHint: string | null;
+  lastRunAt: string | null;
+  lastSuccessAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Counts a run accumulates. */
+export interface RunCounts {
+  fetched: number;
+  filtered: number;
+  invalid: number;
+  alerts: number;
+  delivered: number;
+  drift: number;
+  deadLettered: number;
+}
+
+/** A stored run. */
+export interface RunRow {
+  id: string;
+  integrationId: string;
+  trigger: string;
+  status: "running" | "succeeded" | "failed";
+  startedAt: string;
+  finishedAt: string | null;
+  counts: RunCounts;
+  error: string | null;
+  errorCode: string | null;
+  hint: string | null;
+}
+
+/** An outbox batch: one webhook request, its id stable across retries. */
+export interface BatchRow {
+  seq: number;
+  webhookId: string;
+  integrationId: string;
+  runId: string | null;
+  body: string;
+  alertCount: number;
+  status: "pending" | "dead";
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  deadAt: string | null;
+}
+
+/** What one fetched page leaves in storage, written in one transaction. */
+export interface PageWrite {
+  integrationId: string;
+  runId: string;
+  batches: { webhookId: string; body: string; alertCount: number }[];
+  checkpoint: unknown;
+  invalid: { record: unknown; issues: unknown }[];
+  streams: { logType: string; newestAt: string; alerts: number }[];
+  counts: Partial<RunCounts>;
+}
+
+/** A row as node:sqlite returns it. */
+export type Row = Record<string, unknown>;
+
+/** An integration row. */
+export function integrationFrom(r: Row): IntegrationRow {
+  return {
+    id: String(r.id),
+    pluginId: String(r.plugin_id),
+    name: String(r.name),
+    config: JSON.parse(String(r.config)),
+    secrets: String(r.secrets),
+    destinationUrl: String(r.destination_url),
+    intervalSeconds: r.interval_seconds === null ? null : Number(r.interval_seconds),
+    enabled: Number(r.enabled) === 1,
+    lastError: (r.last_error as string | null) ?? null,
+    lastHint: (r.last_hint as string | null) ?? null,
+    lastRunAt: (r.last_run_at as string | null) ?? null,
+    lastSuccessAt: (r.last_success_at as string | null) ?? null,
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+/** A batch row. */
+export function batchFrom(r: Row): BatchRow {
+  return {
+    seq: Number(r.seq),
+    webhookId: String(r.webhook_id),
+    integrationId: String(r.integration_id),
+    runId: (r.run_id as string | null) ?? null,
+    body: String(r.body),
+    alertCount: Number(r.alert_count),
+    status: r.status as BatchRow["status"],
+    attempts: Number(r.attempts),
+    lastError: (r.last_error as string | null) ?? null,
+    createdAt: String(r.created_at),
+    deadAt: (r.dead_at as string | null) ?? null,
+  };
+}
+
+/** A run row. */
+export function runFrom(r: Row): RunRow {
+  return {
+    id: String(r.id),
+    integrationId: String(r.integration_id),
+    trigger: String(r.trigger),
+    status: r.status as RunRow["status"],
+    startedAt: String(r.started_at),
+    finishedAt: (r.finished_at as string | null) ?? null,
+    counts: {
+      fetched: Number(r.fetched),
+      filtered: Number(r.filtered),
+      invalid: Number(r.invalid),
+      alerts: Number(r.alerts),
+      delivered: Number(r.delivered),
+      drift: Number(r.drift),
+      deadLettered: Number(r.dead_lettered),
+    },
+    error: (r.error as string | null) ?? null,
+    errorCode: (r.error_code as string | null) ?? null,
+    hint: (r.hint as string | null) ?? null,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The host database's schema, as numbered migrations applied in order at open (the database's
+ * `user_version` records how many have run).
+ * @module
+ */
+
+/** Every migration, oldest first; append, never edit. */
+export const MIGRATIONS: string[] = [
+  `CREATE TABLE integrations (
+     id TEXT PRIMARY KEY,
+     plugin_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     config TEXT NOT NULL,
+     secrets TEXT NOT NULL,
+     destination_url TEXT NOT NULL,
+     interval_seconds INTEGER,
+     enabled INTEGER NOT NULL DEFAULT 1,
+     last_error TEXT,
+     last_hint TEXT,
+     last_run_at TEXT,
+     last_success_at TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE checkpoints (
+     integration_id TEXT PRIMARY KEY REFERENCES integrations(id) ON DELETE CASCADE,
+     checkpoint TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE batches (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     webhook_id TEXT NOT NULL UNIQUE,
+     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+     run_id TEXT,
+     body TEXT NOT NULL,
+     alert_count INTEGER NOT NULL,
+     status TEXT NOT NULL DEFAULT 'pending',
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     created_at TEXT NOT NULL,
+     dead_at TEXT
+   );
+   CREATE INDEX batches_pending ON batches(integration_id, status, seq);
+   CREATE TABLE runs (
+     id TEXT PRIMARY KEY,
+     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+     trigger TEXT NOT NULL,
+     status TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     finished_at TEXT,
+     fetched INTEGER NOT NULL DEFAULT 0,
+     filtered INTEGER NOT NULL DEFAULT 0,
+     invalid INTEGER NOT NULL DEFAULT 0,
+     alerts INTEGER NOT NULL DEFAULT 0,
+     delivered INTEGER NOT NULL DEFAULT 0,
+     drift INTEGER NOT NULL DEFAULT 0,
+     dead_lettered INTEGER NOT NULL DEFAULT 0,
+     error TEXT,
+     error_code TEXT,
+     hint TEXT
+   );
+   CREATE INDEX runs_by_integration ON runs(integration_id, started_at);
+   CREATE TABLE invalid_records (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+     run_id TEXT NOT NULL,
+     record TEXT NOT NULL,
+     issues TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE streams (
+     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+     log_type TEXT NOT NULL,
+     newest_at TEXT,
+     alerts INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (integration_id, log_type)
+   );`,
+  // Crediting a run when its batch leaves the outbox, inside the DELETE's own transaction.
+  `CREATE TRIGGER batches_delivered AFTER DELETE ON batches WHEN old.status = 'pending' AND old.run_id IS NOT NULL
+   BEGIN
+     UPDATE runs SET delivered = delivered + old.alert_count WHERE id = old.run_id;
+   END;`,
+];
