@@ -14,15 +14,9 @@ import { HostError } from "../errors.ts";
 import type { Issue } from "../types.ts";
 import { layoutOf, readConfigForm, type SchemaNode } from "./form.ts";
 import { page } from "./layout.ts";
-import {
-  checkResult,
-  dashboardPage,
-  type HostFields,
-  integrationForm,
-  integrationPage,
-  loginPage,
-  previewResult,
-} from "./pages.ts";
+import { dashboardPage, loginPage } from "./dashboard.ts";
+import { type HostFields, integrationForm } from "./integration_form.ts";
+import { checkResult, integrationPage, previewResult } from "./integration_page.ts";
 import { csrfMatches, type Session, Sessions } from "./session.ts";
 
 type Env = { Variables: { session: Session } };

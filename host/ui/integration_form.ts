@@ -1,0 +1,86 @@
+/**
+ * The integration form: the host's own fields, then the plugin's fields generated from its schema.
+ * @module
+ */
+import { html } from "hono/html";
+import type { Manifest } from "../manifest.ts";
+import { type FieldState, type FormLayout, renderConfigFields } from "./form.ts";
+import { csrfField, type Html } from "./layout.ts";
+
+/** Host-owned fields of the form, as submitted or stored. */
+export interface HostFields {
+  name: string;
+  destinationUrl: string;
+  intervalSeconds: string;
+  enabled: boolean;
+  errors: Record<string, string[]>;
+}
+
+/** The integration form: host fields, then the plugin's generated fields. */
+export function integrationForm(options: {
+  manifest: Manifest;
+  layout: FormLayout;
+  state: FieldState;
+  host: HostFields;
+  action: string;
+  csrf: string;
+  editing: boolean;
+  problems?: number;
+}): Html {
+  const { host } = options;
+  const err = (name: string) =>
+    html`${(host.errors[name] ?? []).map((e) => html`<p class="error" role="alert">${e}</p>`)}`;
+  const cls = (name: string) => (host.errors[name]?.length ? "field invalid" : "field");
+  return html`<h1>${options.editing ? "Edit" : "New"} ${options.manifest.name} integration</h1>
+${
+    options.problems
+      ? html`<p class="alert-box" role="alert">${options.problems} field(s) need attention; see below.</p>`
+      : ""
+  }
+<form method="post" action="${options.action}" novalidate>${csrfField(options.csrf)}
+<fieldset><legend>Integration</legend>
+<div class="${
+    cls("name")
+  }"><label for="f-name">Name *</label><input type="text" id="f-name" name="name" value="${host.name}" required>${
+    err("name")
+  }</div>
+<div class="${
+    cls("destination.url")
+  }"><label for="f-destination-url">Webhook URL *</label><p class="help">Where alerts are POSTed, signed per Standard Webhooks.</p>
+<input type="url" id="f-destination-url" name="destination.url" value="${host.destinationUrl}" required>${
+    err("destination.url")
+  }</div>
+<div class="${cls("destination.secret")}"><label for="f-destination-secret">Webhook secret${
+    options.editing ? "" : " *"
+  }</label>
+<p class="help">whsec_ and base64; your receiver verifies each request with it.${
+    options.editing ? " A secret is stored: leave blank to keep it." : ""
+  }</p>
+<input type="password" id="f-destination-secret" name="destination.secret" autocomplete="new-password">
+<button type="button" class="secondary" data-generate-secret="f-destination-secret" hidden>Generate</button>
+${
+    options.editing ? "" : html`
+      <label
+        class="checks"><input type="checkbox" name="destination.generate" value="true"> Generate one for me (shown once)</label>
+    `
+  }
+${err("destination.secret")}</div>
+<div class="${
+    cls("schedule.intervalSeconds")
+  }"><label for="f-interval">Run every (seconds)</label><p class="help">Blank: the plugin's default (${options.manifest.schedule.defaultIntervalSeconds} s). At least 60.</p>
+<input type="number" id="f-interval" name="schedule.intervalSeconds" value="${host.intervalSeconds}">${
+    err("schedule.intervalSeconds")
+  }</div>
+<label class="checks"><input type="checkbox" name="schedule.enabled" value="true"${
+    host.enabled ? " checked" : ""
+  }> Run on schedule</label>
+</fieldset>
+<fieldset><legend>${options.manifest.name}</legend>${
+    renderConfigFields(options.layout, options.state)
+  }</fieldset>
+${host.errors[""] ? err("") : ""}
+<div class="actions"><button>${
+    options.editing ? "Save" : "Create integration"
+  }</button><a class="button secondary" href="/">Cancel</a></div>
+</form>`;
+}
