@@ -225,9 +225,11 @@ Deno.test("the UI works without JavaScript: log in, create, run", async () => {
     await page.click("button:has-text('Create integration')");
     match(await page.textContent(".notice") ?? "", /Integration created/);
     await page.click("button:has-text('Run now')");
-    const id = w.host.store.listIntegrations()[0].id;
-    await w.host.runner.settled(id);
-    await page.reload();
+    match(await page.textContent(".notice") ?? "", /Run .* started/);
+    for (let i = 0; i < 100 && !(await page.locator("#runs .badge.succeeded").count()); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await page.reload();
+    }
     equal(await page.locator("#runs .badge.succeeded").count(), 1);
     equal(w.inbox.alerts.length > 0, true);
   } finally {
