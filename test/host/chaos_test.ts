@@ -5,17 +5,10 @@
  * webhook-id and body. CI runs 20 kills; `deno task chaos` runs the soak (CHAOS_KILLS,
  * CHAOS_RECORDS, CHAOS_SEED override the sizes).
  */
-import { deepStrictEqual, equal } from "node:assert/strict";
-import * as v from "valibot";
-import {
-  generateRecords,
-  MimecastSimulator,
-  serveSimulator,
-  SIM_CLIENT,
-} from "../../fixtures/simulator/mod.ts";
-import { configSchema, type LogType } from "../../plugin/config.ts";
-import { normalize } from "../../plugin/normalize.ts";
+import { equal } from "node:assert/strict";
+import { serveSimulator, SIM_CLIENT } from "../../fixtures/simulator/mod.ts";
 import { installPlugin } from "./_host.ts";
+import { checkDeliveries, seededSimulator } from "./_ingest.ts";
 import { client, type HostProcess, serveReceiver, spawnHost, until } from "./_process.ts";
 
 const TOKEN = "chaos-admin-token-0123456789abcdef";
@@ -40,19 +33,10 @@ Deno.test(`${KILLS} SIGKILLs at random moments lose no alert, and redeliveries k
     HOST_PLUGINS_DIR: `${dir}/plugins`,
     HOST_ADMIN_TOKEN: TOKEN,
   };
-  const sim = new MimecastSimulator();
-  sim.recordBodies = false;
-  const config = v.parse(configSchema, { ...SIM_CLIENT, startFrom: "7d" });
-  const expected = new Set<string>();
-  const start = Date.now() - PER_TYPE * 2000 - 3_600_000;
-  for (const logType of ["url", "attachment", "impersonation"] as LogType[]) {
-    const records = generateRecords(logType, PER_TYPE, { start, stepMs: 2000 });
-    sim.add(logType, records);
-    for (const data of records) {
-      const alert = normalize({ logType, data }, { integrationId: "x", config, count: () => {} });
-      if (alert) expected.add(alert.id);
-    }
-  }
+  const { sim, expected } = seededSimulator(PER_TYPE, {
+    start: Date.now() - PER_TYPE * 2000 - 3_600_000,
+    stepMs: 2000,
+  });
   const simAbort = new AbortController();
   const simServer = serveSimulator(sim, { signal: simAbort.signal });
   const receiver = serveReceiver({ delayMs: 15 });
@@ -101,37 +85,17 @@ Deno.test(`${KILLS} SIGKILLs at random moments lose no alert, and redeliveries k
       host = undefined;
     }
 
-    const received = new Set(receiver.received.flatMap((r) => r.alerts.map((a) => a.id)));
-    const lost = [...expected].filter((x) => !received.has(x));
-    deepStrictEqual(lost, [], "no alert lost");
-    equal(received.size, expected.size, "nothing but the expected alerts");
-    const bodyOf = new Map<string, string>();
-    const webhookOf = new Map<string, string>();
-    let redelivered = 0;
-    for (const r of receiver.received) {
-      if (bodyOf.has(r.id)) {
-        redelivered++;
-        equal(bodyOf.get(r.id), r.body, `redelivery of ${r.id} carries the same body`);
-      }
-      bodyOf.set(r.id, r.body);
-      for (const alert of r.alerts) {
-        const seen = webhookOf.get(alert.id);
-        if (seen) equal(seen, r.id, `alert ${alert.id} came again under another webhook-id`);
-        webhookOf.set(alert.id, r.id);
-      }
-    }
-    const duplicates = receiver.received.reduce((n, r) => n + r.alerts.length, 0) - received.size;
-    console.log(JSON.stringify({
-      seed: initialSeed,
-      runs,
-      kills: KILLS,
-      killedMidRun,
-      alerts: expected.size,
-      lost: lost.length,
-      webhookRequests: receiver.received.length,
-      redeliveredBatches: redelivered,
-      duplicateAlertDeliveries: duplicates,
-    }));
+    const figures = checkDeliveries(receiver.received, expected);
+    console.log(
+      JSON.stringify({
+        seed: initialSeed,
+        runs,
+        kills: KILLS,
+        killedMidRun,
+        alerts: expected.size,
+        ...figures,
+      }),
+    );
   } finally {
     await host?.stop();
     await receiver.close();

@@ -3,17 +3,10 @@
  * folder, and check at the receiver that every alert arrived, and that every redelivery carries
  * the same webhook-id and the same alerts.
  */
-import { deepStrictEqual, equal } from "node:assert/strict";
-import * as v from "valibot";
-import {
-  generateRecords,
-  MimecastSimulator,
-  serveSimulator,
-  SIM_CLIENT,
-} from "../../fixtures/simulator/mod.ts";
-import { configSchema, type LogType } from "../../plugin/config.ts";
-import { normalize } from "../../plugin/normalize.ts";
+import { equal } from "node:assert/strict";
+import { serveSimulator, SIM_CLIENT } from "../../fixtures/simulator/mod.ts";
 import { installPlugin } from "./_host.ts";
+import { checkDeliveries, seededSimulator } from "./_ingest.ts";
 import { client, serveReceiver, spawnHost, until } from "./_process.ts";
 
 const TOKEN = "crash-admin-token-0123456789abcdef";
@@ -27,18 +20,10 @@ Deno.test("a host killed with SIGKILL mid-run loses no alert after restart, and 
     HOST_PLUGINS_DIR: `${dir}/plugins`,
     HOST_ADMIN_TOKEN: TOKEN,
   };
-  const sim = new MimecastSimulator();
-  const start = Date.now() - 4 * 3_600_000;
-  const config = v.parse(configSchema, { ...SIM_CLIENT, startFrom: "1d" });
-  const expected = new Set<string>();
-  for (const logType of ["url", "attachment", "impersonation"] as LogType[]) {
-    const records = generateRecords(logType, PER_TYPE, { start, stepMs: 3000 });
-    sim.add(logType, records);
-    for (const data of records) {
-      const alert = normalize({ logType, data }, { integrationId: "x", config, count: () => {} });
-      if (alert) expected.add(alert.id);
-    }
-  }
+  const { sim, expected } = seededSimulator(PER_TYPE, {
+    start: Date.now() - 4 * 3_600_000,
+    stepMs: 3000,
+  });
   const simAbort = new AbortController();
   const simServer = serveSimulator(sim, { signal: simAbort.signal });
   const receiver = serveReceiver({ delayMs: 15 });
@@ -87,25 +72,11 @@ Deno.test("a host killed with SIGKILL mid-run loses no alert after restart, and 
       "the outbox to drain",
     );
 
-    const received = new Set(receiver.received.flatMap((r) => r.alerts.map((a) => a.id)));
-    deepStrictEqual([...expected].filter((x) => !received.has(x)), [], "no alert lost");
-    equal(received.size, expected.size);
-    const webhookOf = new Map<string, string>();
-    const bodyOf = new Map<string, string>();
-    for (const r of receiver.received) {
-      if (bodyOf.has(r.id)) equal(bodyOf.get(r.id), r.body, "a redelivery carries the same body");
-      bodyOf.set(r.id, r.body);
-      for (const alert of r.alerts) {
-        const seen = webhookOf.get(alert.id);
-        if (seen) equal(seen, r.id, `alert ${alert.id} redelivered under another webhook-id`);
-        webhookOf.set(alert.id, r.id);
-      }
-    }
+    const figures = checkDeliveries(receiver.received, expected);
     console.log(
-      `crash test: ${expected.size} alerts, killed after ${beforeRestart} deliveries, ` +
-        `${receiver.received.length} webhook requests, ${
-          receiver.received.length - bodyOf.size
-        } redelivered`,
+      `crash test: ${expected.size} alerts, killed after ${beforeRestart} deliveries, ${
+        JSON.stringify(figures)
+      }`,
     );
   } finally {
     await host.stop();
