@@ -10,6 +10,7 @@ import { HostError, type HostErrorCode } from "./errors.ts";
 import type { Integrations } from "./integrations.ts";
 import type { Registry } from "./registry.ts";
 import { checkIntegration, previewIntegration } from "./actions.ts";
+import { lagSeconds } from "./metrics.ts";
 import type { RunDeps } from "./run.ts";
 import type { Runner } from "./scheduler.ts";
 import type { IntegrationRow, RunRow, Store } from "./store/mod.ts";
@@ -277,12 +278,7 @@ export async function view(deps: ApiDeps, row: IntegrationRow) {
     lastSuccessAt: row.lastSuccessAt,
     runningRunId: deps.runner.runningId(row.id) ?? null,
     lastRun: lastRun ? runView(lastRun) : null,
-    streams: deps.store.listStreams(row.id).map((s) => ({
-      ...s,
-      lagSeconds: s.newestAt
-        ? Math.max(0, Math.round((now - Date.parse(s.newestAt)) / 1000))
-        : null,
-    })),
+    streams: deps.store.listStreams(row.id).map((s) => ({ ...s, lagSeconds: lagSeconds(s, now) })),
     outboxPending: deps.store.pendingCount(row.id),
     deadLetters: deps.store.deadLetterCount(row.id),
     createdAt: row.createdAt,

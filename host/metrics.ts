@@ -75,19 +75,27 @@ export function renderMetrics(store: Store, delivery: DeliveryStats, now: number
   const lag: [Record<string, string>, number][] = [];
   for (const i of integrations) {
     for (const s of store.listStreams(i.id)) {
-      if (s.newestAt) {
-        lag.push([
-          { integration: i.id, log_type: s.logType },
-          Math.max(0, Math.round((now - Date.parse(s.newestAt)) / 1000)),
-        ]);
-      }
+      const seconds = lagSeconds(s, now);
+      if (seconds !== null) lag.push([{ integration: i.id, log_type: s.logType }, seconds]);
     }
   }
   metric(
     "host_integration_lag_seconds",
     "gauge",
-    "Age of the newest alert per integration and log type.",
+    "How far behind now each log type is fully received (or its newest alert's age).",
     lag,
   );
   return lines.join("\n") + "\n";
+}
+
+/**
+ * A stream's lag: how far behind now its records are fully listed (the plugin's progress), or,
+ * for a plugin that reports none, the age of its newest alert.
+ */
+export function lagSeconds(
+  stream: { newestAt: string | null; listedAt: string | null },
+  now: number,
+): number | null {
+  const at = stream.listedAt ?? stream.newestAt;
+  return at ? Math.max(0, Math.round((now - Date.parse(at)) / 1000)) : null;
 }

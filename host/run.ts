@@ -11,7 +11,7 @@ import type { Integrations } from "./integrations.ts";
 import { childLogger } from "./logger.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import type { Redactor } from "./secrets.ts";
-import type { PageWrite, RunCounts, Store } from "./store/mod.ts";
+import type { PageWrite, RunCounts, Store, StreamWrite } from "./store/mod.ts";
 import type { Alert, Clock, Issue, Logger, Page, PluginContext } from "./types.ts";
 
 /** What a run needs, injected once. */
@@ -248,13 +248,20 @@ function normalizePage(
       alertCount: chunk.length,
     });
   }
-  const streams = new Map<string, { logType: string; newestAt: string; alerts: number }>();
+  const streams = new Map<string, StreamWrite>();
+  const streamOf = (logType: string) => {
+    let s = streams.get(logType);
+    if (!s) streams.set(logType, s = { logType, newestAt: null, listedAt: null, alerts: 0 });
+    return s;
+  };
   for (const alert of alerts) {
-    const key = String(alert.logType ?? "default");
-    const s = streams.get(key) ?? { logType: key, newestAt: "", alerts: 0 };
+    const s = streamOf(String(alert.logType ?? "default"));
     s.alerts++;
-    if (String(alert.occurredAt ?? "") > s.newestAt) s.newestAt = String(alert.occurredAt);
-    streams.set(key, s);
+    const at = String(alert.occurredAt ?? "");
+    if (at && (s.newestAt === null || at > s.newestAt)) s.newestAt = at;
+  }
+  for (const [stream, at] of Object.entries(page.progress ?? {})) {
+    if (typeof at === "string" && !Number.isNaN(Date.parse(at))) streamOf(stream).listedAt = at;
   }
   return {
     integrationId: run.integrationId,

@@ -57,6 +57,11 @@ export interface NormalizeContext<Config = unknown> {
 export interface Page<Record = unknown, Checkpoint = Json> {
   records: Record[];
   checkpoint: Checkpoint;
+  /**
+   * Optional, per stream (e.g. log type): the ISO time up to which records have been fully
+   * received once this page is stored. The host shows `now - progress` as the stream's lag.
+   */
+  progress?: { [stream: string]: string };
 }
 
 /** One log type's outcome of a connection check. */

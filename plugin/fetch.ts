@@ -97,7 +97,9 @@ export async function* fetchPages(
       const done = typeof next !== "string" || next === "" || logs.length === 0;
       if (done) cursor.settle(to - SETTLE_MS);
       checkpoint.cursors[logType] = cursor.toJSON();
-      yield { records, checkpoint: structuredClone(checkpoint) };
+      // Listed up to the window's end once it is done; up to the cursor's second until then.
+      const progress = { [logType]: formatIsoSecond(done ? to : cursor.timeMs) };
+      yield { records, checkpoint: structuredClone(checkpoint), progress };
       if (done || ctx.preview) break;
       pageToken = next;
     }

@@ -20,7 +20,14 @@ import {
 } from "./rows.ts";
 import { MIGRATIONS } from "./schema.ts";
 
-export type { BatchRow, IntegrationRow, PageWrite, RunCounts, RunRow } from "./rows.ts";
+export type {
+  BatchRow,
+  IntegrationRow,
+  PageWrite,
+  RunCounts,
+  RunRow,
+  StreamWrite,
+} from "./rows.ts";
 export { INVALID_KEPT } from "./rows.ts";
 
 /** The host's database. */
@@ -208,11 +215,15 @@ export class Store {
         ).run(page.integrationId, page.integrationId, INVALID_KEPT);
       }
       const stream = this.#sql(
-        `INSERT INTO streams (integration_id, log_type, newest_at, alerts) VALUES (?, ?, ?, ?)
+        `INSERT INTO streams (integration_id, log_type, newest_at, listed_at, alerts) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(integration_id, log_type) DO UPDATE SET
-           newest_at = MAX(COALESCE(newest_at, ''), excluded.newest_at), alerts = alerts + excluded.alerts`,
+           newest_at = COALESCE(MAX(newest_at, excluded.newest_at), newest_at, excluded.newest_at),
+           listed_at = COALESCE(MAX(listed_at, excluded.listed_at), listed_at, excluded.listed_at),
+           alerts = alerts + excluded.alerts`,
       );
-      for (const s of page.streams) stream.run(page.integrationId, s.logType, s.newestAt, s.alerts);
+      for (const s of page.streams) {
+        stream.run(page.integrationId, s.logType, s.newestAt, s.listedAt, s.alerts);
+      }
       this.addRunCounts(page.runId, page.counts);
     });
   }
@@ -378,14 +389,14 @@ export class Store {
 
   listStreams(
     integrationId: string,
-  ): { logType: string; newestAt: string | null; alerts: number }[] {
-    return (this.#sql("SELECT * FROM streams WHERE integration_id = ? ORDER BY log_type").all(
-      integrationId,
-    ) as Row[])
-      .map((r) => ({
-        logType: String(r.log_type),
-        newestAt: r.newest_at === null ? null : String(r.newest_at),
-        alerts: Number(r.alerts),
-      }));
+  ): { logType: string; newestAt: string | null; listedAt: string | null; alerts: number }[] {
+    const rows = this.#sql("SELECT * FROM streams WHERE integration_id = ? ORDER BY log_type")
+      .all(integrationId) as Row[];
+    return rows.map((r) => ({
+      logType: String(r.log_type),
+      newestAt: r.newest_at === null ? null : String(r.newest_at),
+      listedAt: r.listed_at === null || r.listed_at === undefined ? null : String(r.listed_at),
+      alerts: Number(r.alerts),
+    }));
   }
 }

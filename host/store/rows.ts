@@ -64,6 +64,14 @@ export interface BatchRow {
   deadAt: string | null;
 }
 
+/** A page's news about one stream: its newest alert, how far it is listed, how many alerts. */
+export interface StreamWrite {
+  logType: string;
+  newestAt: string | null;
+  listedAt: string | null;
+  alerts: number;
+}
+
 /** What one fetched page leaves in storage, written in one transaction. */
 export interface PageWrite {
   integrationId: string;
@@ -71,7 +79,7 @@ export interface PageWrite {
   batches: { webhookId: string; body: string; alertCount: number }[];
   checkpoint: unknown;
   invalid: { record: unknown; issues: unknown }[];
-  streams: { logType: string; newestAt: string; alerts: number }[];
+  streams: StreamWrite[];
   counts: Partial<RunCounts>;
 }
 

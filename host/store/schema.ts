@@ -80,4 +80,6 @@ export const MIGRATIONS: string[] = [
    BEGIN
      UPDATE runs SET delivered = delivered + old.alert_count WHERE id = old.run_id;
    END;`,
+  // How far each stream has been listed, for its lag.
+  `ALTER TABLE streams ADD COLUMN listed_at TEXT;`,
 ];

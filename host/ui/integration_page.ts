@@ -63,13 +63,14 @@ export function integrationPage(options: {
           .outboxPending} · dead letters: ${i.deadLetters}</div>
     </div>
     <h2>Log types</h2>
-    ${i.streams.length === 0 ? html`<p class="muted">No alert yet.</p>` : html`
+    ${i.streams.length === 0 ? html`<p class="muted">Nothing received yet.</p>` : html`
       <table id="streams">
         <thead>
           <tr>
             <th>Log type</th>
-            <th>Newest alert</th>
+            <th>Received up to</th>
             <th>Lag</th>
+            <th>Newest alert</th>
             <th>Alerts</th>
           </tr>
         </thead>
@@ -77,8 +78,9 @@ export function integrationPage(options: {
           html`
             <tr>
               <td>${s.logType}</td>
-              <td>${s.newestAt ?? "—"}</td>
+              <td>${s.listedAt ?? "—"}</td>
               <td>${age(s.lagSeconds)}</td>
+              <td>${s.newestAt ?? "—"}</td>
               <td>${s.alerts}</td>
             </tr>
           `

@@ -195,7 +195,11 @@ Deno.test("a run over HTTP delivers signed alerts, counts what it did, and a sec
     );
     const view = await (await t.request(`/api/integrations/${id}`)).json();
     equal(view.status, "connected");
-    deepStrictEqual(view.streams.map((s: { logType: string }) => s.logType), ["attachment", "url"]);
+    deepStrictEqual(view.streams.map((s: { logType: string }) => s.logType), [
+      "attachment",
+      "impersonation",
+      "url",
+    ]);
     const runs = await (await t.request(`/api/integrations/${id}/runs`)).json();
     equal(runs[0].id, runId);
     const metrics = await (await t.host.app.request("/metrics")).text();
@@ -280,6 +284,51 @@ Deno.test("a dead webhook fills the dead letters after the retry budget; redrive
     );
     equal((await (await t.request(`/api/integrations/${id}/dead-letters`)).json()).length, 0);
     notEqual(t.receiver.received[0].signature, "");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("lag per log type is how far behind now each is fully received, even when a log type is quiet", async () => {
+  const t = await testHost();
+  try {
+    t.sim.add(
+      "url",
+      generateRecords("url", 10, { start: NOW - 5 * HOUR }).map((r) => ({
+        ...r,
+        scanResult: "malicious",
+      })),
+    );
+    const { id } = await (await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...integrationBody(), schedule: { enabled: false } },
+    })).json();
+    await awaitRun(
+      t,
+      id,
+      (await (await t.request(`/api/integrations/${id}/runs`, { method: "POST" })).json()).runId,
+    );
+    const view = await (await t.request(`/api/integrations/${id}`)).json();
+    const byType = Object.fromEntries(view.streams.map((s: { logType: string }) => [s.logType, s]));
+    // Windows end 60 s before now (the lag setting): every log type, alerts or none, is 60 s behind.
+    deepStrictEqual(Object.keys(byType).sort(), ["attachment", "impersonation", "url"]);
+    for (const logType of ["url", "attachment", "impersonation"]) {
+      equal(byType[logType].lagSeconds, 60, logType);
+    }
+    equal(byType.url.alerts, 10);
+    equal(byType.attachment.alerts, 0);
+    equal(
+      Date.parse(byType.url.newestAt) < NOW - 4 * HOUR,
+      true,
+      "the newest alert is older than the lag",
+    );
+    const metrics = await (await t.host.app.request("/metrics")).text();
+    equal(
+      metrics.includes(
+        `host_integration_lag_seconds{integration="${id}",log_type="impersonation"} 60`,
+      ),
+      true,
+    );
   } finally {
     await t.close();
   }
