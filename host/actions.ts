@@ -1,6 +1,6 @@
 /**
- * The two on-demand actions the API and the UI share: a connection check and a preview. Neither
- * keeps a checkpoint nor delivers anything.
+ * The on-demand actions the API and the UI share: a connection check and a preview (neither keeps
+ * a checkpoint nor delivers anything), starting a run, and redriving dead letters.
  * @module
  */
 import type { ApiDeps } from "./api.ts";
@@ -101,4 +101,44 @@ export async function previewIntegration(deps: ApiDeps, id: string): Promise<Pre
   }
   out.filtered = out.filtered.slice(0, 500);
   return out;
+}
+
+/** Starts a run now, or names the one already going; PLUGIN_NOT_FOUND when the plugin is gone. */
+export function startRun(deps: ApiDeps, id: string): { runId: string; started: boolean } {
+  const row = deps.integrations.get(id);
+  if (!deps.registry.get(row.pluginId)) {
+    throw new HostError(
+      "PLUGIN_NOT_FOUND",
+      `Cannot run: plugin "${row.pluginId}" is not installed`,
+      {
+        hint:
+          "Drop the plugin's manifest into the plugins folder; the integration resumes where it stopped.",
+      },
+    );
+  }
+  return deps.runner.start(row.id, "manual");
+}
+
+/**
+ * Puts dead letters (all, or the given webhook ids) back in the outbox and starts delivering them
+ * in the background; returns how many were requeued.
+ */
+export async function redriveDeadLetters(
+  deps: ApiDeps,
+  id: string,
+  webhookIds?: string[],
+): Promise<number> {
+  const row = deps.integrations.get(id);
+  const requeued = deps.store.redrive(row.id, webhookIds);
+  const installed = deps.registry.get(row.pluginId);
+  if (requeued > 0 && installed) {
+    const { destination } = await deps.integrations.resolve(row, installed);
+    deps.delivery.drain(row.id, () => Promise.resolve(destination), deps.shutdown).catch((error) =>
+      deps.logger.warn("Redrive stopped", {
+        integrationId: row.id,
+        error: deps.redactor.redact(String(error)),
+      })
+    );
+  }
+  return requeued;
 }

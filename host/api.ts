@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { HostError, type HostErrorCode } from "./errors.ts";
 import type { Integrations } from "./integrations.ts";
 import type { Registry } from "./registry.ts";
-import { checkIntegration, previewIntegration } from "./actions.ts";
+import { checkIntegration, previewIntegration, redriveDeadLetters, startRun } from "./actions.ts";
 import { lagSeconds } from "./metrics.ts";
 import type { RunDeps } from "./run.ts";
 import type { Runner } from "./scheduler.ts";
@@ -144,14 +144,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
   });
 
   api.post("/integrations/:id/runs", (c) => {
-    const row = integrations.get(c.req.param("id"));
-    if (!registry.get(row.pluginId)) {
-      throw new HostError(
-        "PLUGIN_NOT_FOUND",
-        `Cannot run: plugin "${row.pluginId}" is not installed`,
-      );
-    }
-    const { runId, started } = runner.start(row.id, "manual");
+    const { runId, started } = startRun(deps, c.req.param("id"));
     return started
       ? c.json({ runId }, 202)
       : c.json({ runId, error: "A run is already in progress" }, 409);
@@ -187,19 +180,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
     const ids = Array.isArray(body?.webhookIds)
       ? body.webhookIds.filter((x): x is string => typeof x === "string")
       : undefined;
-    const requeued = store.redrive(row.id, ids);
-    const installed = registry.get(row.pluginId);
-    if (requeued > 0 && installed) {
-      const { destination } = await integrations.resolve(row, installed);
-      deps.delivery.drain(row.id, () => Promise.resolve(destination), deps.shutdown).catch((
-        error,
-      ) =>
-        deps.logger.warn("Redrive stopped", {
-          integrationId: row.id,
-          error: deps.redactor.redact(String(error)),
-        })
-      );
-    }
+    const requeued = await redriveDeadLetters(deps, row.id, ids);
     return c.json({ requeued }, 202);
   });
   api.get("/integrations/:id/invalid-records", (c) => {

@@ -7,12 +7,13 @@
  */
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
-import { checkIntegration, previewIntegration } from "../actions.ts";
+import { checkIntegration, previewIntegration, redriveDeadLetters, startRun } from "../actions.ts";
 import { type ApiDeps, bearerMatches, view } from "../api.ts";
 import { generateWebhookSecret } from "../delivery.ts";
 import { HostError } from "../errors.ts";
 import type { Issue } from "../types.ts";
-import { layoutOf, readConfigForm, type SchemaNode } from "./form.ts";
+import type { InstalledPlugin } from "../registry.ts";
+import { type FieldState, layoutOf, readConfigForm, type SchemaNode } from "./form.ts";
 import { page } from "./layout.ts";
 import { dashboardPage, loginPage } from "./dashboard.ts";
 import { type HostFields, integrationForm } from "./integration_form.ts";
@@ -100,20 +101,8 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     if (!installed) {
       return render(c, "Not found", `No plugin "${c.req.param("plugin")}" is installed.`, 404);
     }
-    const layout = layoutOf(installed.manifest.configSchema as SchemaNode);
-    return render(
-      c,
-      "New integration",
-      integrationForm({
-        manifest: installed.manifest,
-        layout,
-        state: { values: {}, errors: {} },
-        host: { name: "", destinationUrl: "", intervalSeconds: "", enabled: true, errors: {} },
-        action: `/plugins/${installed.manifest.id}/new`,
-        csrf: c.get("session").csrf,
-        editing: false,
-      }),
-    );
+    const host = { name: "", destinationUrl: "", intervalSeconds: "", enabled: true, errors: {} };
+    return render(c, "New integration", formOf(c, installed, { values: {}, errors: {} }, host));
   });
 
   ui.post("/plugins/:plugin/new", async (c) => {
@@ -150,21 +139,15 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
       const { configErrors, hostErrors } = splitIssues(error.issues);
-      return render(
+      const state = { values: raw, errors: configErrors };
+      const page = formOf(
         c,
-        "New integration",
-        integrationForm({
-          manifest: installed.manifest,
-          layout,
-          state: { values: raw, errors: configErrors },
-          host: { ...host, errors: hostErrors },
-          action: `/plugins/${installed.manifest.id}/new`,
-          csrf: c.get("session").csrf,
-          editing: false,
-          problems: error.issues.length,
-        }),
-        422,
+        installed,
+        state,
+        { ...host, errors: hostErrors },
+        error.issues.length,
       );
+      return render(c, "New integration", page, 422);
     }
   });
 
@@ -182,33 +165,24 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     return render(c, "Preview", await integrationView(c, undefined, previewResult(result)));
   });
   ui.post("/integrations/:id/runs", (c) => {
-    const row = deps.integrations.get(c.req.param("id"));
-    if (!deps.registry.get(row.pluginId)) {
-      flashes.set(c.get("session").id, `Cannot run: plugin "${row.pluginId}" is not installed.`);
-    } else {
-      const { runId, started } = deps.runner.start(row.id, "manual");
+    const id = c.req.param("id");
+    try {
+      const { runId, started } = startRun(deps, id);
       flashes.set(
         c.get("session").id,
         started ? `Run ${runId} started.` : `Run ${runId} is already in progress.`,
       );
+    } catch (error) {
+      if (!(error instanceof HostError) || error.code !== "PLUGIN_NOT_FOUND") throw error;
+      flashes.set(c.get("session").id, `${error.message}. ${error.hint ?? ""}`);
     }
-    return c.redirect(`/integrations/${row.id}`, 303);
+    return c.redirect(`/integrations/${id}`, 303);
   });
   ui.post("/integrations/:id/redrive", async (c) => {
-    const row = deps.integrations.get(c.req.param("id"));
-    const requeued = deps.store.redrive(row.id);
-    const installed = deps.registry.get(row.pluginId);
-    if (requeued > 0 && installed) {
-      const { destination } = await deps.integrations.resolve(row, installed);
-      deps.delivery.drain(row.id, () => Promise.resolve(destination), deps.shutdown).catch((e) =>
-        deps.logger.warn("Redrive stopped", {
-          integrationId: row.id,
-          error: deps.redactor.redact(String(e)),
-        })
-      );
-    }
+    const id = c.req.param("id");
+    const requeued = await redriveDeadLetters(deps, id);
     flashes.set(c.get("session").id, `${requeued} dead letter(s) requeued for delivery.`);
-    return c.redirect(`/integrations/${row.id}`, 303);
+    return c.redirect(`/integrations/${id}`, 303);
   });
   ui.post("/integrations/:id/delete", (c) => {
     const row = deps.integrations.get(c.req.param("id"));
@@ -228,36 +202,22 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     const row = deps.integrations.get(c.req.param("id"));
     const installed = deps.registry.get(row.pluginId);
     if (!installed) {
-      return render(
-        c,
-        "Paused",
-        `Plugin "${row.pluginId}" is not installed; install it to edit this integration.`,
-        409,
-      );
+      const why = `Plugin "${row.pluginId}" is not installed; install it to edit this integration.`;
+      return render(c, "Paused", why, 409);
     }
-    return render(
-      c,
-      "Edit integration",
-      integrationForm({
-        manifest: installed.manifest,
-        layout: layoutOf(installed.manifest.configSchema as SchemaNode),
-        state: {
-          values: row.config,
-          errors: {},
-          secretsSet: await deps.integrations.secretsSet(row),
-        },
-        host: {
-          name: row.name,
-          destinationUrl: row.destinationUrl,
-          intervalSeconds: row.intervalSeconds === null ? "" : String(row.intervalSeconds),
-          enabled: row.enabled,
-          errors: {},
-        },
-        action: `/integrations/${row.id}/edit`,
-        csrf: c.get("session").csrf,
-        editing: true,
-      }),
-    );
+    const state = {
+      values: row.config,
+      errors: {},
+      secretsSet: await deps.integrations.secretsSet(row),
+    };
+    const host = {
+      name: row.name,
+      destinationUrl: row.destinationUrl,
+      intervalSeconds: row.intervalSeconds === null ? "" : String(row.intervalSeconds),
+      enabled: row.enabled,
+      errors: {},
+    };
+    return render(c, "Edit integration", formOf(c, installed, state, host, 0, row.id));
   });
   ui.post("/integrations/:id/edit", async (c) => {
     const row = deps.integrations.get(c.req.param("id"));
@@ -280,25 +240,20 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
       const { configErrors, hostErrors } = splitIssues(error.issues);
-      return render(
+      const state = {
+        values: raw,
+        errors: configErrors,
+        secretsSet: await deps.integrations.secretsSet(row),
+      };
+      const page = formOf(
         c,
-        "Edit integration",
-        integrationForm({
-          manifest: installed.manifest,
-          layout,
-          state: {
-            values: raw,
-            errors: configErrors,
-            secretsSet: await deps.integrations.secretsSet(row),
-          },
-          host: { ...host, errors: hostErrors },
-          action: `/integrations/${row.id}/edit`,
-          csrf: c.get("session").csrf,
-          editing: true,
-          problems: error.issues.length,
-        }),
-        422,
+        installed,
+        state,
+        { ...host, errors: hostErrors },
+        error.issues.length,
+        row.id,
       );
+      return render(c, "Edit integration", page, 422);
     }
   });
 
@@ -311,6 +266,27 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     });
     return c.html(page("Error", "Something went wrong; the host's log has the details."), 500);
   });
+
+  /** The integration form for a new integration, or for editing `editId`. */
+  function formOf(
+    c: Context<Env>,
+    installed: InstalledPlugin,
+    state: FieldState,
+    host: HostFields,
+    problems = 0,
+    editId?: string,
+  ) {
+    return integrationForm({
+      manifest: installed.manifest,
+      layout: layoutOf(installed.manifest.configSchema as SchemaNode),
+      state,
+      host,
+      action: editId ? `/integrations/${editId}/edit` : `/plugins/${installed.manifest.id}/new`,
+      csrf: c.get("session").csrf,
+      editing: editId !== undefined,
+      problems,
+    });
+  }
 
   async function integrationView(
     c: Context<Env>,
