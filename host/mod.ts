@@ -5,6 +5,7 @@
  * @module
  */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { apiError, apiRoutes } from "./api.ts";
 import { systemClock } from "./clock.ts";
 import { Delivery, type DeliveryPolicy } from "./delivery.ts";
@@ -88,6 +89,14 @@ export function createHost(options: HostOptions): Host {
 
   const shutdown = new AbortController();
   const app = new Hono();
+  // Every body, API or form, is read whole: cap it before anything reads it.
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: (c) => c.json({ error: "The request body is larger than 1 MiB" }, 413),
+    }),
+  );
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get(
     "/metrics",

@@ -306,3 +306,21 @@ Deno.test("UI form posts need the session's CSRF token; a stolen-looking request
     await t.close();
   }
 });
+
+Deno.test("form posts are capped at 1 MiB too, before the session or CSRF check reads them", async () => {
+  const t = await testHost();
+  try {
+    const response = await t.host.app.request("/login", {
+      method: "POST",
+      body: new URLSearchParams({ token: "x".repeat(2 * 1024 * 1024) }),
+    });
+    equal(response.status, 413);
+    const page = await t.host.app.request("/integrations/x/runs", {
+      method: "POST",
+      body: "a".repeat(2 * 1024 * 1024),
+    });
+    equal(page.status, 413);
+  } finally {
+    await t.close();
+  }
+});
