@@ -6,6 +6,7 @@
  */
 import * as esbuild from "esbuild";
 import { toJsonSchema } from "@valibot/to-json-schema";
+import { integrityOf } from "./host/manifest.ts";
 import { configSchema } from "./plugin/config.ts";
 
 const ROOT = new URL("./", import.meta.url);
@@ -17,12 +18,6 @@ export function generatedConfigSchema(): Record<string, unknown> {
     unknown
   >;
   return schema;
-}
-
-/** `sha256-<base64>` of some bytes, the manifest's integrity form. */
-export async function integrityOf(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
-  return `sha256-${btoa(String.fromCharCode(...digest))}`;
 }
 
 /**

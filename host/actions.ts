@@ -13,10 +13,7 @@ const PREVIEW_PAGES = 20;
 
 async function pluginContext(deps: ApiDeps, id: string, signal: AbortSignal, preview = false) {
   const row = deps.integrations.get(id);
-  const installed = deps.registry.get(row.pluginId);
-  if (!installed) {
-    throw new HostError("PLUGIN_NOT_FOUND", `Plugin "${row.pluginId}" is not installed`);
-  }
+  const installed = deps.registry.require(row.pluginId, preview ? "preview" : "check");
   const { config } = await deps.integrations.resolve(row, installed);
   const ctx: PluginContext = {
     integrationId: row.id,
@@ -106,16 +103,7 @@ export async function previewIntegration(deps: ApiDeps, id: string): Promise<Pre
 /** Starts a run now, or names the one already going; PLUGIN_NOT_FOUND when the plugin is gone. */
 export function startRun(deps: ApiDeps, id: string): { runId: string; started: boolean } {
   const row = deps.integrations.get(id);
-  if (!deps.registry.get(row.pluginId)) {
-    throw new HostError(
-      "PLUGIN_NOT_FOUND",
-      `Cannot run: plugin "${row.pluginId}" is not installed`,
-      {
-        hint:
-          "Drop the plugin's manifest into the plugins folder; the integration resumes where it stopped.",
-      },
-    );
-  }
+  deps.registry.require(row.pluginId, "run");
   return deps.runner.start(row.id, "manual");
 }
 

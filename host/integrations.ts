@@ -166,16 +166,10 @@ export class Integrations {
     const url = body.destination?.url ?? row.destinationUrl;
     const destinationSecret = body.destination?.secret ?? sealed.destinationSecret;
     issues.push(...this.#destinationIssues(url, destinationSecret));
-    const installed = this.#registry.get(row.pluginId);
     let plain = row.config;
     let secret = sealed.config;
     if (body.config) {
-      if (!installed) {
-        throw new HostError(
-          "PLUGIN_NOT_FOUND",
-          `Cannot change the config: plugin "${row.pluginId}" is not installed`,
-        );
-      }
+      const installed = this.#registry.require(row.pluginId, "change the config");
       const merged = { ...row.config, ...secret, ...withoutEmptySecrets(installed, body.config) };
       const config = this.#validateConfig(installed, merged, issues);
       if (config) ({ plain, secret } = splitSecrets(installed, config));

@@ -101,6 +101,12 @@ export function parseManifestText(text: string, source = "manifest.json"): Manif
   return parseManifest(json, source);
 }
 
+/** `sha256-<base64>` of some bytes: the form of a manifest's `integrity`. */
+export async function integrityOf(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  return `sha256-${btoa(String.fromCharCode(...digest))}`;
+}
+
 /** Names of the config fields marked `writeOnly` in any branch of the schema: the secrets. */
 export function secretFields(schema: Record<string, unknown>): Set<string> {
   const found = new Set<string>();

@@ -7,7 +7,7 @@
  * @module
  */
 import { HostError } from "./errors.ts";
-import { type Manifest, parseManifestText } from "./manifest.ts";
+import { integrityOf, type Manifest, parseManifestText } from "./manifest.ts";
 import type { Logger, Plugin } from "./types.ts";
 
 /** An installed plugin: its manifest, its module's plugin object, and where it came from. */
@@ -21,11 +21,6 @@ export interface InstalledPlugin {
 export interface RefusedManifest {
   source: string;
   error: HostError;
-}
-
-async function sha256Integrity(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
-  return `sha256-${btoa(String.fromCharCode(...digest))}`;
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -80,7 +75,7 @@ export async function loadPlugin(
       { cause },
     );
   }
-  const actual = await sha256Integrity(bytes);
+  const actual = await integrityOf(bytes);
   if (actual !== manifest.integrity) {
     throw new HostError(
       "PLUGIN_LOAD_FAILED",
@@ -152,6 +147,19 @@ export class Registry {
   /** An installed plugin by id. */
   get(id: string): InstalledPlugin | undefined {
     return this.#installed.get(id);
+  }
+
+  /**
+   * An installed plugin by id, or PLUGIN_NOT_FOUND saying what cannot be done (`doing`, e.g.
+   * "run") and how to resume.
+   */
+  require(id: string, doing: string): InstalledPlugin {
+    const installed = this.#installed.get(id);
+    if (installed) return installed;
+    throw new HostError("PLUGIN_NOT_FOUND", `Cannot ${doing}: plugin "${id}" is not installed`, {
+      hint:
+        "Drop the plugin's manifest into the plugins folder; the integration resumes where it stopped.",
+    });
   }
 
   /** All installed plugins. */

@@ -39,17 +39,7 @@ export async function runOnce(
   const logger = childLogger(deps.logger, { integrationId, runId });
   try {
     const row = integrations.get(integrationId);
-    const installed = registry.get(row.pluginId);
-    if (!installed) {
-      throw new HostError(
-        "PLUGIN_NOT_FOUND",
-        `Cannot run: plugin "${row.pluginId}" is not installed`,
-        {
-          hint:
-            "Drop the plugin's manifest into the plugins folder; the integration resumes where it stopped.",
-        },
-      );
-    }
+    const installed = registry.require(row.pluginId, "run");
     const { config, destination } = await integrations.resolve(row, installed);
     const destinationOf = () => Promise.resolve(destination);
     await delivery.drain(integrationId, destinationOf, signal);
