@@ -80,7 +80,7 @@ export interface Alert {
   threatName: string;
   logType: string;
   occurredAt: string;
-  direction: "inbound" | "outbound" | "internal" | "unknown";
+  direction: "inbound" | "outbound" | "internal" | "external" | "unknown";
   email: { from?: string; to?: string; subject?: string; messageId?: string };
   url?: string;
   file?: { name?: string; type?: string; sha256?: string };
