@@ -104,7 +104,7 @@ async function findManifests(dir: string): Promise<Map<string, string>> {
   const found = new Map<string, string>(); // path → change stamp
   const stamp = async (path: string) => {
     const info = await Deno.stat(path);
-    return `${info.mtime?.getTime()}:${info.size}`;
+    return `${info.ino}:${info.mtime?.getTime()}:${info.size}`;
   };
   try {
     for await (const entry of Deno.readDir(dir)) {
@@ -181,7 +181,10 @@ export class Registry {
   async #scan(): Promise<void> {
     const current = await findManifests(this.dir);
     for (const [path] of this.#seen) {
-      if (!current.has(path)) this.#remove(path);
+      if (current.has(path)) continue;
+      // Forget it entirely: moved back later (mv, cp -a: same times), it installs again.
+      this.#seen.delete(path);
+      this.#remove(path);
     }
     for (const [path, stamp] of current) {
       if (this.#seen.get(path) === stamp) continue;

@@ -77,3 +77,34 @@ Deno.test("a bad manifest is refused with all its problems; a tampered bundle fa
     await t.close();
   }
 });
+
+Deno.test("a plugin folder moved out and moved back (mv, or cp -a keeping times) installs again", async () => {
+  const t = await testHost();
+  const aside = await Deno.makeTempDir();
+  const installed = async () => (await (await t.request("/api/plugins")).json()).length === 1;
+  const run = async (...args: string[]) => {
+    const { code, stderr } = await new Deno.Command(args[0], { args: args.slice(1) }).output();
+    equal(code, 0, new TextDecoder().decode(stderr));
+  };
+  try {
+    await until(installed);
+    const { id } =
+      await (await t.request("/api/integrations", { method: "POST", json: integrationBody() }))
+        .json();
+    const paused = async () => (await (await t.request(`/api/integrations/${id}`)).json()).paused;
+
+    await run("mv", `${t.pluginsDir}/mimecast`, `${aside}/mimecast`);
+    await until(async () => !(await installed()) && await paused() === true);
+    await run("mv", `${aside}/mimecast`, `${t.pluginsDir}/mimecast`);
+    await until(async () => await installed() && await paused() === false);
+
+    await run("cp", "-a", `${t.pluginsDir}/mimecast`, `${aside}/copy`);
+    await Deno.remove(`${t.pluginsDir}/mimecast`, { recursive: true });
+    await until(async () => !(await installed()));
+    await run("cp", "-a", `${aside}/copy`, `${t.pluginsDir}/mimecast`);
+    await until(async () => await installed() && await paused() === false);
+  } finally {
+    await t.close();
+    await Deno.remove(aside, { recursive: true });
+  }
+});
