@@ -6,6 +6,7 @@
  */
 import { equal, match } from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { CHROMIUM, ensureChromium } from "../../prepare.ts";
 import { inboxApp } from "../../../fixtures/demo/inbox.ts";
 import {
   generateRecords,
@@ -16,7 +17,6 @@ import {
 import { createHost } from "../../../host/mod.ts";
 import { installPlugin } from "../_host.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "browser-admin-token-0123456789";
 const SECRET = "whsec_YnJvd3Nlci10ZXN0LXNlY3JldC0wMTIzNDU2Nzg=";
 const ARTIFACTS = new URL("../../../test-artifacts/ui/", import.meta.url);
@@ -72,13 +72,7 @@ async function world() {
 }
 
 async function launch(): Promise<Browser> {
-  try {
-    await Deno.stat(CHROMIUM);
-  } catch {
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does this`,
-    );
-  }
+  await ensureChromium();
   return await chromium.launch({
     executablePath: CHROMIUM,
     args: [

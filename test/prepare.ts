@@ -1,0 +1,54 @@
+/**
+ * Gets what the tests need before they run, so the README's test command alone passes on a fresh
+ * machine (SPEC §7): Debian's chromium for the browser tests, installed with apt-get when it is
+ * missing and we are root. Anything it cannot get ends the command with what to do.
+ * @module
+ */
+
+/** Where the browser tests expect Chromium. */
+export const CHROMIUM = "/usr/bin/chromium";
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function sh(command: string, args: string[]): Promise<{ ok: boolean; output: string }> {
+  const { success, stdout, stderr } = await new Deno.Command(command, {
+    args,
+    env: { DEBIAN_FRONTEND: "noninteractive" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { ok: success, output: `${decode(stdout)}${decode(stderr)}`.slice(-2000) };
+}
+
+/** Installs Debian's chromium when it is missing; throws with what to do when it cannot. */
+export async function ensureChromium(): Promise<void> {
+  if (await exists(CHROMIUM)) return;
+  if (Deno.uid() !== 0) {
+    throw new Error(
+      `${CHROMIUM} is missing and only root can install it: run "sudo apt-get install -y chromium", then the tests again`,
+    );
+  }
+  console.error(`Installing Debian's chromium for the browser tests (apt-get) ...`);
+  const update = await sh("apt-get", ["update", "-qq"]);
+  const install = update.ok ? await sh("apt-get", ["install", "-y", "-qq", "chromium"]) : update;
+  if (!install.ok || !(await exists(CHROMIUM))) {
+    throw new Error(`Cannot install chromium with apt-get:\n${install.output}`);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await ensureChromium();
+  } catch (error) {
+    console.error(`Cannot prepare the tests: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}
