@@ -1,11 +1,13 @@
 /**
  * The on-demand actions the API and the UI share: a connection check and a preview (neither keeps
- * a checkpoint nor delivers anything), starting a run, and redriving dead letters.
+ * a checkpoint nor delivers anything), starting and cancelling a run, deleting an integration,
+ * and redriving dead letters.
  * @module
  */
 import type { ApiDeps } from "./api.ts";
 import { HostError, wrapPluginError } from "./errors.ts";
 import { normalizeRecords, pagesOf } from "./run.ts";
+import type { IntegrationRow, RunRow } from "./store/mod.ts";
 import type { Alert, CheckResult, PluginContext } from "./types.ts";
 
 /** Pages a preview walks at most (one per log type is what the Mimecast plugin yields). */
@@ -118,15 +120,43 @@ export async function redriveDeadLetters(
 ): Promise<number> {
   const row = deps.integrations.get(id);
   const requeued = deps.store.redrive(row.id, webhookIds);
-  const installed = deps.registry.get(row.pluginId);
-  if (requeued > 0 && installed) {
-    const { destination } = await deps.integrations.resolve(row, installed);
-    deps.delivery.drain(row.id, () => Promise.resolve(destination), deps.shutdown).catch((error) =>
-      deps.logger.warn("Redrive stopped", {
-        integrationId: row.id,
-        error: deps.redactor.redact(String(error)),
-      })
+  if (requeued > 0) await deliverInBackground(deps, row.id, "Redrive stopped");
+  return requeued;
+}
+
+/** Starts delivering what an integration's outbox holds, without waiting for it. */
+async function deliverInBackground(deps: ApiDeps, id: string, what: string): Promise<void> {
+  const row = deps.store.getIntegration(id);
+  const installed = row && deps.registry.get(row.pluginId);
+  if (!row || !installed || deps.store.pendingCount(id) === 0) return;
+  const { destination } = await deps.integrations.resolve(row, installed);
+  deps.delivery.drain(row.id, () => Promise.resolve(destination), deps.shutdown).catch((error) =>
+    deps.logger.warn(what, { integrationId: row.id, error: deps.redactor.redact(String(error)) })
+  );
+}
+
+/**
+ * Cancels a running run (SPEC §5.5): it stops within seconds and ends `cancelled`; the pages it
+ * stored stay stored, and what they hold is still delivered.
+ */
+export async function cancelRun(deps: ApiDeps, runId: string): Promise<RunRow> {
+  const run = deps.store.getRun(runId);
+  if (!run) throw new HostError("NOT_FOUND", `No run ${runId}`);
+  if (run.status !== "running" || !(await deps.runner.cancel(runId))) {
+    throw new HostError(
+      "CONFLICT",
+      `Cannot cancel run ${runId}: it is not running (${run.status})`,
     );
   }
-  return requeued;
+  await deliverInBackground(deps, run.integrationId, "Delivery after a cancel stopped");
+  return deps.store.getRun(runId)!;
+}
+
+/** Deletes an integration, cancelling its run first (and waiting for it to stop). */
+export async function deleteIntegration(deps: ApiDeps, id: string): Promise<IntegrationRow> {
+  const row = deps.integrations.get(id);
+  const running = deps.runner.runningId(row.id);
+  if (running) await deps.runner.cancel(running);
+  deps.store.deleteIntegration(row.id);
+  return row;
 }

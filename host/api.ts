@@ -9,7 +9,14 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { HostError, type HostErrorCode } from "./errors.ts";
 import type { Integrations } from "./integrations.ts";
 import type { Registry } from "./registry.ts";
-import { checkIntegration, previewIntegration, redriveDeadLetters, startRun } from "./actions.ts";
+import {
+  cancelRun,
+  checkIntegration,
+  deleteIntegration,
+  previewIntegration,
+  redriveDeadLetters,
+  startRun,
+} from "./actions.ts";
 import { lagSeconds } from "./metrics.ts";
 import type { RunDeps } from "./run.ts";
 import type { Runner } from "./scheduler.ts";
@@ -120,16 +127,8 @@ export function apiRoutes(deps: ApiDeps): Hono {
     const row = await integrations.update(c.req.param("id"), await jsonBody(c));
     return c.json(await view(deps, row));
   });
-  api.delete("/integrations/:id", (c) => {
-    const row = integrations.get(c.req.param("id"));
-    const running = runner.runningId(row.id);
-    if (running) {
-      return c.json(
-        { error: "A run is in progress; delete it when the run ends", runId: running },
-        409,
-      );
-    }
-    store.deleteIntegration(row.id);
+  api.delete("/integrations/:id", async (c) => {
+    await deleteIntegration(deps, c.req.param("id"));
     return c.body(null, 204);
   });
 
@@ -158,6 +157,9 @@ export function apiRoutes(deps: ApiDeps): Hono {
     const run = store.getRun(c.req.param("runId"));
     if (!run) throw new HostError("NOT_FOUND", `No run ${c.req.param("runId")}`);
     return c.json(runView(run));
+  });
+  api.post("/runs/:runId/cancel", async (c) => {
+    return c.json(runView(await cancelRun(deps, c.req.param("runId"))));
   });
 
   api.get("/integrations/:id/dead-letters", (c) => {
@@ -229,6 +231,7 @@ export function runView(run: RunRow) {
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     counts: run.counts,
+    ...(run.skipped.length > 0 ? { skipped: run.skipped } : {}),
     ...(run.error ? { error: run.error, code: run.errorCode, hint: run.hint } : {}),
   };
 }

@@ -18,9 +18,11 @@ export type HostErrorCode =
   | "PLUGIN_FETCH_FAILED"
   | "PLUGIN_OUTPUT_INVALID"
   | "NET_DENIED"
+  | "NET_FAILED"
   | "DELIVERY_FAILED"
   | "SECRETS_UNAVAILABLE"
   | "INTERRUPTED"
+  | "CANCELLED"
   | "INTERNAL";
 
 /** A host failure with its code, the issues behind it and an operator hint. */

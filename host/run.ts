@@ -11,8 +11,8 @@ import type { Integrations } from "./integrations.ts";
 import { childLogger } from "./logger.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import type { Redactor } from "./secrets.ts";
-import type { PageWrite, RunCounts, Store, StreamWrite } from "./store/mod.ts";
-import type { Alert, Clock, Issue, Logger, Page, PluginContext } from "./types.ts";
+import type { PageWrite, RunCounts, Store } from "./store/mod.ts";
+import type { Alert, Clock, Issue, Logger, Page, PluginContext, SkippedSpan } from "./types.ts";
 
 /** What a run needs, injected once. */
 export interface RunDeps {
@@ -26,7 +26,12 @@ export interface RunDeps {
   /** The fetch plugins get, limited to their manifest's hosts. */
   pluginFetch: (installed: InstalledPlugin) => typeof fetch;
   batchSize?: number;
+  /** How long the ids of stored alerts are remembered, to drop duplicates (default 30 days). */
+  alertIdHorizonMs?: number;
 }
+
+/** The default horizon of stored alert ids: longer than any late-arrival window plus interval. */
+export const ALERT_ID_HORIZON_MS = 30 * 86_400_000;
 
 /** Runs one integration once; the run row must exist (status `running`). Never throws. */
 export async function runOnce(
@@ -42,6 +47,10 @@ export async function runOnce(
     const installed = registry.require(row.pluginId, "run");
     const { config, destination } = await integrations.resolve(row, installed);
     const destinationOf = () => Promise.resolve(destination);
+    store.pruneAlertIds(
+      integrationId,
+      clock.now() - (deps.alertIdHorizonMs ?? ALERT_ID_HORIZON_MS),
+    );
     await delivery.drain(integrationId, destinationOf, signal);
 
     const ctx: PluginContext = {
@@ -91,6 +100,17 @@ export async function runOnce(
     });
     logger.info("Run succeeded", { counts: store.getRun(runId)?.counts });
   } catch (caught) {
+    if (signal.reason instanceof HostError && signal.reason.code === "CANCELLED") {
+      store.finishRun(runId, {
+        status: "cancelled",
+        error: signal.reason.message,
+        errorCode: "CANCELLED",
+        hint:
+          "What was stored before the cancel stays stored and is delivered; the next run resumes from there.",
+      });
+      logger.info("Run cancelled", { counts: store.getRun(runId)?.counts });
+      return;
+    }
     const error = caught instanceof HostError ? caught : new HostError(
       "INTERNAL",
       `Run failed: ${caught instanceof Error ? caught.message : String(caught)}`,
@@ -225,41 +245,46 @@ function normalizePage(
     run.integrationId,
     run.config,
   );
-  const batches: PageWrite["batches"] = [];
-  for (let i = 0; i < alerts.length; i += run.batchSize) {
-    const chunk = alerts.slice(i, i + run.batchSize);
-    batches.push({
-      webhookId: `msg_${crypto.randomUUID().replaceAll("-", "")}`,
-      body: JSON.stringify({
-        type: `${installed.manifest.id}.alerts`,
-        integrationId: run.integrationId,
-        alerts: chunk,
-      }),
-      alertCount: chunk.length,
-    });
-  }
-  const streams = new Map<string, StreamWrite>();
-  const streamOf = (logType: string) => {
-    let s = streams.get(logType);
-    if (!s) streams.set(logType, s = { logType, newestAt: null, listedAt: null, alerts: 0 });
-    return s;
-  };
-  for (const alert of alerts) {
-    const s = streamOf(String(alert.logType ?? "default"));
-    s.alerts++;
-    const at = String(alert.occurredAt ?? "");
-    if (at && (s.newestAt === null || at > s.newestAt)) s.newestAt = at;
-  }
+  const listed: PageWrite["listed"] = [];
   for (const [stream, at] of Object.entries(page.progress ?? {})) {
-    if (typeof at === "string" && !Number.isNaN(Date.parse(at))) streamOf(stream).listedAt = at;
+    if (typeof at === "string" && !Number.isNaN(Date.parse(at))) listed.push({ stream, at });
   }
+  const head = JSON.stringify({
+    type: `${installed.manifest.id}.alerts`,
+    integrationId: run.integrationId,
+  });
   return {
     integrationId: run.integrationId,
     runId: run.runId,
-    batches,
+    alerts: alerts.map((alert) => ({
+      id: alert.id,
+      stream: String(alert.logType ?? "default"),
+      occurredAt: typeof alert.occurredAt === "string" && alert.occurredAt
+        ? alert.occurredAt
+        : null,
+      json: JSON.stringify(alert),
+    })),
+    // The body is {"type":…,"integrationId":…,"alerts":[…]}, as JSON.stringify would write it.
+    envelope: { prefix: `${head.slice(0, -1)},"alerts":[`, suffix: "]}" },
+    batchSize: run.batchSize,
     checkpoint: page.checkpoint,
     invalid,
-    streams: [...streams.values()],
-    counts,
+    listed,
+    skipped: skippedOf(page),
+    counts: {
+      fetched: counts.fetched,
+      filtered: counts.filtered,
+      invalid: counts.invalid,
+      drift: counts.drift,
+    },
   };
+}
+
+/** The page's well-formed skipped spans. */
+function skippedOf(page: Page): SkippedSpan[] {
+  if (!Array.isArray(page.skipped)) return [];
+  return page.skipped.filter((s) =>
+    typeof s === "object" && s !== null && typeof s.stream === "string" &&
+    typeof s.from === "string" && typeof s.to === "string" && typeof s.reason === "string"
+  ).map(({ stream, from, to, reason }) => ({ stream, from, to, reason }));
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Registry } from "./registry.ts";
+import { HostError } from "./errors.ts";
 import type { Store } from "./store/mod.ts";
 import type { Clock, Logger } from "./types.ts";
 
@@ -45,6 +46,18 @@ export class Runner {
     );
     this.#running.set(integrationId, { runId, done, controller });
     return { runId, started: true };
+  }
+
+  /**
+   * Cancels a running run and waits for it to record its end; false when no such run is going
+   * on this host.
+   */
+  async cancel(runId: string): Promise<boolean> {
+    const running = [...this.#running.values()].find((r) => r.runId === runId);
+    if (!running) return false;
+    running.controller.abort(new HostError("CANCELLED", "Run cancelled by an operator"));
+    await running.done;
+    return true;
   }
 
   /** The id of the integration's running run, if any. */

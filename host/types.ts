@@ -62,6 +62,21 @@ export interface Page<Record = unknown, Checkpoint = Json> {
    * received once this page is stored. The host shows `now - progress` as the stream's lag.
    */
   progress?: { [stream: string]: string };
+  /**
+   * Optional: spans of a stream that could not be read (e.g. older than the service keeps its
+   * logs). The host records them on the run and the integration so an operator sees the gap.
+   */
+  skipped?: SkippedSpan[];
+}
+
+/** A span of one stream that a run could not read, and why. */
+export interface SkippedSpan {
+  stream: string;
+  /** ISO time where the span starts. */
+  from: string;
+  /** ISO time where reading resumed. */
+  to: string;
+  reason: string;
 }
 
 /** One log type's outcome of a connection check. */

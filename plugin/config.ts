@@ -30,7 +30,8 @@ export const API1_BASE_URLS = [
   "https://uspcom-api.mimecast-pscom-us.com",
 ] as const;
 
-const MAX_START_FROM_MS = 60 * 86_400_000;
+/** How long Mimecast keeps TTP logs: a first run reaches back at most this far. */
+export const RETENTION_MS = 30 * 86_400_000;
 const DURATION = /^(\d{1,7})([mhd])$/;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -100,9 +101,14 @@ const common = {
       v.string(),
       v.trim(),
       v.regex(DURATION, "Use a duration such as 90m, 24h or 7d"),
-      v.check((t) => durationMs(t) <= MAX_START_FROM_MS, "startFrom can reach back 60d at most"),
+      v.check(
+        (t) => durationMs(t) <= RETENTION_MS,
+        "Mimecast keeps TTP logs 30 days: enter 30d or less, e.g. 24h or 7d",
+      ),
       v.title("First run reaches back"),
-      v.description("How far back the first run starts, e.g. 24h or 7d (60d at most)."),
+      v.description(
+        "How far back the first run starts, e.g. 24h or 7d (30d at most: Mimecast keeps TTP logs 30 days).",
+      ),
     ),
     "24h",
   ),
@@ -118,6 +124,32 @@ const common = {
       ),
     ),
     60,
+  ),
+  lateArrivalMinutes: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0, "Late arrival window is 0 minutes at least"),
+      v.maxValue(1440, "Late arrival window is 1440 minutes (24 hours) at most"),
+      v.title("Late arrivals (minutes)"),
+      v.description(
+        "A record Mimecast writes up to this long after its own date is still delivered, once. Each window is read a second time when it becomes this old.",
+      ),
+    ),
+    30,
+  ),
+  maxPagesPerRun: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1, "Pages per run is 1 at least"),
+      v.maxValue(100_000, "Pages per run is 100000 at most"),
+      v.title("Pages per run, per log type"),
+      v.description(
+        "A run reads at most this many pages of each log type; the next run continues from there.",
+      ),
+    ),
+    5000,
   ),
   internalDomains: v.optional(
     v.pipe(

@@ -1,6 +1,9 @@
 /**
- * The per-log-type cursor (SPEC §3.6): the newest record second fully received, plus the keys of
- * the records seen at that second, because Mimecast's `from` is inclusive at one-second grain.
+ * The per-log-type cursors (SPEC §3.6). `time` + `keys` is the *live* cursor: the newest second
+ * fully listed, plus the keys of the records seen at that second, because Mimecast's `from` is
+ * inclusive at one-second grain. `settled` trails it: every record dated before `settled` has
+ * been listed at a moment when it was already older than the late-arrival window, so no late
+ * record can still appear there. Between the two lies what one more read must cover.
  * Checkpoints are plain JSON; the host stores them, this file owns their meaning.
  * @module
  */
@@ -8,34 +11,54 @@ import * as v from "valibot";
 import { LOG_TYPES, type LogType } from "./config.ts";
 import { formatIsoSecond, parseMimecastDate } from "./dates.ts";
 
+const isoTime = v.pipe(
+  v.string(),
+  v.check((t) => !Number.isNaN(parseMimecastDate(t)), "time must be a date"),
+);
+
 const cursorSchema = v.object({
-  time: v.pipe(
-    v.string(),
-    v.check((t) => !Number.isNaN(parseMimecastDate(t)), "time must be a date"),
-  ),
+  time: isoTime,
   keys: v.array(v.string()),
+  settled: v.optional(isoTime),
 });
 
 const checkpointSchema = v.object({
-  version: v.literal(1),
+  version: v.union([v.literal(1), v.literal(2)]),
   cursors: v.record(v.picklist(LOG_TYPES), cursorSchema),
 });
 
-/** One log type's position: ISO time to the second, and the record keys seen at that second. */
-export type Cursor = v.InferOutput<typeof cursorSchema>;
+/** One log type's position: live time (ISO, to the second), keys at it, and the settled time. */
+export interface Cursor {
+  time: string;
+  keys: string[];
+  settled: string;
+}
 /** The plugin's checkpoint: one cursor per log type that has run. */
-export type Checkpoint = { version: 1; cursors: Partial<Record<LogType, Cursor>> };
+export type Checkpoint = { version: 2; cursors: Partial<Record<LogType, Cursor>> };
 
-/** Reads a stored checkpoint; null starts fresh. Throws on a checkpoint this plugin did not write. */
+/**
+ * Reads a stored checkpoint; null starts fresh. A version 1 checkpoint (no `settled`) resumes
+ * with `settled` at its live time: nothing before it is read again. Throws on a checkpoint this
+ * plugin did not write.
+ */
 export function readCheckpoint(stored: unknown): Checkpoint {
-  if (stored === null || stored === undefined) return { version: 1, cursors: {} };
+  if (stored === null || stored === undefined) return { version: 2, cursors: {} };
   const parsed = v.safeParse(checkpointSchema, stored);
   if (!parsed.success) {
     throw new Error(
       `Cannot resume: the stored checkpoint is not a Mimecast cursor (${parsed.issues[0].message})`,
     );
   }
-  return parsed.output as Checkpoint;
+  const cursors: Checkpoint["cursors"] = {};
+  for (const [logType, c] of Object.entries(parsed.output.cursors)) {
+    cursors[logType as LogType] = { time: c.time, keys: c.keys, settled: c.settled ?? c.time };
+  }
+  return { version: 2, cursors };
+}
+
+/** Floors epoch ms to the second. */
+export function toSecond(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
 }
 
 /** A cursor advancing through one pagination: it skips records already seen and moves forward. */
@@ -43,7 +66,7 @@ export class CursorTracker {
   #second: number;
   #keys: Set<string>;
 
-  constructor(cursor: Cursor) {
+  constructor(cursor: Pick<Cursor, "time" | "keys">) {
     this.#second = parseMimecastDate(cursor.time);
     this.#keys = new Set(cursor.keys);
   }
@@ -59,7 +82,7 @@ export class CursorTracker {
    */
   observe(timeMs: number, key: string): boolean {
     if (Number.isNaN(timeMs)) return true;
-    const second = Math.floor(timeMs / 1000) * 1000;
+    const second = toSecond(timeMs);
     if (second < this.#second) return true;
     if (second > this.#second) {
       this.#second = second;
@@ -72,16 +95,16 @@ export class CursorTracker {
   }
 
   /** Moves to `timeMs` when it is newer; used once a window was listed to its end. */
-  settle(timeMs: number): void {
-    const second = Math.floor(timeMs / 1000) * 1000;
+  advanceTo(timeMs: number): void {
+    const second = toSecond(timeMs);
     if (second > this.#second) {
       this.#second = second;
       this.#keys = new Set();
     }
   }
 
-  /** The cursor as plain JSON. */
-  toJSON(): Cursor {
+  /** The live part of the cursor as plain JSON. */
+  toJSON(): Pick<Cursor, "time" | "keys"> {
     return { time: formatIsoSecond(this.#second), keys: [...this.#keys] };
   }
 }

@@ -1,28 +1,32 @@
 /**
- * The plugin's `fetch`: for each configured log type, one closed window `[cursor, now - lag]`,
- * oldest first, pages of 100 with the filters frozen, until `next` is absent or a page is empty.
- * Each page comes with the checkpoint that is true once its records are stored. A preview stops
- * after the first page of each log type.
+ * The plugin's `fetch` (SPEC §3.2, §3.6): per configured log type, two closed windows, oldest
+ * first, pages of 100 with the filters frozen, until `next` is absent or a page is empty:
+ *
+ * 1. the *live* window `[live, now - lag]`, for on-time records at their usual latency;
+ * 2. the *settling* window `[settled, min(live at start, now - H)]` (H = `lateArrivalMinutes`):
+ *    the part of the past that has just become older than H is read once more, so a record that
+ *    appeared late, up to H after its own date, is caught wherever its date fell. The host drops
+ *    the records it already stored by alert id.
+ *
+ * A window read when it was already older than H is final, so a backlog is read once; only the
+ * last H of live reading is read twice. Each page comes with the checkpoint that is true once its
+ * records are stored. A preview stops after the first page of each log type.
  * @module
  */
-import type { Page, PluginContext } from "../host/types.ts";
+import type { Page, PluginContext, SkippedSpan } from "../host/types.ts";
 import { type Authenticator, hmacAuthenticator, tokenAuthenticator } from "./auth.ts";
 import { MimecastClient, type RetryPolicy } from "./client.ts";
-import { type Config, durationMs, type LogType } from "./config.ts";
-import { type Checkpoint, CursorTracker, readCheckpoint } from "./cursor.ts";
-import { formatIsoSecond, formatMimecastDate } from "./dates.ts";
-import { MimecastError } from "./errors.ts";
+import { type Config, durationMs, type LogType, RETENTION_MS } from "./config.ts";
+import { type Checkpoint, type Cursor, CursorTracker, readCheckpoint, toSecond } from "./cursor.ts";
+import { formatIsoSecond, formatMimecastDate, parseMimecastDate } from "./dates.ts";
+import { paginate } from "./paginate.ts";
 import { LOG_KINDS, type MimecastRecord, recordKey, recordTime } from "./records.ts";
 
-/** Records per page: Mimecast documents 1 to 100. */
-export const PAGE_SIZE = 100;
-
 /**
- * Once a window is listed to its end, the cursor may move up to this long before the window's end
- * even when no record came, so a quiet log type does not query an ever-growing window. Records
- * written more than this late are not fetched.
+ * A cursor older than Mimecast's retention resumes this far inside it, so the records at the
+ * edge do not expire while the run reads them.
  */
-export const SETTLE_MS = 3_600_000;
+export const RETENTION_MARGIN_MS = 15 * 60_000;
 
 /** Filters that ask for everything: the API's own defaults may narrow results. */
 const EVERYTHING: Record<LogType, Record<string, unknown>> = {
@@ -52,11 +56,15 @@ export function createClient(ctx: FetchContext): MimecastClient {
   });
 }
 
-/** The body of one page request; `data[0]` is the same object for every page of a window. */
-export function pageRequest(filters: Record<string, unknown>, pageToken?: string) {
-  const pagination: Record<string, unknown> = { pageSize: PAGE_SIZE };
-  if (pageToken) pagination.pageToken = pageToken;
-  return { meta: { pagination }, data: [filters] };
+/** The fixed points of one run, in epoch ms floored to the second. */
+interface RunTimes {
+  now: number;
+  /** End of the live window: now - lag. */
+  to: number;
+  /** Records dated up to here have all appeared by now: now - H. */
+  finalAt: number;
+  /** Where a log type that never ran starts. */
+  first: number;
 }
 
 /** Yields pages of every configured log type, in order, each with its checkpoint. */
@@ -66,62 +74,150 @@ export async function* fetchPages(
 ): AsyncGenerator<Page<MimecastRecord, Checkpoint>> {
   const checkpoint = readCheckpoint(ctx.checkpoint);
   const now = ctx.clock.now();
-  const to = now - ctx.config.lagSeconds * 1000;
-  const firstFrom = now - durationMs(ctx.config.startFrom);
+  const times: RunTimes = {
+    now,
+    to: toSecond(now - ctx.config.lagSeconds * 1000),
+    finalAt: toSecond(now - ctx.config.lateArrivalMinutes * 60_000),
+    first: toSecond(now - durationMs(ctx.config.startFrom)),
+  };
   for (const logType of ctx.config.logTypes) {
-    const cursor = new CursorTracker(
-      checkpoint.cursors[logType] ?? { time: formatIsoSecond(firstFrom), keys: [] },
-    );
-    if (cursor.timeMs >= to) continue;
-    const filters = Object.freeze({
-      from: formatMimecastDate(cursor.timeMs),
-      to: formatMimecastDate(to),
-      oldestFirst: true,
-      ...EVERYTHING[logType],
-    });
-    const kind = LOG_KINDS[logType];
-    let pageToken: string | undefined;
-    for (;;) {
-      const envelope = await client.post(kind.path, pageRequest(filters, pageToken));
-      const logs = logsOf(envelope.data, kind.array, kind.path);
-      const records: MimecastRecord[] = [];
-      for (const data of logs) {
-        const record = (typeof data === "object" && data !== null && !Array.isArray(data)
-          ? data
-          : { value: data }) as Record<string, unknown>;
-        if (cursor.observe(recordTime(logType, record), recordKey(logType, record))) {
-          records.push({ logType, data: record });
-        }
-      }
-      const next = envelope.meta?.pagination?.next;
-      const done = typeof next !== "string" || next === "" || logs.length === 0;
-      if (done) cursor.settle(to - SETTLE_MS);
-      checkpoint.cursors[logType] = cursor.toJSON();
-      // Listed up to the window's end once it is done; up to the cursor's second until then.
-      const progress = { [logType]: formatIsoSecond(done ? to : cursor.timeMs) };
-      yield { records, checkpoint: structuredClone(checkpoint), progress };
-      if (done || ctx.preview) break;
-      pageToken = next;
-    }
+    yield* logTypePages(ctx, client, checkpoint, logType, times);
   }
 }
 
-function logsOf(
-  data: Record<string, unknown>[] | undefined,
-  array: string,
-  path: string,
-): unknown[] {
-  if (!data || data.length === 0) return [];
-  const logs = data[0]?.[array];
-  if (logs === undefined) return [];
-  if (!Array.isArray(logs)) {
-    throw new MimecastError(
-      "BAD_RESPONSE",
-      `Cannot read ${path}: data[0].${array} is not an array`,
-      {
-        retryable: true,
-      },
-    );
+async function* logTypePages(
+  ctx: FetchContext,
+  client: MimecastClient,
+  checkpoint: Checkpoint,
+  logType: LogType,
+  times: RunTimes,
+): AsyncGenerator<Page<MimecastRecord, Checkpoint>> {
+  const first = formatIsoSecond(times.first);
+  const { cursor: start, skipped } = withinRetention(
+    checkpoint.cursors[logType] ?? { time: first, keys: [], settled: first },
+    logType,
+    times.now,
+  );
+  const kind = LOG_KINDS[logType];
+  const liveStart = parseMimecastDate(start.time);
+  const live = new CursorTracker(start);
+  let settled = parseMimecastDate(start.settled);
+  let liveListed = liveStart;
+  let pages = 0;
+  let cut = false;
+  const page = (records: MimecastRecord[], progress?: string) => {
+    checkpoint.cursors[logType] = { ...live.toJSON(), settled: formatIsoSecond(settled) };
+    const out: Page<MimecastRecord, Checkpoint> = {
+      records,
+      checkpoint: structuredClone(checkpoint),
+    };
+    if (progress !== undefined) out.progress = { [logType]: progress };
+    if (pages === 1 && skipped.length > 0) out.skipped = skipped;
+    return out;
+  };
+
+  // 1. The live window. While `settled` has caught up with `live`, whatever this pass lists
+  // that is already older than H is final, and `settled` follows it: a backlog is read once.
+  if (liveStart < times.to) {
+    const caughtUp = settled >= liveStart;
+    const filters = windowFilters(logType, liveStart, times.to);
+    for await (const { logs, done } of paginate(client, kind.path, kind.array, filters)) {
+      pages++;
+      const records: MimecastRecord[] = [];
+      for (const data of logs) {
+        if (live.observe(recordTime(logType, data), recordKey(logType, data))) {
+          records.push({ logType, data });
+        }
+      }
+      if (done) live.advanceTo(times.to);
+      liveListed = done ? times.to : live.timeMs;
+      if (caughtUp) settled = Math.max(settled, Math.min(liveListed, times.finalAt));
+      yield page(records, formatIsoSecond(liveListed));
+      if (ctx.preview) return;
+      if (!done && pages >= ctx.config.maxPagesPerRun) {
+        cut = true;
+        break;
+      }
+    }
   }
-  return logs;
+
+  // 2. The settling window: read once more now that it is older than H. Records already
+  // delivered come back with the same alert ids and the host does not deliver them again.
+  const settleEnd = Math.min(liveStart, times.finalAt);
+  if (!cut && !ctx.preview && settled < settleEnd) {
+    const filters = windowFilters(logType, settled, settleEnd);
+    for await (const { logs, done } of paginate(client, kind.path, kind.array, filters)) {
+      pages++;
+      const records: MimecastRecord[] = [];
+      let newest = settled;
+      for (const data of logs) {
+        const time = recordTime(logType, data);
+        if (time <= settleEnd) newest = Math.max(newest, toSecond(time));
+        records.push({ logType, data });
+      }
+      settled = done ? settleEnd : newest;
+      // The live window was listed after this run began, so what of it is older than H is
+      // final too once everything before it is.
+      if (done && liveStart <= times.finalAt) {
+        settled = Math.max(settled, Math.min(liveListed, times.finalAt));
+      }
+      yield page(records);
+      if (!done && pages >= ctx.config.maxPagesPerRun) {
+        cut = true;
+        break;
+      }
+    }
+  }
+  if (cut) {
+    ctx.logger.warn("Read the most pages a run may read; the next run continues from here", {
+      logType,
+      maxPagesPerRun: ctx.config.maxPagesPerRun,
+    });
+  }
+  // A log type with nothing to read still records a moved cursor (retention) in a page.
+  if (pages === 0 && skipped.length > 0) {
+    pages = 1;
+    yield page([]);
+  }
+}
+
+/** The window's frozen filters: the same object for every page of its pagination. */
+function windowFilters(logType: LogType, from: number, to: number): Record<string, unknown> {
+  return Object.freeze({
+    from: formatMimecastDate(from),
+    to: formatMimecastDate(to),
+    oldestFirst: true,
+    ...EVERYTHING[logType],
+  });
+}
+
+/**
+ * Moves a cursor that fell out of Mimecast's retention (an integration paused for longer than
+ * 30 days) to the oldest time Mimecast still serves, and says which span could not be read.
+ */
+function withinRetention(
+  cursor: Cursor,
+  logType: LogType,
+  now: number,
+): { cursor: Cursor; skipped: SkippedSpan[] } {
+  const oldest = now - RETENTION_MS;
+  const settled = parseMimecastDate(cursor.settled);
+  if (settled >= oldest) return { cursor, skipped: [] };
+  const resume = toSecond(oldest + RETENTION_MARGIN_MS);
+  const live = parseMimecastDate(cursor.time);
+  const neverRead = live < resume;
+  const skipped: SkippedSpan = {
+    stream: logType,
+    from: formatIsoSecond(settled),
+    to: formatIsoSecond(resume),
+    reason: neverRead
+      ? "Mimecast keeps TTP logs 30 days and this log type was last read longer ago: records dated in this span were not read"
+      : "Mimecast keeps TTP logs 30 days and this log type was last read longer ago: records that arrived late in this span were not read again",
+  };
+  return {
+    cursor: neverRead
+      ? { time: formatIsoSecond(resume), keys: [], settled: formatIsoSecond(resume) }
+      : { ...cursor, settled: formatIsoSecond(resume) },
+    skipped: [skipped],
+  };
 }

@@ -67,11 +67,16 @@ export interface DriveState {
   filtered: number;
   invalid: number;
   pages: number;
+  /** Alert ids stored so far: like the host, a page's alert already stored is not kept again. */
+  seen: Set<string>;
+  /** Alerts a page brought again (the host's `duplicates` count). */
+  duplicates: number;
 }
 
 /**
  * Drives the plugin the way the host does: page by page, normalizing and "storing" the alerts
- * together with the page's checkpoint. Throws what the plugin throws, with the state kept.
+ * (each alert id once) together with the page's checkpoint. Throws what the plugin throws, with
+ * the state kept.
  */
 export async function drive(
   state: DriveState,
@@ -81,6 +86,8 @@ export async function drive(
     clock: FakeClock;
     integrationId?: string;
     retry?: Record<string, number>;
+    /** Stops after storing this many pages, as a crash right after a page is stored would. */
+    crashAfterPages?: number;
   },
 ): Promise<DriveState> {
   const { plugin } = await import("../plugin/mod.ts");
@@ -99,13 +106,18 @@ export async function drive(
     config: options.config,
     count: () => {},
   };
+  let stored = 0;
   for await (const page of plugin.fetch(ctx)) {
     const alerts = [];
     for (const record of page.records) {
       try {
         const alert = plugin.normalize(record, normalizeCtx);
-        if (alert) alerts.push(alert);
-        else state.filtered++;
+        if (!alert) state.filtered++;
+        else if (state.seen.has(alert.id)) state.duplicates++;
+        else {
+          state.seen.add(alert.id);
+          alerts.push(alert);
+        }
       } catch {
         state.invalid++;
       }
@@ -113,11 +125,20 @@ export async function drive(
     state.alerts.push(...alerts);
     state.checkpoint = page.checkpoint;
     state.pages++;
+    if (++stored === options.crashAfterPages) break;
   }
   return state;
 }
 
 /** A fresh drive state. */
 export function newState(): DriveState {
-  return { checkpoint: null, alerts: [], filtered: 0, invalid: 0, pages: 0 };
+  return {
+    checkpoint: null,
+    alerts: [],
+    filtered: 0,
+    invalid: 0,
+    pages: 0,
+    seen: new Set(),
+    duplicates: 0,
+  };
 }

@@ -6,7 +6,9 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { SkippedSpan } from "../types.ts";
 import {
+  type AlertWrite,
   batchFrom,
   type BatchRow,
   integrationFrom,
@@ -20,15 +22,11 @@ import {
 } from "./rows.ts";
 import { MIGRATIONS } from "./schema.ts";
 
-export type {
-  BatchRow,
-  IntegrationRow,
-  PageWrite,
-  RunCounts,
-  RunRow,
-  StreamWrite,
-} from "./rows.ts";
+export type { AlertWrite, BatchRow, IntegrationRow, PageWrite, RunCounts, RunRow } from "./rows.ts";
 export { INVALID_KEPT } from "./rows.ts";
+
+/** Alert ids inserted per statement (three parameters each). */
+const ID_CHUNK = 200;
 
 /** The host's database. */
 export class Store {
@@ -182,50 +180,124 @@ export class Store {
     return row ? JSON.parse(row.checkpoint) : null;
   }
 
-  /** Stores a page's batches, checkpoint, invalid records and counts atomically. */
-  storePage(page: PageWrite): void {
+  /**
+   * Stores a page atomically: its new alerts as outbox batches (alerts already stored for the
+   * integration are dropped and counted as duplicates), its checkpoint, invalid records, stream
+   * progress, skipped spans and counts. Returns how many alerts were new and how many were not.
+   */
+  storePage(page: PageWrite): { stored: number; duplicates: number } {
     const at = this.#iso();
-    this.transaction(() => {
+    return this.transaction(() => {
+      const fresh = this.#keepNewAlerts(page.integrationId, page.alerts);
       const insert = this.#sql(
         `INSERT INTO batches (webhook_id, integration_id, run_id, body, alert_count, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
       );
-      for (const b of page.batches) {
-        insert.run(b.webhookId, page.integrationId, page.runId, b.body, b.alertCount, at);
+      const { prefix, suffix } = page.envelope;
+      for (let i = 0; i < fresh.length; i += page.batchSize) {
+        const chunk = fresh.slice(i, i + page.batchSize);
+        const body = prefix + chunk.map((a) => a.json).join(",") + suffix;
+        const webhookId = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
+        insert.run(webhookId, page.integrationId, page.runId, body, chunk.length, at);
       }
       this.#sql(
         `INSERT INTO checkpoints (integration_id, checkpoint, updated_at) VALUES (?, ?, ?)
          ON CONFLICT(integration_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
       ).run(page.integrationId, JSON.stringify(page.checkpoint), at);
-      if (page.invalid.length > 0) {
-        const keep = this.#sql(
-          "INSERT INTO invalid_records (integration_id, run_id, record, issues, created_at) VALUES (?, ?, ?, ?, ?)",
-        );
-        for (const r of page.invalid) {
-          keep.run(
-            page.integrationId,
-            page.runId,
-            JSON.stringify(r.record),
-            JSON.stringify(r.issues),
-            at,
-          );
-        }
-        this.#sql(
-          `DELETE FROM invalid_records WHERE integration_id = ? AND id <= (
-             SELECT id FROM invalid_records WHERE integration_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
-        ).run(page.integrationId, page.integrationId, INVALID_KEPT);
-      }
-      const stream = this.#sql(
-        `INSERT INTO streams (integration_id, log_type, newest_at, listed_at, alerts) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(integration_id, log_type) DO UPDATE SET
-           newest_at = COALESCE(MAX(newest_at, excluded.newest_at), newest_at, excluded.newest_at),
-           listed_at = COALESCE(MAX(listed_at, excluded.listed_at), listed_at, excluded.listed_at),
-           alerts = alerts + excluded.alerts`,
-      );
-      for (const s of page.streams) {
-        stream.run(page.integrationId, s.logType, s.newestAt, s.listedAt, s.alerts);
-      }
-      this.addRunCounts(page.runId, page.counts);
+      if (page.invalid.length > 0) this.#keepInvalid(page, at);
+      this.#updateStreams(page, fresh);
+      if (page.skipped.length > 0) this.#noteSkipped(page.integrationId, page.runId, page.skipped);
+      const duplicates = page.alerts.length - fresh.length;
+      this.addRunCounts(page.runId, { ...page.counts, alerts: fresh.length, duplicates });
+      return { stored: fresh.length, duplicates };
     });
+  }
+
+  /** Records the alerts' ids; returns the alerts whose id was not stored yet, first of each. */
+  #keepNewAlerts(integrationId: string, alerts: AlertWrite[]): AlertWrite[] {
+    if (alerts.length === 0) return alerts;
+    const now = this.#now();
+    const inserted = new Set<string>();
+    for (let i = 0; i < alerts.length; i += ID_CHUNK) {
+      const chunk = alerts.slice(i, i + ID_CHUNK);
+      const rows = this.#sql(
+        `INSERT INTO alert_ids (integration_id, alert_id, stored_at) VALUES ${
+          "(?, ?, ?),".repeat(chunk.length).slice(0, -1)
+        } ON CONFLICT DO NOTHING RETURNING alert_id`,
+      ).all(...chunk.flatMap((a) => [integrationId, a.id, now])) as { alert_id: string }[];
+      for (const row of rows) inserted.add(row.alert_id);
+    }
+    if (inserted.size === alerts.length) return alerts;
+    return alerts.filter((a) => inserted.delete(a.id));
+  }
+
+  #keepInvalid(page: PageWrite, at: string): void {
+    const keep = this.#sql(
+      "INSERT INTO invalid_records (integration_id, run_id, record, issues, created_at) VALUES (?, ?, ?, ?, ?)",
+    );
+    for (const r of page.invalid) {
+      keep.run(
+        page.integrationId,
+        page.runId,
+        JSON.stringify(r.record),
+        JSON.stringify(r.issues),
+        at,
+      );
+    }
+    this.#sql(
+      `DELETE FROM invalid_records WHERE integration_id = ? AND id <= (
+         SELECT id FROM invalid_records WHERE integration_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+    ).run(page.integrationId, page.integrationId, INVALID_KEPT);
+  }
+
+  #updateStreams(page: PageWrite, fresh: AlertWrite[]): void {
+    const streams = new Map<
+      string,
+      { newestAt: string | null; listedAt: string | null; n: number }
+    >();
+    const streamOf = (name: string) => {
+      let s = streams.get(name);
+      if (!s) streams.set(name, s = { newestAt: null, listedAt: null, n: 0 });
+      return s;
+    };
+    for (const alert of fresh) {
+      const s = streamOf(alert.stream);
+      s.n++;
+      if (alert.occurredAt && (s.newestAt === null || alert.occurredAt > s.newestAt)) {
+        s.newestAt = alert.occurredAt;
+      }
+    }
+    for (const { stream, at } of page.listed) streamOf(stream).listedAt = at;
+    const upsert = this.#sql(
+      `INSERT INTO streams (integration_id, log_type, newest_at, listed_at, alerts) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(integration_id, log_type) DO UPDATE SET
+         newest_at = COALESCE(MAX(newest_at, excluded.newest_at), newest_at, excluded.newest_at),
+         listed_at = COALESCE(MAX(listed_at, excluded.listed_at), listed_at, excluded.listed_at),
+         alerts = alerts + excluded.alerts`,
+    );
+    for (const [name, s] of streams) {
+      upsert.run(page.integrationId, name, s.newestAt, s.listedAt, s.n);
+    }
+  }
+
+  #noteSkipped(integrationId: string, runId: string, spans: SkippedSpan[]): void {
+    const run = this.#sql("SELECT skipped FROM runs WHERE id = ?").get(runId) as Row | undefined;
+    const all = [...(run?.skipped ? JSON.parse(String(run.skipped)) : []), ...spans];
+    this.#sql("UPDATE runs SET skipped = ? WHERE id = ?").run(JSON.stringify(all), runId);
+    const mark = this.#sql(
+      `INSERT INTO streams (integration_id, log_type, skipped) VALUES (?, ?, ?)
+       ON CONFLICT(integration_id, log_type) DO UPDATE SET skipped = excluded.skipped`,
+    );
+    for (const span of spans) mark.run(integrationId, span.stream, JSON.stringify(span));
+  }
+
+  /** Forgets the alert ids stored before `beforeMs`; returns how many. */
+  pruneAlertIds(integrationId: string, beforeMs: number): number {
+    return Number(
+      this.#sql("DELETE FROM alert_ids WHERE integration_id = ? AND stored_at < ?").run(
+        integrationId,
+        beforeMs,
+      ).changes,
+    );
   }
 
   // ── outbox ────────────────────────────────────────────────────────────────
@@ -319,7 +391,8 @@ export class Store {
   addRunCounts(runId: string, counts: Partial<RunCounts>): void {
     this.#sql(
       `UPDATE runs SET fetched = fetched + ?, filtered = filtered + ?, invalid = invalid + ?, alerts = alerts + ?,
-         delivered = delivered + ?, drift = drift + ?, dead_lettered = dead_lettered + ? WHERE id = ?`,
+         delivered = delivered + ?, drift = drift + ?, dead_lettered = dead_lettered + ?, duplicates = duplicates + ?
+       WHERE id = ?`,
     ).run(
       counts.fetched ?? 0,
       counts.filtered ?? 0,
@@ -328,13 +401,19 @@ export class Store {
       counts.delivered ?? 0,
       counts.drift ?? 0,
       counts.deadLettered ?? 0,
+      counts.duplicates ?? 0,
       runId,
     );
   }
 
   finishRun(
     runId: string,
-    outcome: { status: "succeeded" | "failed"; error?: string; errorCode?: string; hint?: string },
+    outcome: {
+      status: "succeeded" | "failed" | "cancelled";
+      error?: string;
+      errorCode?: string;
+      hint?: string;
+    },
   ): void {
     this.#sql(
       "UPDATE runs SET status = ?, finished_at = ?, error = ?, error_code = ?, hint = ? WHERE id = ?",
@@ -389,7 +468,13 @@ export class Store {
 
   listStreams(
     integrationId: string,
-  ): { logType: string; newestAt: string | null; listedAt: string | null; alerts: number }[] {
+  ): {
+    logType: string;
+    newestAt: string | null;
+    listedAt: string | null;
+    alerts: number;
+    skipped: SkippedSpan | null;
+  }[] {
     const rows = this.#sql("SELECT * FROM streams WHERE integration_id = ? ORDER BY log_type")
       .all(integrationId) as Row[];
     return rows.map((r) => ({
@@ -397,6 +482,7 @@ export class Store {
       newestAt: r.newest_at === null ? null : String(r.newest_at),
       listedAt: r.listed_at === null || r.listed_at === undefined ? null : String(r.listed_at),
       alerts: Number(r.alerts),
+      skipped: r.skipped ? JSON.parse(String(r.skipped)) : null,
     }));
   }
 }

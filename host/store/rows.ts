@@ -2,6 +2,7 @@
  * The shapes the store hands out, and their mapping from SQLite rows.
  * @module
  */
+import type { SkippedSpan } from "../types.ts";
 
 /** Invalid records kept per integration; older ones are pruned. */
 export const INVALID_KEPT = 1000;
@@ -33,6 +34,8 @@ export interface RunCounts {
   delivered: number;
   drift: number;
   deadLettered: number;
+  /** Alerts a page brought again (already stored within the horizon): neither stored nor sent. */
+  duplicates: number;
 }
 
 /** A stored run. */
@@ -40,10 +43,12 @@ export interface RunRow {
   id: string;
   integrationId: string;
   trigger: string;
-  status: "running" | "succeeded" | "failed";
+  status: "running" | "succeeded" | "failed" | "cancelled";
   startedAt: string;
   finishedAt: string | null;
   counts: RunCounts;
+  /** Spans the run could not read (e.g. older than Mimecast keeps). */
+  skipped: SkippedSpan[];
   error: string | null;
   errorCode: string | null;
   hint: string | null;
@@ -64,23 +69,34 @@ export interface BatchRow {
   deadAt: string | null;
 }
 
-/** A page's news about one stream: its newest alert, how far it is listed, how many alerts. */
-export interface StreamWrite {
-  logType: string;
-  newestAt: string | null;
-  listedAt: string | null;
-  alerts: number;
+/** One alert of a page, ready for the outbox. */
+export interface AlertWrite {
+  id: string;
+  /** The stream (log type) it belongs to. */
+  stream: string;
+  occurredAt: string | null;
+  /** The alert as the webhook carries it, as JSON text. */
+  json: string;
 }
 
-/** What one fetched page leaves in storage, written in one transaction. */
+/**
+ * What one fetched page leaves in storage, written in one transaction. Alerts whose id is
+ * already stored for the integration are dropped (counted as duplicates); the rest are cut into
+ * batches of `batchSize` whose body is `envelope.prefix + alert JSONs joined by "," +
+ * envelope.suffix`, each under a new webhook id.
+ */
 export interface PageWrite {
   integrationId: string;
   runId: string;
-  batches: { webhookId: string; body: string; alertCount: number }[];
+  alerts: AlertWrite[];
+  envelope: { prefix: string; suffix: string };
+  batchSize: number;
   checkpoint: unknown;
   invalid: { record: unknown; issues: unknown }[];
-  streams: StreamWrite[];
-  counts: Partial<RunCounts>;
+  /** Per stream, the time up to which it is fully listed once this page is stored. */
+  listed: { stream: string; at: string }[];
+  skipped: SkippedSpan[];
+  counts: Pick<RunCounts, "fetched" | "filtered" | "invalid" | "drift">;
 }
 
 /** A row as node:sqlite returns it. */
@@ -140,7 +156,9 @@ export function runFrom(r: Row): RunRow {
       delivered: Number(r.delivered),
       drift: Number(r.drift),
       deadLettered: Number(r.dead_lettered),
+      duplicates: Number(r.duplicates ?? 0),
     },
+    skipped: r.skipped ? JSON.parse(String(r.skipped)) : [],
     error: (r.error as string | null) ?? null,
     errorCode: (r.error_code as string | null) ?? null,
     hint: (r.hint as string | null) ?? null,

@@ -42,16 +42,18 @@ export function integrationPage(options: {
         "Preview",
         options.csrf,
         "secondary",
-      )}${postButton(
-        `${base}/runs`,
-        "Run now",
-        options.csrf,
-      )}<a class="button secondary" href="${base}/edit">Edit</a>${postButton(
-        `${base}/delete`,
-        "Delete",
-        options.csrf,
-        "danger",
-      )}</div>
+      )}${i.runningRunId
+        ? postButton(`/runs/${i.runningRunId}/cancel`, "Cancel run", options.csrf, "danger")
+        : postButton(
+          `${base}/runs`,
+          "Run now",
+          options.csrf,
+        )}<a class="button secondary" href="${base}/edit">Edit</a>${postButton(
+          `${base}/delete`,
+          "Delete",
+          options.csrf,
+          "danger",
+        )}</div>
     ${options.result ?? ""}
     <div class="card">
       <div>Plugin: <strong>${i.plugin}</strong> · webhook: <code>${i.destination
@@ -77,7 +79,9 @@ export function integrationPage(options: {
         <tbody>${i.streams.map((s) =>
           html`
             <tr>
-              <td>${s.logType}</td>
+              <td>${s.logType}${s.skipped
+                ? html`<div class="error">Not read: ${s.skipped.from} to ${s.skipped.to}. ${s.skipped.reason}</div>`
+                : ""}</td>
               <td>${s.listedAt ?? "—"}</td>
               <td>${age(s.lagSeconds)}</td>
               <td>${s.newestAt ?? "—"}</td>
@@ -99,6 +103,7 @@ export function integrationPage(options: {
             <th>Filtered</th>
             <th>Invalid</th>
             <th>Alerts</th>
+            <th>Duplicates</th>
             <th>Delivered</th>
             <th>Error</th>
           </tr>
@@ -113,12 +118,15 @@ export function integrationPage(options: {
               <td>${r.counts.filtered}</td>
               <td>${r.counts.invalid}</td>
               <td>${r.counts.alerts}</td>
+              <td>${r.counts.duplicates}</td>
               <td>${r.counts.delivered}</td>
               <td>${r.error
                 ? html`<div class="error">${r.error}</div>${
                   r.hint ? html`<div class="help">${r.hint}</div>` : ""
                 }`
-                : ""}</td>
+                : ""}${r.skipped.map((s) =>
+                  html`<div class="error">Not read: ${s.stream} ${s.from} to ${s.to}. ${s.reason}</div>`
+                )}</td>
             </tr>
           `
         )}</tbody>

@@ -7,7 +7,14 @@
  */
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
-import { checkIntegration, previewIntegration, redriveDeadLetters, startRun } from "../actions.ts";
+import {
+  cancelRun,
+  checkIntegration,
+  deleteIntegration,
+  previewIntegration,
+  redriveDeadLetters,
+  startRun,
+} from "../actions.ts";
 import { type ApiDeps, bearerMatches, view } from "../api.ts";
 import { generateWebhookSecret } from "../delivery.ts";
 import { HostError } from "../errors.ts";
@@ -184,18 +191,15 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     flashes.set(c.get("session").id, `${requeued} dead letter(s) requeued for delivery.`);
     return c.redirect(`/integrations/${id}`, 303);
   });
-  ui.post("/integrations/:id/delete", (c) => {
-    const row = deps.integrations.get(c.req.param("id"));
-    if (deps.runner.runningId(row.id)) {
-      flashes.set(
-        c.get("session").id,
-        "A run is in progress; delete the integration when it ends.",
-      );
-      return c.redirect(`/integrations/${row.id}`, 303);
-    }
-    deps.store.deleteIntegration(row.id);
+  ui.post("/integrations/:id/delete", async (c) => {
+    const row = await deleteIntegration(deps, c.req.param("id"));
     flashes.set(c.get("session").id, `Integration "${row.name}" deleted.`);
     return c.redirect("/", 303);
+  });
+  ui.post("/runs/:runId/cancel", async (c) => {
+    const run = await cancelRun(deps, c.req.param("runId"));
+    flashes.set(c.get("session").id, `Run ${run.id} cancelled; what it stored is kept.`);
+    return c.redirect(`/integrations/${run.integrationId}`, 303);
   });
 
   ui.get("/integrations/:id/edit", async (c) => {

@@ -96,12 +96,17 @@ export async function testHost(
     clock?: FakeClock;
     sim?: MimecastSimulator;
     delivery?: Partial<DeliveryPolicy>;
+    /** Reopen this folder (a restart) instead of a new one; pass the same `masterKey`. */
+    dir?: string;
+    masterKey?: Uint8Array;
   } = {},
 ) {
-  const dir = await Deno.makeTempDir({ prefix: "host-test-" });
+  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "host-test-" });
   const pluginsDir = `${dir}/plugins`;
-  await Deno.mkdir(pluginsDir);
-  if (options.install ?? true) await installPlugin(pluginsDir);
+  const fresh = options.dir === undefined;
+  if (fresh) await Deno.mkdir(pluginsDir);
+  if (fresh && (options.install ?? true)) await installPlugin(pluginsDir);
+  const masterKey = options.masterKey ?? crypto.getRandomValues(new Uint8Array(32));
   const clock = options.clock ?? new FakeClock(NOW);
   const sim = options.sim ?? new MimecastSimulator({ now: clock.now });
   const receiver = new Receiver();
@@ -116,7 +121,7 @@ export async function testHost(
     dataDir: dir,
     pluginsDir,
     adminToken: ADMIN,
-    masterKey: crypto.getRandomValues(new Uint8Array(32)),
+    masterKey,
     allowLoopback: true,
     clock,
     fetch: net,
@@ -148,9 +153,11 @@ export async function testHost(
     receiver,
     logLines,
     request,
-    async close() {
+    masterKey,
+    /** Stops the host; removes its folder unless `keep` (to reopen it). */
+    async close(options: { keep?: boolean } = {}) {
       await host.stop();
-      await Deno.remove(dir, { recursive: true });
+      if (!options.keep) await Deno.remove(dir, { recursive: true });
     },
   };
 }

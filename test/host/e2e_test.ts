@@ -121,6 +121,7 @@ Deno.test("end to end: drop the plugin in, configure over HTTP, run, receive exa
         delivered: 16,
         drift: 2,
         deadLettered: 0,
+        duplicates: 0,
       });
     }
 
