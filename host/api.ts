@@ -67,7 +67,7 @@ async function jsonBody(
 
 /** The API routes, mounted under `/api`. */
 export function apiRoutes(deps: ApiDeps): Hono {
-  const { store, registry, integrations, runner } = deps;
+  const { store, registry, integrations } = deps;
   const api = new Hono();
 
   api.use("*", async (c, next) => {
