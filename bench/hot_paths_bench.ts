@@ -1,11 +1,13 @@
 /**
  * `deno bench` suites for the hot paths: validation + filtering + mapping per log type (one
  * iteration normalizes 1,000 records, so records/s = 1,000 / time per iteration), API 1.0 HMAC
- * request signing and Standard Webhooks signing (ops/s).
+ * request signing and Standard Webhooks signing (ops/s), and reading one page's answer within
+ * the 16 MiB bound.
  */
 import * as v from "valibot";
 import { generateRecords } from "../fixtures/simulator/mod.ts";
 import { signature } from "../plugin/auth.ts";
+import { MAX_RESPONSE_BYTES, readLimitedText } from "../plugin/http.ts";
 import { configSchema, type LogType } from "../plugin/config.ts";
 import { normalize } from "../plugin/normalize.ts";
 import { signWebhook } from "../host/delivery.ts";
@@ -56,4 +58,37 @@ Deno.bench({
   name: `Standard Webhooks signature of a 100-alert batch (${Math.round(body.length / 1024)} KiB)`,
   group: "signing",
   fn: () => void signWebhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_1", 1741089731, body),
+});
+
+// Reading one page's answer (about 80 KB, in 16 KiB chunks as the network delivers them): the
+// bounded streaming read against the unbounded `response.text()` it replaced.
+const page = new TextEncoder().encode(JSON.stringify({
+  meta: { status: 200 },
+  data: [{ clickLogs: generateRecords("url", 100, { start: Date.UTC(2025, 2, 4) }) }],
+  fail: [],
+}));
+const pageResponse = () => {
+  let at = 0;
+  return new Response(
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= page.length) return controller.close();
+        controller.enqueue(page.subarray(at, at += 16 * 1024));
+      },
+    }),
+  );
+};
+Deno.bench({
+  name: `read a ${Math.round(page.length / 1024)} KiB page: response.text() (unbounded)`,
+  group: "read",
+  baseline: true,
+  fn: async () => void JSON.parse(await pageResponse().text()),
+});
+Deno.bench({
+  name: `read a ${Math.round(page.length / 1024)} KiB page: readLimitedText (16 MiB bound)`,
+  group: "read",
+  fn: async () =>
+    void JSON.parse(
+      await readLimitedText(pageResponse(), { limit: MAX_RESPONSE_BYTES, path: "/bench" }),
+    ),
 });

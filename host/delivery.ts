@@ -11,6 +11,7 @@
 import { Buffer } from "node:buffer";
 import { createHmac } from "node:crypto";
 import { HostError } from "./errors.ts";
+import { networkFailure } from "./net_errors.ts";
 import type { Clock, Logger } from "./types.ts";
 import type { BatchRow, Store } from "./store/mod.ts";
 
@@ -196,6 +197,7 @@ export class Delivery {
   > {
     const timestamp = Math.floor(this.#clock.now() / 1000);
     const timeout = AbortSignal.timeout(this.#policy.timeoutMs);
+    const host = new URL(dest.url).host;
     this.stats.requests++;
     let response: Response;
     try {
@@ -215,11 +217,17 @@ export class Delivery {
       await response.body?.cancel();
     } catch (cause) {
       signal?.throwIfAborted();
-      const what = timeout.aborted ? `timed out after ${this.#policy.timeoutMs} ms` : String(cause);
-      return { ok: false, retryable: true, error: `Cannot deliver batch to webhook: ${what}` };
+      const what = timeout.aborted
+        ? `timed out after ${this.#policy.timeoutMs} ms`
+        : networkFailure(cause)?.detail ?? (cause instanceof Error ? cause.message : String(cause));
+      return {
+        ok: false,
+        retryable: true,
+        error: `Cannot deliver batch to webhook at ${host}: ${what}`,
+      };
     }
     if (response.status >= 200 && response.status < 300) return { ok: true };
-    const error = `Cannot deliver batch to webhook: received status ${response.status}`;
+    const error = `Cannot deliver batch to webhook at ${host}: received status ${response.status}`;
     const retryable = response.status === 429 || response.status === 408 || response.status >= 500;
     return {
       ok: false,

@@ -7,6 +7,7 @@
  */
 import { HostError } from "./errors.ts";
 import { hostAllowed } from "./manifest.ts";
+import { namingFailures } from "./net_errors.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
@@ -49,13 +50,17 @@ export function pluginUrlProblem(
   return undefined;
 }
 
-/** A fetch that only reaches what `pluginUrlProblem` allows, and never follows redirects. */
+/**
+ * A fetch that only reaches what `pluginUrlProblem` allows, never follows redirects, and names
+ * the real cause of a network failure (DNS, refused, reset, TLS) and its host in the error.
+ */
 export function limitedFetch(
   pluginId: string,
   patterns: readonly string[],
   allowLoopback: boolean,
   base: typeof fetch = fetch,
 ): typeof fetch {
+  const named = namingFailures(base);
   return (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const problem = pluginUrlProblem(url, patterns, allowLoopback);
@@ -64,7 +69,7 @@ export function limitedFetch(
         new HostError("NET_DENIED", `[plugin ${pluginId}] Cannot reach ${url.origin}: ${problem}`),
       );
     }
-    return base(input, { ...init, redirect: "manual" });
+    return named(input, { ...init, redirect: "manual" });
   };
 }
 

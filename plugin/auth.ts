@@ -9,6 +9,7 @@ import type { Clock } from "../host/types.ts";
 import type { Api1Config, Api2Config } from "./config.ts";
 import { formatMcDate } from "./dates.ts";
 import { MimecastError } from "./errors.ts";
+import { failureText, MAX_TOKEN_RESPONSE_BYTES, readLimitedText } from "./http.ts";
 
 /** What an HMAC signature covers. */
 export interface SignInput {
@@ -66,11 +67,16 @@ export function hmacAuthenticator(config: Api1Config, clock: Clock): Authenticat
   };
 }
 
+/** What the token request needs; `timeoutMs` bounds one token request (default 30 s). */
+export interface TokenDeps {
+  fetch: typeof fetch;
+  clock: Clock;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
 /** API 2.0: one token per authenticator, refreshed 60 s before `expires_in` or after a 401. */
-export function tokenAuthenticator(
-  config: Api2Config,
-  deps: { fetch: typeof fetch; clock: Clock; signal?: AbortSignal },
-): Authenticator {
+export function tokenAuthenticator(config: Api2Config, deps: TokenDeps): Authenticator {
   let token: { value: string; expiresAt: number } | undefined;
   return {
     async headers() {
@@ -87,10 +93,14 @@ export function tokenAuthenticator(
 
 async function requestToken(
   config: Api2Config,
-  deps: { fetch: typeof fetch; clock: Clock; signal?: AbortSignal },
+  deps: TokenDeps,
 ): Promise<{ value: string; expiresAt: number }> {
-  const url = `${config.baseUrl}/oauth/token`;
-  let response: Response;
+  const path = "/oauth/token";
+  const url = `${config.baseUrl}${path}`;
+  const timeoutMs = deps.timeoutMs ?? 30_000;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  let response: Response | undefined;
+  let text: string;
   try {
     response = await deps.fetch(url, {
       method: "POST",
@@ -103,16 +113,19 @@ async function requestToken(
         client_secret: config.clientSecret,
         grant_type: "client_credentials",
       }),
-      signal: deps.signal,
+      signal: deps.signal ? AbortSignal.any([deps.signal, timeout]) : timeout,
     });
+    text = await readLimitedText(response, { limit: MAX_TOKEN_RESPONSE_BYTES, path });
   } catch (cause) {
-    if (deps.signal?.aborted) throw cause;
-    throw new MimecastError("UNAVAILABLE", `Cannot reach ${url}: ${String(cause)}`, {
+    if (cause instanceof MimecastError || deps.signal?.aborted) throw cause;
+    const why = timeout.aborted
+      ? `timed out after ${timeoutMs} ms ${response ? "reading" : "waiting for"} the answer`
+      : failureText(cause);
+    throw new MimecastError("UNAVAILABLE", `Cannot get an OAuth token from ${url}: ${why}`, {
       retryable: true,
       cause,
     });
   }
-  const text = await response.text();
   if (response.status === 404) {
     throw new MimecastError("NOT_FOUND", `Cannot get an OAuth token: ${url} answered 404`, {
       status: 404,

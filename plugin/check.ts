@@ -1,6 +1,7 @@
 /**
  * The plugin's `check`: one small query per log type, so the operator learns which credentials
- * and which of the service user's permissions work, with a hint for what does not (SPEC §3.7).
+ * and permissions work (the service user's role on API 1.0, the API application's role on 2.0),
+ * with a hint for what does not (SPEC §3.7).
  * @module
  */
 import type { CheckResult } from "../host/types.ts";

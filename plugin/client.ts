@@ -1,12 +1,14 @@
 /**
- * One call to one Mimecast endpoint, done right: the JSON envelope, auth headers, a 200 with a
- * non-empty `fail[]` treated as the error it is, 429 waits for `X-RateLimit-Reset`, 5xx and
- * timeouts retried with backoff inside a budget, and every failure mapped to a MimecastError.
+ * One call to one Mimecast endpoint, done right: the JSON envelope, auth headers, the answer read
+ * within 16 MiB, a 200 with a non-empty `fail[]` treated as the error it is, 429 waits for
+ * `X-RateLimit-Reset`, 5xx and timeouts retried with backoff inside a budget, and every failure
+ * mapped to a MimecastError that names its cause.
  * @module
  */
 import type { Clock, Logger } from "../host/types.ts";
 import { type Authenticator, describeBody } from "./auth.ts";
 import { MimecastError, type MimecastErrorCode } from "./errors.ts";
+import { failureText, MAX_RESPONSE_BYTES, readLimitedText } from "./http.ts";
 
 /** Mimecast's response envelope (research §5.1). */
 export interface Envelope {
@@ -132,7 +134,7 @@ export class MimecastClient {
       "Accept": "application/json",
     };
     const timeout = AbortSignal.timeout(this.#policy.timeoutMs);
-    let response: Response;
+    let response: Response | undefined;
     let text: string;
     this.stats.calls++;
     try {
@@ -142,11 +144,11 @@ export class MimecastClient {
         body: JSON.stringify(body),
         signal: AbortSignal.any([signal, timeout]),
       });
-      text = await response.text();
+      text = await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path });
     } catch (cause) {
-      if (signal.aborted) throw cause;
-      const what = timeout.aborted ? `timed out after ${this.#policy.timeoutMs} ms` : String(cause);
-      throw new MimecastError("UNAVAILABLE", `Cannot reach Mimecast at ${path}: ${what}`, {
+      if (cause instanceof MimecastError || signal.aborted) throw cause;
+      const why = this.#why(cause, response, timeout.aborted);
+      throw new MimecastError("UNAVAILABLE", `Cannot fetch ${path}: ${why}`, {
         retryable: true,
         cause,
       });
@@ -193,6 +195,15 @@ export class MimecastClient {
     return envelope;
   }
 
+  /** The cause of a failed call in words: a timeout, a broken answer, or what the network said. */
+  #why(cause: unknown, response: Response | undefined, timedOut: boolean): string {
+    const host = new URL(this.#deps.baseUrl).host;
+    const reading = response ? ` reading the answer from ${host}` : ` waiting for ${host}`;
+    if (timedOut) return `timed out after ${this.#policy.timeoutMs} ms${reading}`;
+    if (response) return `the connection broke while${reading} (${failureText(cause)})`;
+    return failureText(cause);
+  }
+
   #statusError(path: string, status: number, text: string): MimecastError {
     const detail = describeBody(text);
     const message = `Cannot fetch ${path}: Mimecast answered ${status}${detail}`;
@@ -205,7 +216,9 @@ export class MimecastClient {
       : status === 418
       ? "BINDING_EXPIRED"
       : undefined;
-    if (code) return new MimecastError(code, message, { status });
+    if (code) {
+      return new MimecastError(code, message, { status, apiVersion: this.#deps.apiVersion });
+    }
     if (status >= 500 || status === 408) {
       return new MimecastError("UNAVAILABLE", message, { status, retryable: true });
     }
@@ -233,6 +246,7 @@ export class MimecastClient {
       status,
       mimecastCode,
       retryable: code === "UNAVAILABLE",
+      apiVersion: this.#deps.apiVersion,
     });
   }
 }

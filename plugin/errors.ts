@@ -15,7 +15,8 @@ export type MimecastErrorCode =
   | "RATE_LIMITED"
   | "UNAVAILABLE"
   | "REQUEST_REJECTED"
-  | "BAD_RESPONSE";
+  | "BAD_RESPONSE"
+  | "TOO_LARGE";
 
 const HINTS: Record<MimecastErrorCode, string> = {
   AUTH_FAILED:
@@ -23,17 +24,26 @@ const HINTS: Record<MimecastErrorCode, string> = {
   TOKEN_FAILED:
     "Mimecast refused the OAuth token: check the client ID and client secret of the API 2.0 application.",
   FORBIDDEN:
-    "The service user's role lacks a permission: grant Monitoring > URL Protection / Attachment / Impersonation Protection Logs > Read.",
+    "On API 1.0 the service user's role lacks a permission: give that role Monitoring > URL Protection / Attachment / Impersonation Protection Logs > Read.",
   BINDING_EXPIRED:
     "The API 1.0 keys expired: set the service user's Authentication Profile > Authentication Cache TTL to Never Expire, then create new keys.",
   NOT_FOUND:
     "Mimecast answered 404: check the base URL and region (API 2.0 uses *.services.mimecast.com, API 1.0 a regional host).",
   RATE_LIMITED:
     "Mimecast is rate limiting this application; runs wait and resume. Use separate credentials per integration if it persists.",
-  UNAVAILABLE: "Mimecast is unavailable or timing out; the next run resumes from the saved cursor.",
+  UNAVAILABLE:
+    "Mimecast is unavailable, unreachable or timing out; the error names the cause (DNS lookup, refused or reset connection, TLS, timeout, 5xx). Check the base URL and this machine's network; the next run resumes from the saved cursor.",
   REQUEST_REJECTED: "Mimecast rejected the request; see the error for the field it names.",
   BAD_RESPONSE:
     "Mimecast answered with something that is not its JSON envelope; the next run retries.",
+  TOO_LARGE:
+    "A Mimecast answer passed the size limit and was refused unread. A page of 100 records is far smaller: check that the base URL reaches Mimecast itself, not a proxy or portal page. The next run asks again from the stored checkpoint; if it persists, tell Mimecast support which endpoint.",
+};
+
+/** Where API 2.0 needs other words: there the role belongs to the API application (SPEC §3.7). */
+const API2_HINTS: Partial<Record<MimecastErrorCode, string>> = {
+  FORBIDDEN:
+    "On API 2.0 the role belongs to the API application, not a user: give the role chosen for the API application Monitoring > URL Protection / Attachment / Impersonation Protection Logs > Read.",
 };
 
 /** A failed call to Mimecast, with the operator hint for its kind. */
@@ -48,14 +58,21 @@ export class MimecastError extends Error {
   constructor(
     code: MimecastErrorCode,
     message: string,
-    options: { status?: number; mimecastCode?: string; retryable?: boolean; cause?: unknown } = {},
+    options: {
+      status?: number;
+      mimecastCode?: string;
+      retryable?: boolean;
+      cause?: unknown;
+      /** The API version of the call, when the hint differs between them. */
+      apiVersion?: "1.0" | "2.0";
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.status = options.status;
     this.mimecastCode = options.mimecastCode;
     this.retryable = options.retryable ?? false;
-    this.hint = HINTS[code];
+    this.hint = (options.apiVersion === "2.0" ? API2_HINTS[code] : undefined) ?? HINTS[code];
   }
 }
 

@@ -1,11 +1,15 @@
-import { equal } from "node:assert/strict";
+import { deepStrictEqual, equal, rejects } from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
 import {
+  Delivery,
   generateWebhookSecret,
   isWebhookSecret,
   retryAfterMs,
   signWebhook,
 } from "../../host/delivery.ts";
+import type { HostError } from "../../host/errors.ts";
+import type { BatchRow, Store } from "../../host/store/mod.ts";
+import { FakeClock, memoryLogger } from "../_helpers.ts";
 
 Deno.test("signWebhook() produces what the reference Standard Webhooks verifier accepts", () => {
   const secret = generateWebhookSecret();
@@ -34,4 +38,68 @@ Deno.test("retryAfterMs() reads seconds and HTTP dates", () => {
   equal(retryAfterMs(new Date(now + 30_000).toUTCString(), now), 30_000);
   equal(retryAfterMs("soon", now), undefined);
   equal(retryAfterMs(null, now), undefined);
+});
+
+/** A one-batch outbox that records what delivery writes back. */
+function oneBatchStore() {
+  const batch = { seq: 1, webhookId: "msg_1", body: "{}", alertCount: 1 } as BatchRow;
+  const written = { attempts: [] as string[], dead: [] as string[] };
+  const store = {
+    nextPending: (_id: string, after = 0) =>
+      after < batch.seq && written.dead.length === 0 ? batch : undefined,
+    markDelivered: () => {},
+    noteAttempt: (_seq: number, error: string) => void written.attempts.push(error),
+    markDead: (_batch: BatchRow, error: string) => void written.dead.push(error),
+  };
+  return { store: store as unknown as Store, written };
+}
+
+Deno.test("a dead letter's last error names the real network cause and the host", async (t) => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closedPort = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 }); // accepts, never answers
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const conn of silent) held.push(conn);
+    } catch { /* closed */ }
+  })();
+  const silentPort = (silent.addr as Deno.NetAddr).port;
+  const cases = [
+    {
+      name: "refused",
+      url: `http://127.0.0.1:${closedPort}/hook`,
+      error: `Cannot deliver batch to webhook at 127.0.0.1:${closedPort}: connection refused`,
+    },
+    {
+      name: "timeout",
+      url: `http://127.0.0.1:${silentPort}/hook`,
+      error: `Cannot deliver batch to webhook at 127.0.0.1:${silentPort}: timed out after 200 ms`,
+    },
+  ];
+  try {
+    for (const c of cases) {
+      await t.step(c.name, async () => {
+        const { store, written } = oneBatchStore();
+        const delivery = new Delivery({
+          store,
+          clock: new FakeClock(0),
+          logger: memoryLogger(),
+          policy: { attempts: 2, timeoutMs: 200 },
+        });
+        const secret = generateWebhookSecret();
+        await rejects(
+          delivery.drain("int-1", () => Promise.resolve({ url: c.url, secret })),
+          (e: HostError) => e.code === "DELIVERY_FAILED" && e.message.startsWith(c.error),
+        );
+        deepStrictEqual(written.attempts, [c.error, c.error]);
+        deepStrictEqual(written.dead, [c.error]);
+      });
+    }
+  } finally {
+    silent.close();
+    await accepting;
+    for (const conn of held) conn.close();
+  }
 });

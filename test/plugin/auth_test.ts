@@ -64,3 +64,51 @@ Deno.test("tokenAuthenticator() fails with TOKEN_FAILED and the client-credentia
   });
   equal(SIM_CLIENT.clientSecret.length > 0, true);
 });
+
+Deno.test("tokenAuthenticator() reads a token answer only up to 1 MiB, and names a timeout", async () => {
+  const clock = new FakeClock(Date.UTC(2025, 2, 4, 12));
+  const config = simConfig("2.0") as Api2Config;
+  let pulled = 0;
+  let cancelled = false;
+  const huge = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (++pulled > 64) return controller.close(); // 4 MiB at most, if nothing stopped it
+      controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  }, { highWaterMark: 0 });
+  const big = tokenAuthenticator(config, {
+    fetch: () => Promise.resolve(new Response(huge, { status: 200 })),
+    clock,
+  });
+  await rejects(big.headers("/x"), (error: MimecastError) => {
+    equal(error.code, "TOO_LARGE");
+    equal(error.retryable, false);
+    equal(
+      error.message.startsWith(
+        "Cannot read Mimecast's answer from /oauth/token: it is larger than 1 MiB",
+      ),
+      true,
+      error.message,
+    );
+    return true;
+  });
+  equal(cancelled, true);
+  equal(pulled, 17, "stopped at the first chunk past 1 MiB");
+
+  const never: typeof fetch = (_input, init) =>
+    new Promise((_, reject) =>
+      init!.signal!.addEventListener("abort", () => reject(init!.signal!.reason))
+    );
+  const slow = tokenAuthenticator(config, { fetch: never, clock, timeoutMs: 50 });
+  await rejects(slow.headers("/x"), (error: MimecastError) => {
+    equal(error.code, "UNAVAILABLE");
+    equal(
+      error.message,
+      `Cannot get an OAuth token from ${config.baseUrl}/oauth/token: timed out after 50 ms waiting for the answer`,
+    );
+    return true;
+  });
+});
