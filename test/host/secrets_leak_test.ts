@@ -64,6 +64,7 @@ Deno.test("planted secrets appear in no response, log line, run record, webhook 
     });
     await call(`/api/integrations/${id}/check`, { method: "POST" });
     await call(`/api/integrations/${id}/preview`, { method: "POST" });
+    clock.advance(5 * 60_000); // a later run has a window to read, so it calls Mimecast
     const bad = await call(`/api/integrations/${id}/runs`, { method: "POST" });
     await awaitRun(t, id, bad.runId);
     await call(`/api/runs/${bad.runId}`);

@@ -58,7 +58,7 @@ Deno.test("configSchema lists every bad field with a message that says what to d
     clientSecret: "s",
     baseUrl: "ftp://api.services.mimecast.com",
     logTypes: ["url", "url", "dlp"],
-    startFrom: "90d",
+    startFrom: "31d",
     internalDomains: ["not a domain"],
     internalNetworks: ["10.0.0.0/33"],
     mapping: [{ alertType: "X", threatId: "bogus", threatName: "Y" }],
@@ -71,7 +71,7 @@ Deno.test("configSchema lists every bad field with a message that says what to d
     "internalNetworks.0",
     "mapping.0.threatId",
   ]);
-  equal(found.some((i) => i.includes("60d at most")), true);
+  equal(found.some((i) => i.includes("Mimecast keeps TTP logs 30 days: enter 30d or less")), true);
   equal(
     issues({ clientId: "id", clientSecret: "s", logTypes: ["url", "url"] })[0],
     "logTypes.1: Each log type may appear once",

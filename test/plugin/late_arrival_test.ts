@@ -56,8 +56,11 @@ async function scenario(c: Case, lateArrivalMinutes = H) {
       sim.add("url", [malicious(r)], time);
     }
   }
-  const [late] = generateRecords("url", 1, { start: date, offset: 1_000_000 }).map(malicious);
-  late.date = new Date(date).toISOString().replace(/\.\d{3}Z$/, "+0000");
+  const [generated] = generateRecords("url", 1, { start: date, offset: 1_000_000 });
+  const late = {
+    ...malicious(generated),
+    date: new Date(date).toISOString().replace(/\.\d{3}Z$/, "+0000"),
+  };
   sim.add("url", [late], appears);
 
   const state = newState();
