@@ -147,6 +147,12 @@ export class MimecastClient {
       text = await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path });
     } catch (cause) {
       if (cause instanceof MimecastError || signal.aborted) throw cause;
+      // The host refused the address (its network rules): asking again cannot help.
+      if ((cause as { code?: unknown })?.code === "NET_DENIED") {
+        throw new MimecastError("NET_DENIED", `Cannot fetch ${path}: ${(cause as Error).message}`, {
+          cause,
+        });
+      }
       const why = this.#why(cause, response, timeout.aborted);
       throw new MimecastError("UNAVAILABLE", `Cannot fetch ${path}: ${why}`, {
         retryable: true,

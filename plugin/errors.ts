@@ -16,7 +16,8 @@ export type MimecastErrorCode =
   | "UNAVAILABLE"
   | "REQUEST_REJECTED"
   | "BAD_RESPONSE"
-  | "TOO_LARGE";
+  | "TOO_LARGE"
+  | "NET_DENIED";
 
 const HINTS: Record<MimecastErrorCode, string> = {
   AUTH_FAILED:
@@ -36,6 +37,8 @@ const HINTS: Record<MimecastErrorCode, string> = {
   REQUEST_REJECTED: "Mimecast rejected the request; see the error for the field it names.",
   BAD_RESPONSE:
     "Mimecast answered with something that is not its JSON envelope; the next run retries.",
+  NET_DENIED:
+    "The host refused to connect there: the base URL must be an https Mimecast host that the plugin's manifest allows (permissions.net).",
   TOO_LARGE:
     "A Mimecast answer passed the size limit and was refused unread. A page of 100 records is far smaller: check that the base URL reaches Mimecast itself, not a proxy or portal page. The next run asks again from the stored checkpoint; if it persists, tell Mimecast support which endpoint.",
 };

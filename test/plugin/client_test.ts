@@ -189,3 +189,22 @@ Deno.test("post() says a call timed out after its time limit, waiting or while r
     },
   );
 });
+
+Deno.test("post() does not retry an address the host's network rules refuse", async () => {
+  let calls = 0;
+  const denied = () => {
+    calls++;
+    return Promise.reject(
+      Object.assign(new Error("[plugin mimecast] Cannot reach https://evil.example: not allowed"), {
+        code: "NET_DENIED",
+      }),
+    );
+  };
+  const error = await client(denied).post(PATH, {}).catch((e) => e);
+  equal(error instanceof MimecastError, true);
+  equal(error.code, "NET_DENIED");
+  equal(error.retryable, false);
+  match(error.message, /Cannot reach https:\/\/evil\.example/);
+  match(error.hint, /permissions\.net/);
+  equal(calls, 1);
+});
