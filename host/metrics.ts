@@ -35,13 +35,14 @@ export function renderMetrics(store: Store, delivery: DeliveryStats, now: number
     runs.map((r) => [{ status: r.status }, Number(r.n)]),
   );
   const sums = store.db.prepare(
-    "SELECT COALESCE(SUM(fetched),0) AS fetched, COALESCE(SUM(filtered),0) AS filtered, COALESCE(SUM(invalid),0) AS invalid, COALESCE(SUM(drift),0) AS drift, COALESCE(SUM(alerts),0) AS alerts, COALESCE(SUM(delivered),0) AS delivered FROM runs",
+    "SELECT COALESCE(SUM(fetched),0) AS fetched, COALESCE(SUM(filtered),0) AS filtered, COALESCE(SUM(invalid),0) AS invalid, COALESCE(SUM(drift),0) AS drift, COALESCE(SUM(duplicates),0) AS duplicates, COALESCE(SUM(alerts),0) AS alerts, COALESCE(SUM(delivered),0) AS delivered FROM runs",
   ).get() as Record<string, number>;
   metric("host_records_total", "counter", "Records fetched from plugins, by outcome.", [
     [{ outcome: "fetched" }, Number(sums.fetched)],
     [{ outcome: "filtered" }, Number(sums.filtered)],
     [{ outcome: "invalid" }, Number(sums.invalid)],
     [{ outcome: "drift" }, Number(sums.drift)],
+    [{ outcome: "duplicate" }, Number(sums.duplicates)],
   ]);
   metric("host_alerts_total", "counter", "Alerts stored in the outbox.", [[
     {},

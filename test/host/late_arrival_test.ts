@@ -105,6 +105,15 @@ Deno.test("late records reach the webhook exactly once across runs and a restart
     const onTime = busy.filter((r) => parseMimecastDate(String(r.date)) <= lastTo);
     for (const r of onTime) ok(sentUnder.has(alertId("url", r)));
     equal(sentUnder.size, onTime.length + late.filter((l) => l.minutes <= 30).length);
+    // The re-reads brought alerts back; the runs and /metrics count them as duplicates.
+    const runs = await (await t.request(`/api/integrations/${id}/runs?limit=100`)).json();
+    const duplicates = runs.reduce(
+      (n: number, r: { counts: { duplicates: number } }) => n + r.counts.duplicates,
+      0,
+    );
+    ok(duplicates > 0);
+    const metrics = await (await t.request("/metrics")).text();
+    ok(metrics.includes(`host_records_total{outcome="duplicate"} ${duplicates}`), metrics);
     console.log(
       `late arrival at the webhook: ${sentUnder.size} alerts in ${received.length} webhook requests over 18 runs and a restart; late 2, 5, 10, 20, 30 min delivered once, 45 min not fetched; ${sim.logCalls} Mimecast calls`,
     );
