@@ -14,11 +14,16 @@ export interface InternalScope {
   internalNetworks?: readonly string[];
 }
 
-/** Mimecast's route, lower-cased, if it is one we know. */
+const ROUTES: ReadonlySet<string> = new Set(["inbound", "outbound", "internal", "external"]);
+
+/**
+ * Mimecast's route, lower-cased, if it is one we know: the attachment log documents `external`
+ * besides inbound, outbound and internal (research §5.3).
+ */
 export function directionFromRoute(route: unknown): Direction | undefined {
   if (typeof route !== "string") return undefined;
-  const r = route.toLowerCase();
-  return r === "inbound" || r === "outbound" || r === "internal" ? r : undefined;
+  const r = route.trim().toLowerCase();
+  return ROUTES.has(r) ? r as Direction : undefined;
 }
 
 function domainOf(address: string | undefined): string {

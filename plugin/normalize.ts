@@ -21,7 +21,7 @@ import {
 } from "./records.ts";
 import { threatFor } from "./threats.ts";
 
-/** Verdicts Mimecast uses for harmless results, per log type (impersonation has none). */
+/** Verdicts Mimecast uses for harmless results, lower-cased, per log type (impersonation has none). */
 const BENIGN: Record<LogType, ReadonlySet<string>> = {
   url: new Set(["clean"]),
   attachment: new Set(["safe", "clean"]),
@@ -34,6 +34,9 @@ const KNOWN: Record<LogType, ReadonlySet<string>> = {
   attachment: new Set(["safe", "clean", "malicious", "unknown", "timeout", "error", "unsafe"]),
   impersonation: new Set(["malicious", "suspicious"]),
 };
+
+/** The verdict of a record that carries none: not clean, so it is delivered (and counted as drift). */
+const NO_VERDICT = "unknown";
 
 /** The stable alert id: a hash of the log type and the record key. */
 export function alertId(
@@ -60,7 +63,7 @@ function issuesOf(issues: v.BaseIssue<unknown>[]): Issue[] {
 
 /**
  * Normalizes one record: an alert, or null when Mimecast judged it clean or safe.
- * Throws InvalidRecordError when the record does not fit its log type's schema.
+ * Throws InvalidRecordError when the record cannot be timed or told apart from others (records.ts).
  */
 export function normalize(record: MimecastRecord, ctx: NormalizeContext<Config>): Alert | null {
   const { logType, data } = record;
@@ -75,9 +78,11 @@ export function normalize(record: MimecastRecord, ctx: NormalizeContext<Config>)
   if (!parsed.success) throw new InvalidRecordError(logType, issuesOf(parsed.issues));
 
   const shaped = SHAPES[logType](parsed.output as never, ctx.config);
-  const verdict = shaped.verdict.toLowerCase();
-  if (BENIGN[logType].has(verdict)) return null;
-  if (!KNOWN[logType].has(verdict)) ctx.count("drift");
+  // A missing or unfamiliar verdict is not a clean one: deliver it and let drift show it.
+  const said = shaped.verdict?.trim().toLowerCase() ?? "";
+  if (BENIGN[logType].has(said)) return null;
+  if (!KNOWN[logType].has(said)) ctx.count("drift");
+  const verdict = said === "" || shaped.verdict === undefined ? NO_VERDICT : shaped.verdict;
 
   const threat = threatFor(shaped.alertType, logType, ctx.config.mapping);
   const time = recordTime(logType, data);
@@ -92,17 +97,17 @@ export function normalize(record: MimecastRecord, ctx: NormalizeContext<Config>)
     email: shaped.email,
     ...(shaped.url === undefined ? {} : { url: shaped.url }),
     ...(shaped.file === undefined ? {} : { file: shaped.file }),
-    verdict: shaped.verdict,
+    verdict,
     ...(shaped.action === undefined ? {} : { action: shaped.action }),
     integrationId: ctx.integrationId,
     raw: data,
   };
 }
 
-type Shaped = Pick<
-  Alert,
-  "alertType" | "direction" | "email" | "url" | "file" | "verdict" | "action"
->;
+/** The alert's fields that depend on the log type; `verdict` is what Mimecast said, if anything. */
+type Shaped = Pick<Alert, "alertType" | "direction" | "email" | "url" | "file" | "action"> & {
+  verdict: string | undefined;
+};
 
 const SHAPES: { [K in LogType]: (log: never, config: Config) => Shaped } = {
   url: (log: ClickLog, config: Config): Shaped => ({
@@ -123,7 +128,7 @@ const SHAPES: { [K in LogType]: (log: never, config: Config) => Shaped } = {
     direction: directionFromRoute(log.route) ??
       inferDirection({ from: log.senderAddress, to: log.recipientAddress }, config),
     email: email(log.senderAddress, log.recipientAddress, log.subject, log.messageId),
-    file: { name: log.fileName, type: log.fileType, sha256: log.fileHash },
+    file: file(log.fileName, log.fileType, log.fileHash),
     verdict: log.result,
     action: log.actionTriggered,
   }),
@@ -136,7 +141,7 @@ const SHAPES: { [K in LogType]: (log: never, config: Config) => Shaped } = {
       "inbound",
     ),
     email: email(log.senderAddress, log.recipientAddress, log.subject, log.messageId),
-    verdict: log.taggedMalicious === true ? "malicious" : "suspicious",
+    verdict: log.taggedMalicious ? "malicious" : "suspicious",
     action: log.action,
   }),
 };
@@ -147,5 +152,13 @@ function email(from?: string, to?: string, subject?: string, messageId?: string)
   if (to !== undefined) out.to = to;
   if (subject !== undefined) out.subject = subject;
   if (messageId !== undefined) out.messageId = messageId;
+  return out;
+}
+
+function file(name?: string, type?: string, sha256?: string): Alert["file"] {
+  const out: NonNullable<Alert["file"]> = {};
+  if (name !== undefined) out.name = name;
+  if (type !== undefined) out.type = type;
+  if (sha256 !== undefined) out.sha256 = sha256;
   return out;
 }

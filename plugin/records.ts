@@ -1,84 +1,199 @@
 /**
  * valibot schemas of the three TTP record kinds (research §5.2–§5.4), and the per-type facts the
  * rest of the plugin needs: where the records sit in a response, the time field, the record key.
- * Objects are loose: fields Mimecast adds later pass through and stay in the alert's `raw`.
+ *
+ * The schemas follow what Mimecast really sends (SPEC §3.3). It marks no response field as
+ * guaranteed, and the same field is a number in one API and a string in another (`"hits":"1"`,
+ * `"taggedMalicious":"true"`). So a record is refused only when it cannot be timed or cannot be
+ * told apart from others (its §3.6 key would hold the time alone); every other field is coerced
+ * when it can be and dropped when it cannot, and the alert simply lacks it. Objects are loose:
+ * fields Mimecast adds later pass through, and the alert's `raw` is the record exactly as sent.
  * @module
  */
 import * as v from "valibot";
 import type { LogType } from "./config.ts";
 import { parseMimecastDate } from "./dates.ts";
 
-const date = v.pipe(
-  v.string("Expected a date string"),
-  v.check(
-    (text) => !Number.isNaN(parseMimecastDate(text)),
-    "Expected a date like 2025-03-04T08:02:11+0000",
+/** Accepts what `schema` accepts and drops anything else: the field is then simply missing. */
+function lenient<T extends v.GenericSchema>(schema: T) {
+  return v.fallback(v.optional(schema), undefined as v.InferOutput<v.OptionalSchema<T, undefined>>);
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const present = <T>(items: (T | undefined)[]): T[] =>
+  items.filter((item): item is T => item !== undefined);
+
+/** Text; a number (an id or code in another API's spelling) becomes its decimal text. */
+const textValue = v.union([v.string(), v.pipe(v.number(), v.transform(String))]);
+const text = lenient(textValue);
+
+const FLAG_WORDS = new Map([["true", true], ["false", false], ["1", true], ["0", false]]);
+/** A flag: `true`, `"true"` in any case, `1` or `"1"`, and the same spellings of false. */
+const flag = lenient(v.union([
+  v.boolean(),
+  v.pipe(
+    v.union([v.string(), v.number()]),
+    v.transform((word) => FLAG_WORDS.get(String(word).trim().toLowerCase())),
+    v.boolean(),
   ),
-);
-const text = v.optional(v.string());
-const required = (what: string) =>
-  v.pipe(v.string(`Expected ${what} as a string`), v.nonEmpty(`${what} is empty`));
+]));
+
+/** A count: a number, or a number written as text (`"hits":"1"`). */
+const count = lenient(v.union([
+  v.number(),
+  v.pipe(v.string(), v.trim(), v.decimal(), v.transform(Number)),
+]));
+
+/** A list of text: an array (entries that are not text are dropped), or one value as a list of one. */
+const texts = lenient(v.union([
+  v.pipe(v.array(lenient(textValue)), v.transform(present)),
+  v.pipe(textValue, v.transform((one) => [one])),
+]));
+
+/**
+ * `impersonationResults`: objects in every recorded sample (`impersonationDomainSource`,
+ * `similarDomain`, `stringSimilarToDomain`, `checkerResult`, any of them missing, research §5.4),
+ * strings in BlinkOps' copy of the API 2.0 schema. Entries are kept as sent; others are dropped.
+ */
+const impersonationResults = lenient(v.pipe(
+  v.array(lenient(v.union([v.custom<Record<string, unknown>>(isObject), v.string()]))),
+  v.transform(present),
+));
+
+/** The time field, kept as sent: the record's own check below reads and reports it. */
+const timeValue = v.optional(v.unknown());
+
+/** The parts of a record's key besides its time (SPEC §3.6). */
+const KEY_PARTS = {
+  url: ["userEmailAddress", "url", "messageId"],
+  attachment: ["recipientAddress", "fileHash", "messageId"],
+  impersonation: ["recipientAddress", "messageId"], // the key when the record has no `id`
+} as const satisfies Record<LogType, readonly string[]>;
+
+/** The text of one key part: strings as they are, numbers as text, anything else empty. */
+function keyText(value: unknown): string {
+  if (typeof value === "string") return value;
+  return typeof value === "number" ? String(value) : "";
+}
+
+const TIME_EXAMPLE = "2025-03-04T08:02:11+0000";
+
+/** What is wrong with a time field's value, for the issue message. */
+function describe(value: unknown): string {
+  if (value === undefined || value === null || value === "") return "is missing";
+  if (typeof value === "string") {
+    const shown = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    return `${shown} is not a time like ${TIME_EXAMPLE}`;
+  }
+  const kind = typeof value === "object"
+    ? (Array.isArray(value) ? "an array" : "an object")
+    : `a ${typeof value}`;
+  return `is ${kind}, not a time like ${TIME_EXAMPLE}`;
+}
+
+/**
+ * A record schema: loose `entries`, then the two reasons a record is invalid (SPEC §3.3), both
+ * listed when both hold: no parseable time, and a key that would be the time alone.
+ */
+function recordSchema<const E extends v.ObjectEntries>(
+  entries: E,
+  identity: { time: "date" | "eventTime"; parts: readonly string[] },
+) {
+  const { time: timeField, parts } = identity;
+  const fields = `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
+  const object = v.looseObject(
+    entries,
+    (issue) => `Expected the record as a JSON object but received ${issue.received}`,
+  );
+  return v.pipe(
+    object,
+    v.rawCheck<v.InferOutput<typeof object>>(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const record: Record<string, unknown> = dataset.value;
+      const time = record[timeField];
+      if (typeof time !== "string" || Number.isNaN(parseMimecastDate(time))) {
+        addIssue({
+          message: `Cannot time the record: ${timeField} ${describe(time)}`,
+          path: [{ type: "object", origin: "value", input: record, key: timeField, value: time }],
+        });
+      }
+      if (parts.every((field) => keyText(record[field]) === "")) {
+        addIssue({
+          message:
+            `Cannot tell the record apart from others: ${fields} are all missing or empty, so its key would be the time alone`,
+        });
+      }
+    }),
+  );
+}
 
 /** A URL Protect click log (`clickLogs[]`). */
-export const clickLog = v.looseObject({
-  date,
-  userEmailAddress: required("userEmailAddress"),
-  url: required("url"),
-  scanResult: required("scanResult"),
-  fromUserEmailAddress: text,
-  ttpDefinition: text,
-  reason: text,
-  creationMethod: text,
-  subject: text,
-  action: text,
-  actions: text,
-  route: text,
-  category: text,
-  sendingIp: text, // not always an IP: "Internal IP" is common
-  messageId: text,
-  emailPartsDescription: v.optional(v.array(v.string())),
-  tagMap: v.optional(v.record(v.string(), v.unknown())),
-});
+export const clickLog = recordSchema(
+  {
+    date: timeValue,
+    userEmailAddress: text,
+    url: text,
+    scanResult: text,
+    fromUserEmailAddress: text,
+    ttpDefinition: text,
+    reason: text, // not in TTP click logs; SPEC §3.4 prefers it should a record carry one
+    creationMethod: text,
+    subject: text,
+    action: text,
+    actions: text,
+    route: text,
+    category: text,
+    sendingIp: text, // not always an IP: "Internal IP" is common
+    messageId: text,
+    emailPartsDescription: texts,
+    tagMap: lenient(v.custom<Record<string, unknown>>(isObject)), // API 2.0 only
+  },
+  { time: "date", parts: KEY_PARTS.url },
+);
 
 /** An Attachment Protect log (`attachmentLogs[]`). */
-export const attachmentLog = v.looseObject({
-  date,
-  result: required("result"),
-  recipientAddress: required("recipientAddress"),
-  senderAddress: text, // "<>" for null senders
-  fileName: text,
-  fileType: text,
-  fileHash: text,
-  actionTriggered: text,
-  details: text,
-  route: text,
-  definition: text,
-  subject: text,
-  messageId: text,
-});
+export const attachmentLog = recordSchema(
+  {
+    date: timeValue,
+    result: text,
+    recipientAddress: text,
+    senderAddress: text, // "<>" for null senders
+    fileName: text,
+    fileType: text,
+    fileHash: text,
+    actionTriggered: text,
+    details: text,
+    route: text,
+    definition: text,
+    subject: text,
+    messageId: text,
+  },
+  { time: "date", parts: KEY_PARTS.attachment },
+);
 
 /** An Impersonation Protect log (`impersonationLogs[]`). */
-export const impersonationLog = v.looseObject({
-  id: text,
-  eventTime: date,
-  senderAddress: text,
-  recipientAddress: text,
-  senderIpAddress: text,
-  subject: text,
-  definition: text,
-  hits: v.optional(v.number()),
-  identifiers: v.optional(v.array(v.string())),
-  action: text,
-  taggedExternal: v.optional(v.boolean()),
-  taggedMalicious: v.optional(v.boolean()),
-  impersonationResults: v.optional(v.array(v.looseObject({
-    impersonationDomainSource: text,
-    similarDomain: text,
-    stringSimilarToDomain: text,
-    checkerResult: text,
-  }))),
-  messageId: text,
-});
+export const impersonationLog = recordSchema(
+  {
+    id: text,
+    eventTime: timeValue,
+    senderAddress: text,
+    recipientAddress: text,
+    senderIpAddress: text,
+    subject: text,
+    definition: text,
+    hits: count,
+    identifiers: texts,
+    action: text,
+    taggedExternal: flag,
+    taggedMalicious: flag,
+    impersonationResults,
+    messageId: text,
+  },
+  { time: "eventTime", parts: ["id", ...KEY_PARTS.impersonation] },
+);
 
 /** A click log after validation. */
 export type ClickLog = v.InferOutput<typeof clickLog>;
@@ -116,29 +231,25 @@ export function recordTime(logType: LogType, data: Record<string, unknown>): num
   return typeof value === "string" ? parseMimecastDate(value) : NaN;
 }
 
-const str = (value: unknown) => (typeof value === "string" ? value : "");
-
 /**
  * The record's identity (SPEC §3.6): url `date|userEmailAddress|url|messageId`, attachment
  * `date|recipientAddress|fileHash|messageId`, impersonation `id` (else `eventTime|recipient|messageId`).
- * The date is normalised to epoch seconds so `+0000` and `Z` spellings give the same key; pass
- * the record's time when it is already known.
+ * Missing parts are empty; numbers count as their text, like the schemas read them. The date is
+ * normalised to epoch seconds so `+0000` and `Z` spellings give the same key; pass the record's
+ * time when it is already known.
  */
 export function recordKey(
   logType: LogType,
   data: Record<string, unknown>,
   time: number = recordTime(logType, data),
 ): string {
-  if (logType === "impersonation" && typeof data.id === "string" && data.id !== "") return data.id;
-  const when = Number.isNaN(time)
-    ? str(data[LOG_KINDS[logType].timeField])
-    : String(Math.floor(time / 1000));
-  switch (logType) {
-    case "url":
-      return [when, str(data.userEmailAddress), str(data.url), str(data.messageId)].join("|");
-    case "attachment":
-      return [when, str(data.recipientAddress), str(data.fileHash), str(data.messageId)].join("|");
-    case "impersonation":
-      return [when, str(data.recipientAddress), str(data.messageId)].join("|");
+  if (logType === "impersonation") {
+    const id = keyText(data.id);
+    if (id !== "") return id;
   }
+  let key = Number.isNaN(time)
+    ? keyText(data[LOG_KINDS[logType].timeField])
+    : String(Math.floor(time / 1000));
+  for (const part of KEY_PARTS[logType]) key += `|${keyText(data[part])}`;
+  return key;
 }

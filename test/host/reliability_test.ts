@@ -4,6 +4,7 @@
  */
 import { deepStrictEqual, equal } from "node:assert/strict";
 import { generateRecords } from "../../fixtures/simulator/mod.ts";
+import type { Alert } from "../../host/types.ts";
 import { awaitRun, integrationBody, NOW, testHost } from "./_host.ts";
 
 const HOUR = 3_600_000;
@@ -206,17 +207,19 @@ Deno.test("Mimecast faults: the run fails or goes on as the spec says, with a hi
   }
 });
 
-Deno.test("schema drift: missing fields are kept as invalid, extra fields pass into raw, unknown verdicts are delivered and counted", async () => {
+Deno.test("schema drift: a record that cannot be told apart is kept as invalid, odd fields are dropped, extra fields pass into raw, missing and unknown verdicts are delivered and counted", async () => {
   const t = await testHost();
   try {
-    const records = generateRecords("attachment", 6, { start: NOW - HOUR }).map((r) => ({
-      ...r,
-      result: "malicious",
-    }));
-    delete (records[0] as Record<string, unknown>).recipientAddress;
-    (records[1] as Record<string, unknown>).fileName = ["not", "a", "string"];
-    (records[2] as Record<string, unknown>).newField = { nested: true };
+    const records: Record<string, unknown>[] = generateRecords("attachment", 6, {
+      start: NOW - HOUR,
+    }).map((r) => ({ ...r, result: "malicious" }));
+    delete records[0].recipientAddress;
+    delete records[0].fileHash;
+    delete records[0].messageId;
+    records[1].fileName = ["not", "a", "string"];
+    records[2].newField = { nested: true };
     records[3].result = "quarantined-v2";
+    delete records[4].result;
     t.sim.add("attachment", records);
     const { id } = await (await t.request("/api/integrations", {
       method: "POST",
@@ -233,20 +236,28 @@ Deno.test("schema drift: missing fields are kept as invalid, extra fields pass i
     equal(run.status, "succeeded");
     deepStrictEqual(
       [run.counts.fetched, run.counts.invalid, run.counts.alerts, run.counts.drift],
-      [6, 2, 4, 1],
+      [6, 1, 5, 2],
     );
     const invalid = await (await t.request(`/api/integrations/${id}/invalid-records`)).json();
-    deepStrictEqual(invalid.map((r: { issues: { path: string }[] }) => r.issues[0].path).sort(), [
-      "fileName",
-      "recipientAddress",
+    deepStrictEqual(invalid.map((r: { issues: { path: string; message: string }[] }) => r.issues), [
+      [{
+        path: "",
+        message:
+          "Cannot tell the record apart from others: recipientAddress, fileHash and messageId are all missing or empty, so its key would be the time alone",
+      }],
     ]);
-    equal(
-      t.receiver.alerts.some((a) => (a.raw as Record<string, unknown>).newField !== undefined),
-      true,
-    );
-    equal(t.receiver.alerts.some((a) => a.verdict === "quarantined-v2"), true);
+    const alerts = t.receiver.alerts as unknown as Alert[];
+    const byName = (name: string) => alerts.find((a) => a.email.subject === name);
+    deepStrictEqual(byName(String(records[1].subject))?.file, {
+      type: records[1].fileType,
+      sha256: records[1].fileHash,
+    });
+    deepStrictEqual(byName(String(records[1].subject))?.raw.fileName, ["not", "a", "string"]);
+    deepStrictEqual(byName(String(records[2].subject))?.raw.newField, { nested: true });
+    equal(byName(String(records[3].subject))?.verdict, "quarantined-v2");
+    equal(byName(String(records[4].subject))?.verdict, "unknown");
     const metrics = await (await t.host.app.request("/metrics")).text();
-    equal(metrics.includes('host_records_total{outcome="drift"} 1'), true);
+    equal(metrics.includes('host_records_total{outcome="drift"} 2'), true);
   } finally {
     await t.close();
   }

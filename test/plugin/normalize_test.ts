@@ -1,8 +1,9 @@
-import { deepStrictEqual, equal, throws } from "node:assert/strict";
+import { deepStrictEqual, equal, fail, throws } from "node:assert/strict";
 import * as v from "valibot";
 import { configSchema } from "../../plugin/config.ts";
 import { normalize, urlAlertType } from "../../plugin/normalize.ts";
 import { InvalidRecordError } from "../../plugin/errors.ts";
+import { directionFromRoute } from "../../plugin/direction.ts";
 import { threatFor } from "../../plugin/threats.ts";
 import type { MimecastRecord } from "../../plugin/records.ts";
 import { SIM_CLIENT } from "../../fixtures/simulator/mod.ts";
@@ -142,18 +143,161 @@ Deno.test("normalize() gives the same id for the same record, whatever its date 
   equal(a.id === c.id, false);
 });
 
-Deno.test("normalize() counts an unknown verdict as drift and still delivers it", () => {
-  let drift = 0;
+/** A context that counts what normalize() counts. */
+function countingCtx() {
+  const counts: Record<string, number> = {};
+  return {
+    counts,
+    ctx: { ...ctx(), count: (n: string) => void (counts[n] = (counts[n] ?? 0) + 1) },
+  };
+}
+
+const URL_CLICK = {
+  date: "2025-03-04T09:41:07+0000",
+  userEmailAddress: "r.ortega@acme-corp.example",
+  url: "https://login-verify.example/session?id=88a1",
+  messageId: "<7f3c2a10.4b2e@mail.invoices-portal.example>",
+};
+const ATTACHMENT = {
+  date: "2025-03-04T08:02:11+0000",
+  recipientAddress: "finance@acme-corp.example",
+  fileHash: "9b4e3c0f1d2a5b6c7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f",
+};
+const IMPERSONATION = { id: "MTOKEN:1", eventTime: "2025-03-04T10:05:19+0000" };
+
+Deno.test("normalize() filters only clean verdicts and delivers a missing or unfamiliar one as drift", async (t) => {
+  // [log type, record, verdict delivered (null: filtered), drift counted]
+  const cases: [MimecastRecord["logType"], Record<string, unknown>, string | null, number][] = [
+    ["url", { ...URL_CLICK, scanResult: "malicious" }, "malicious", 0],
+    ["url", { ...URL_CLICK, scanResult: "clean" }, null, 0],
+    ["url", { ...URL_CLICK, scanResult: "Clean" }, null, 0],
+    ["url", URL_CLICK, "unknown", 1],
+    ["url", { ...URL_CLICK, scanResult: "" }, "unknown", 1],
+    ["url", { ...URL_CLICK, scanResult: null }, "unknown", 1],
+    ["url", { ...URL_CLICK, scanResult: "suspicious" }, "suspicious", 1],
+    ["attachment", { ...ATTACHMENT, result: "malicious" }, "malicious", 0],
+    ["attachment", { ...ATTACHMENT, result: "safe" }, null, 0],
+    ["attachment", { ...ATTACHMENT, result: "SAFE" }, null, 0],
+    ["attachment", { ...ATTACHMENT, result: "clean" }, null, 0],
+    ["attachment", { ...ATTACHMENT, result: "timeout" }, "timeout", 0],
+    ["attachment", { ...ATTACHMENT, result: "unknown" }, "unknown", 0],
+    ["attachment", ATTACHMENT, "unknown", 1],
+    ["attachment", { ...ATTACHMENT, result: "sandbox-skipped" }, "sandbox-skipped", 1],
+    ["impersonation", { ...IMPERSONATION, taggedMalicious: true }, "malicious", 0],
+    ["impersonation", { ...IMPERSONATION, taggedMalicious: "true" }, "malicious", 0],
+    ["impersonation", { ...IMPERSONATION, taggedMalicious: 1 }, "malicious", 0],
+    ["impersonation", { ...IMPERSONATION, taggedMalicious: "False" }, "suspicious", 0],
+    ["impersonation", { ...IMPERSONATION, taggedMalicious: "yes" }, "suspicious", 0],
+    ["impersonation", IMPERSONATION, "suspicious", 0],
+  ];
+  for (const [logType, data, verdict, drift] of cases) {
+    await t.step(
+      `${logType} ${JSON.stringify(data.scanResult ?? data.result ?? data.taggedMalicious)}`,
+      () => {
+        const { counts, ctx } = countingCtx();
+        const alert = normalize({ logType, data }, ctx);
+        equal(alert?.verdict ?? null, verdict);
+        equal(counts.drift ?? 0, drift);
+        if (alert) equal(alert.raw, data, "raw is the record as sent");
+      },
+    );
+  }
+});
+
+/** The issues normalize() reports for a record it refuses. */
+function issuesOf(record: MimecastRecord) {
+  try {
+    normalize(record, ctx());
+  } catch (error) {
+    if (error instanceof InvalidRecordError) return error.issues;
+    throw error;
+  }
+  return fail("normalize() accepted the record");
+}
+
+const { date: _date, ...URL_CLICK_UNTIMED } = URL_CLICK;
+
+Deno.test("normalize() refuses a record only when it cannot be timed or told apart", async (t) => {
+  const apart = (fields: string) =>
+    `Cannot tell the record apart from others: ${fields} are all missing or empty, so its key would be the time alone`;
+  const cases: [string, MimecastRecord, { path: string; message: string }[]][] = [
+    ["url without date", {
+      logType: "url",
+      data: URL_CLICK_UNTIMED,
+    }, [{ path: "date", message: "Cannot time the record: date is missing" }]],
+    ["url with a date that does not parse", {
+      logType: "url",
+      data: { ...URL_CLICK, date: "04/03/2025 09:41" },
+    }, [{
+      path: "date",
+      message:
+        'Cannot time the record: date "04/03/2025 09:41" is not a time like 2025-03-04T08:02:11+0000',
+    }]],
+    ["attachment with an epoch date", {
+      logType: "attachment",
+      data: { ...ATTACHMENT, date: 1741075331000 },
+    }, [{
+      path: "date",
+      message: "Cannot time the record: date is a number, not a time like 2025-03-04T08:02:11+0000",
+    }]],
+    ["impersonation without eventTime", {
+      logType: "impersonation",
+      data: { id: "MTOKEN:1", date: IMPERSONATION.eventTime },
+    }, [{ path: "eventTime", message: "Cannot time the record: eventTime is missing" }]],
+    ["url with nothing but its date", {
+      logType: "url",
+      data: { date: URL_CLICK.date, userEmailAddress: "", scanResult: "malicious" },
+    }, [{ path: "", message: apart("userEmailAddress, url and messageId") }]],
+    ["attachment with nothing but its date", {
+      logType: "attachment",
+      data: { date: ATTACHMENT.date, senderAddress: "<>", result: "malicious", fileHash: true },
+    }, [{ path: "", message: apart("recipientAddress, fileHash and messageId") }]],
+    ["impersonation without id, recipient or messageId", {
+      logType: "impersonation",
+      data: { eventTime: IMPERSONATION.eventTime, id: "", senderAddress: "a@b.example" },
+    }, [{ path: "", message: apart("id, recipientAddress and messageId") }]],
+    ["null in place of a record", { logType: "url", data: null as never }, [
+      { path: "", message: "Expected the record as a JSON object but received null" },
+    ]],
+    ["a value fetch wrapped as { value }", { logType: "url", data: { value: 42 } }, [
+      { path: "date", message: "Cannot time the record: date is missing" },
+      { path: "", message: apart("userEmailAddress, url and messageId") },
+    ]],
+  ];
+  for (const [name, record, issues] of cases) {
+    await t.step(name, () => {
+      deepStrictEqual(issuesOf(record), issues);
+    });
+  }
+  await t.step("one key part is enough, whatever it is", () => {
+    for (const field of ["userEmailAddress", "url", "messageId"]) {
+      const data = { date: URL_CLICK.date, [field]: "x" };
+      equal(normalize({ logType: "url", data }, ctx())?.verdict, "unknown", field);
+    }
+    const byNumber = { date: URL_CLICK.date, messageId: 4487 };
+    equal(normalize({ logType: "url", data: byNumber }, ctx())?.email.messageId, "4487");
+  });
+});
+
+Deno.test("directionFromRoute() knows Mimecast's four routes, external included", () => {
+  const cases: [unknown, string | undefined][] = [
+    ["inbound", "inbound"],
+    ["outbound", "outbound"],
+    ["internal", "internal"],
+    ["external", "external"],
+    ["External", "external"],
+    [" Inbound ", "inbound"],
+    ["all", undefined],
+    ["", undefined],
+    [undefined, undefined],
+    [3, undefined],
+  ];
+  for (const [route, direction] of cases) equal(directionFromRoute(route), direction, `${route}`);
   const alert = normalize({
     logType: "attachment",
-    data: {
-      date: "2025-03-04T10:00:00+0000",
-      result: "sandbox-skipped",
-      recipientAddress: "a@x.example",
-    },
-  }, { ...ctx(), count: (n) => void (n === "drift" && drift++) });
-  equal(alert?.verdict, "sandbox-skipped");
-  equal(drift, 1);
+    data: { ...ATTACHMENT, result: "malicious", route: "external", senderAddress: "a@x.example" },
+  }, ctx({ internalDomains: ["acme-corp.example"] }));
+  equal(alert?.direction, "external");
 });
 
 Deno.test("normalize() tells direction from internal networks when there is no route", () => {

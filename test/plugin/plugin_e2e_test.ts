@@ -23,10 +23,12 @@ for (const apiVersion of ["2.0", "1.0"] as const) {
     const clock = new FakeClock(NOW);
     const sim = new MimecastSimulator({ now: clock.now, maxPageSize: 2 });
     const expected = [];
+    let filtered = 0;
     for (const name of CASES) {
       const { fixture, golden } = await load(name);
       sim.add(fixture.logType, fixture.records);
       expected.push(...golden.alerts);
+      filtered += golden.filtered.length;
     }
     const config = v.parse(configSchema, {
       apiVersion,
@@ -61,7 +63,7 @@ for (const apiVersion of ["2.0", "1.0"] as const) {
 
     equal(new Set(state.alerts.map((a) => a.id)).size, state.alerts.length, "no duplicates");
     deepStrictEqual(JSON.parse(JSON.stringify(state.alerts)).sort(byId), [...expected].sort(byId));
-    equal(state.filtered, 3);
+    equal(state.filtered, filtered);
   });
 }
 
