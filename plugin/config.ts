@@ -120,7 +120,7 @@ const common = {
       v.maxValue(3600),
       v.title("Lag (seconds)"),
       v.description(
-        "Each run stops this far before now, so records Mimecast writes late are not missed.",
+        "Each run's live window ends this long before now; records written later than that are caught by the late-arrival re-read.",
       ),
     ),
     60,
