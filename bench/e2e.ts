@@ -107,7 +107,7 @@ async function barePipe(simUrl: string, sinkUrl: string): Promise<number> {
   });
   const { access_token } = await tokenResponse.json();
   const to = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, "+0000");
-  const from = new Date(Date.now() - 60 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "+0000");
+  const from = new Date(Date.now() - 30 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "+0000");
   for (const path of PATHS) {
     const filters = { from, to, oldestFirst: true, scanResult: "all", result: "all", route: "all" };
     let pageToken: string | undefined;
@@ -202,7 +202,7 @@ export async function measure(n: number, options: { pluginDir?: URL } = {}): Pro
           baseUrl: sim.url,
           clientId: "sim-client-id",
           clientSecret: "sim-client-secret-value",
-          startFrom: "60d",
+          startFrom: "30d",
         },
         destination: { url: webhook.url, secret: SECRET },
         schedule: { enabled: false },

@@ -23,6 +23,8 @@ Deno.test("layoutOf() finds the apiVersion switch, the per-version fields and th
     "logTypes",
     "startFrom",
     "lagSeconds",
+    "lateArrivalMinutes",
+    "maxPagesPerRun",
     "internalDomains",
     "internalNetworks",
     "mapping",
