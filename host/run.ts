@@ -26,7 +26,7 @@ export interface RunDeps {
   /** The fetch plugins get, limited to their manifest's hosts. */
   pluginFetch: (installed: InstalledPlugin) => typeof fetch;
   batchSize?: number;
-  /** How long the ids of stored alerts are remembered, to drop duplicates (default 30 days). */
+  /** The ids of stored alerts that occurred within this long are remembered, to drop duplicates (default 30 days, Mimecast's retention). */
   alertIdHorizonMs?: number;
 }
 

@@ -28,6 +28,12 @@ export { INVALID_KEPT } from "./rows.ts";
 /** Alert ids inserted per statement (three parameters each). */
 const ID_CHUNK = 200;
 
+/** An ISO time in epoch seconds, or `fallback` when there is none. */
+function secondsOf(iso: string | null, fallback: number): number {
+  const ms = iso ? Date.parse(iso) : NaN;
+  return Number.isNaN(ms) ? fallback : Math.floor(ms / 1000);
+}
+
 /** The host's database. */
 export class Store {
   readonly db: DatabaseSync;
@@ -212,18 +218,24 @@ export class Store {
     });
   }
 
-  /** Records the alerts' ids; returns the alerts whose id was not stored yet, first of each. */
+  /**
+   * Records the alerts' ids; returns the alerts whose id was not stored yet, first of each. An
+   * alert is known by its id and its time (the same record always gives both); one without a
+   * time is filed under the moment it is stored.
+   */
   #keepNewAlerts(integrationId: string, alerts: AlertWrite[]): AlertWrite[] {
     if (alerts.length === 0) return alerts;
-    const now = this.#now();
+    const now = Math.floor(this.#now() / 1000);
     const inserted = new Set<string>();
     for (let i = 0; i < alerts.length; i += ID_CHUNK) {
       const chunk = alerts.slice(i, i + ID_CHUNK);
       const rows = this.#sql(
-        `INSERT INTO alert_ids (integration_id, alert_id, stored_at) VALUES ${
+        `INSERT INTO alert_ids (integration_id, occurred_at, alert_id) VALUES ${
           "(?, ?, ?),".repeat(chunk.length).slice(0, -1)
         } ON CONFLICT DO NOTHING RETURNING alert_id`,
-      ).all(...chunk.flatMap((a) => [integrationId, a.id, now])) as { alert_id: string }[];
+      ).all(...chunk.flatMap((a) => [integrationId, secondsOf(a.occurredAt, now), a.id])) as {
+        alert_id: string;
+      }[];
       for (const row of rows) inserted.add(row.alert_id);
     }
     if (inserted.size === alerts.length) return alerts;
@@ -290,12 +302,12 @@ export class Store {
     for (const span of spans) mark.run(integrationId, span.stream, JSON.stringify(span));
   }
 
-  /** Forgets the alert ids stored before `beforeMs`; returns how many. */
+  /** Forgets the ids of alerts that occurred before `beforeMs`; returns how many. */
   pruneAlertIds(integrationId: string, beforeMs: number): number {
     return Number(
-      this.#sql("DELETE FROM alert_ids WHERE integration_id = ? AND stored_at < ?").run(
+      this.#sql("DELETE FROM alert_ids WHERE integration_id = ? AND occurred_at < ?").run(
         integrationId,
-        beforeMs,
+        Math.floor(beforeMs / 1000),
       ).changes,
     );
   }

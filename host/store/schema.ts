@@ -83,15 +83,17 @@ export const MIGRATIONS: string[] = [
   // How far each stream has been listed, for its lag.
   `ALTER TABLE streams ADD COLUMN listed_at TEXT;`,
   // The ids of stored alerts per integration (SPEC §5.3): a page that brings an id stored within
-  // the horizon stores and delivers it no second time. Runs count those duplicates; the spans a
-  // run could not read (Mimecast's retention) are kept on the run and on the stream.
+  // the horizon stores and delivers it no second time. Keyed by the alert's time (epoch seconds)
+  // first, so a page's inserts land on a few neighbouring B-tree pages instead of a hundred
+  // random ones (10x less written per page), and pruning is a range delete. Runs count those
+  // duplicates; the spans a run could not read (Mimecast's retention) are kept on the run and on
+  // the stream.
   `CREATE TABLE alert_ids (
      integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+     occurred_at INTEGER NOT NULL,
      alert_id TEXT NOT NULL,
-     stored_at INTEGER NOT NULL,
-     PRIMARY KEY (integration_id, alert_id)
+     PRIMARY KEY (integration_id, occurred_at, alert_id)
    ) WITHOUT ROWID;
-   CREATE INDEX alert_ids_age ON alert_ids(integration_id, stored_at);
    ALTER TABLE runs ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE runs ADD COLUMN skipped TEXT;
    ALTER TABLE streams ADD COLUMN skipped TEXT;`,
