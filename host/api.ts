@@ -232,6 +232,7 @@ export function runView(run: RunRow) {
     finishedAt: run.finishedAt,
     counts: run.counts,
     ...(run.skipped.length > 0 ? { skipped: run.skipped } : {}),
+    ...(Object.keys(run.notes).length > 0 ? { notes: run.notes } : {}),
     ...(run.error ? { error: run.error, code: run.errorCode, hint: run.hint } : {}),
   };
 }

@@ -146,6 +146,7 @@ export class Integrations {
         { config: secret, destinationSecret: valid.destination.secret } satisfies Sealed,
       ),
       destinationUrl: valid.destination.url,
+      destinationFormat: "alerts", // the only format until OCSF lands (SPEC §4)
       intervalSeconds: valid.schedule?.intervalSeconds ?? null,
       enabled: valid.schedule?.enabled ?? true,
       createdAt: now,

@@ -183,6 +183,8 @@ export interface NormalizedPage {
   filtered: unknown[];
   invalid: { record: unknown; issues: Issue[] }[];
   counts: Pick<RunCounts, "fetched" | "filtered" | "invalid" | "alerts" | "drift">;
+  /** What normalize counted by name (`ctx.count`), drift aside. */
+  notes: Record<string, number>;
 }
 
 /** Normalizes a page's records; a record the plugin cannot normalize is kept as invalid. */
@@ -231,7 +233,8 @@ export function normalizeRecords(
   counts.invalid = invalid.length;
   counts.alerts = alerts.length;
   counts.drift = notes.drift ?? 0;
-  return { alerts, filtered, invalid, counts };
+  delete notes.drift;
+  return { alerts, filtered, invalid, counts, notes };
 }
 
 function normalizePage(
@@ -239,7 +242,7 @@ function normalizePage(
   page: Page,
   run: { integrationId: string; runId: string; config: unknown; batchSize: number },
 ): PageWrite {
-  const { alerts, invalid, counts } = normalizeRecords(
+  const { alerts, invalid, counts, notes } = normalizeRecords(
     installed,
     page.records,
     run.integrationId,
@@ -271,6 +274,7 @@ function normalizePage(
     invalid,
     listed,
     skipped: skippedOf(page),
+    notes,
     counts: {
       fetched: counts.fetched,
       filtered: counts.filtered,

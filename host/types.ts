@@ -49,7 +49,10 @@ export interface PluginContext<Config = unknown, Checkpoint = Json> {
 export interface NormalizeContext<Config = unknown> {
   integrationId: string;
   config: Config;
-  /** Counts a notable but accepted record, e.g. `drift` for an unknown verdict value. */
+  /**
+   * Counts something notable by name: `drift` for an unknown verdict value (a run count of its
+   * own); any other name adds to the run's `notes` (e.g. rejections per reason).
+   */
   count(name: string): void;
 }
 
@@ -101,6 +104,10 @@ export interface Alert {
   file?: { name?: string; type?: string; sha256?: string };
   verdict: string;
   action?: string;
+  /** Where Mimecast gives it (rejections): the connecting server. */
+  sender?: { ip?: string };
+  /** Rejections only: Mimecast's category, SMTP code and reply text. */
+  rejection?: { type?: string; code?: string; info?: string };
   integrationId: string;
   raw: Record<string, unknown>;
 }

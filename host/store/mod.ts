@@ -103,8 +103,8 @@ export class Store {
     row: Omit<IntegrationRow, "lastError" | "lastHint" | "lastRunAt" | "lastSuccessAt">,
   ): void {
     this.#sql(
-      `INSERT INTO integrations (id, plugin_id, name, config, secrets, destination_url, interval_seconds, enabled, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO integrations (id, plugin_id, name, config, secrets, destination_url, destination_format, interval_seconds, enabled, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       row.id,
       row.pluginId,
@@ -112,6 +112,7 @@ export class Store {
       JSON.stringify(row.config),
       row.secrets,
       row.destinationUrl,
+      row.destinationFormat,
       row.intervalSeconds,
       row.enabled ? 1 : 0,
       row.createdAt,
@@ -124,7 +125,13 @@ export class Store {
     fields: Partial<
       Pick<
         IntegrationRow,
-        "name" | "config" | "secrets" | "destinationUrl" | "intervalSeconds" | "enabled"
+        | "name"
+        | "config"
+        | "secrets"
+        | "destinationUrl"
+        | "destinationFormat"
+        | "intervalSeconds"
+        | "enabled"
       >
     >,
   ): void {
@@ -135,13 +142,14 @@ export class Store {
     );
     const next = { ...current, ...defined };
     this.#sql(
-      `UPDATE integrations SET name = ?, config = ?, secrets = ?, destination_url = ?, interval_seconds = ?, enabled = ?, updated_at = ?
+      `UPDATE integrations SET name = ?, config = ?, secrets = ?, destination_url = ?, destination_format = ?, interval_seconds = ?, enabled = ?, updated_at = ?
        WHERE id = ?`,
     ).run(
       next.name,
       JSON.stringify(next.config),
       next.secrets,
       next.destinationUrl,
+      next.destinationFormat,
       next.intervalSeconds,
       next.enabled ? 1 : 0,
       this.#iso(),
@@ -212,6 +220,7 @@ export class Store {
       if (page.invalid.length > 0) this.#keepInvalid(page, at);
       this.#updateStreams(page, fresh);
       if (page.skipped.length > 0) this.#noteSkipped(page.integrationId, page.runId, page.skipped);
+      if (Object.keys(page.notes).length > 0) this.#addNotes(page.runId, page.notes);
       const duplicates = page.alerts.length - fresh.length;
       this.addRunCounts(page.runId, { ...page.counts, alerts: fresh.length, duplicates });
       return { stored: fresh.length, duplicates };
@@ -300,6 +309,13 @@ export class Store {
        ON CONFLICT(integration_id, log_type) DO UPDATE SET skipped = excluded.skipped`,
     );
     for (const span of spans) mark.run(integrationId, span.stream, JSON.stringify(span));
+  }
+
+  #addNotes(runId: string, notes: Record<string, number>): void {
+    const row = this.#sql("SELECT notes FROM runs WHERE id = ?").get(runId) as Row | undefined;
+    const all: Record<string, number> = row?.notes ? JSON.parse(String(row.notes)) : {};
+    for (const [name, n] of Object.entries(notes)) all[name] = (all[name] ?? 0) + n;
+    this.#sql("UPDATE runs SET notes = ? WHERE id = ?").run(JSON.stringify(all), runId);
   }
 
   /** Forgets the ids of alerts that occurred before `beforeMs`; returns how many. */

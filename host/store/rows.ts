@@ -15,6 +15,8 @@ export interface IntegrationRow {
   config: Record<string, unknown>;
   secrets: string;
   destinationUrl: string;
+  /** The webhook body's format: `alerts` (SPEC §4) or `ocsf`. */
+  destinationFormat: string;
   intervalSeconds: number | null;
   enabled: boolean;
   lastError: string | null;
@@ -49,6 +51,8 @@ export interface RunRow {
   counts: RunCounts;
   /** Spans the run could not read (e.g. older than Mimecast keeps). */
   skipped: SkippedSpan[];
+  /** The plugin's own named counts (normalize's `ctx.count`), e.g. rejections per reason. */
+  notes: Record<string, number>;
   error: string | null;
   errorCode: string | null;
   hint: string | null;
@@ -97,6 +101,8 @@ export interface PageWrite {
   listed: { stream: string; at: string }[];
   skipped: SkippedSpan[];
   counts: Pick<RunCounts, "fetched" | "filtered" | "invalid" | "drift">;
+  /** Named counts to add to the run's `notes`. */
+  notes: Record<string, number>;
 }
 
 /** A row as node:sqlite returns it. */
@@ -111,6 +117,7 @@ export function integrationFrom(r: Row): IntegrationRow {
     config: JSON.parse(String(r.config)),
     secrets: String(r.secrets),
     destinationUrl: String(r.destination_url),
+    destinationFormat: String(r.destination_format ?? "alerts"),
     intervalSeconds: r.interval_seconds === null ? null : Number(r.interval_seconds),
     enabled: Number(r.enabled) === 1,
     lastError: (r.last_error as string | null) ?? null,
@@ -159,6 +166,7 @@ export function runFrom(r: Row): RunRow {
       duplicates: Number(r.duplicates ?? 0),
     },
     skipped: r.skipped ? JSON.parse(String(r.skipped)) : [],
+    notes: r.notes ? JSON.parse(String(r.notes)) : {},
     error: (r.error as string | null) ?? null,
     errorCode: (r.error_code as string | null) ?? null,
     hint: (r.hint as string | null) ?? null,

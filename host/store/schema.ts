@@ -97,4 +97,8 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE runs ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE runs ADD COLUMN skipped TEXT;
    ALTER TABLE streams ADD COLUMN skipped TEXT;`,
+  // Per destination, the body's format (SPEC §4: the alerts as they are, or OCSF findings); per
+  // run, the plugin's own named counts beside the fixed ones (e.g. rejections per reason).
+  `ALTER TABLE integrations ADD COLUMN destination_format TEXT NOT NULL DEFAULT 'alerts';
+   ALTER TABLE runs ADD COLUMN notes TEXT;`,
 ];
