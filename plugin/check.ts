@@ -9,13 +9,21 @@ import { formatMimecastDate } from "./dates.ts";
 import { MimecastError } from "./errors.ts";
 import { createClient, type FetchContext } from "./fetch.ts";
 import { LOG_KINDS } from "./records.ts";
+import { checkRejections } from "./siem/check.ts";
 
-/** Checks each configured log type with a one-record query over the last hour. */
+/**
+ * Checks each configured log type: a one-record query over the last hour for the TTP logs, one
+ * call to the SIEM stream for rejections.
+ */
 export async function check(ctx: FetchContext): Promise<CheckResult[]> {
   const client = createClient({ ...ctx, retry: { attempts: 2, rateLimitWaits: 1, ...ctx.retry } });
   const now = ctx.clock.now();
   const results: CheckResult[] = [];
   for (const logType of ctx.config.logTypes) {
+    if (logType === "rejections") {
+      results.push(await checkRejections(client, ctx.config.apiVersion, now));
+      continue;
+    }
     const filters = {
       from: formatMimecastDate(now - 3_600_000),
       to: formatMimecastDate(now),

@@ -76,7 +76,76 @@ export class MimecastClient {
   }
 
   /** POSTs a JSON body to an endpoint path and returns the envelope of a successful call. */
-  async post(path: string, body: unknown): Promise<Envelope> {
+  post(path: string, body: unknown): Promise<Envelope> {
+    return this.#retrying(path, () => this.#once(path, body));
+  }
+
+  /**
+   * Makes a call whose successful answer the caller reads itself, as a stream (SIEM files and
+   * listings, SPEC §3.8): the same authentication, 429 waits and retries as `post`, with the
+   * time limit covering the wait for the answer's headers only. An error status is read (bounded)
+   * and mapped as `post` maps it.
+   */
+  open(
+    path: string,
+    request: { method: "GET" | "POST"; query?: string; body?: unknown; accept?: string },
+  ): Promise<Response> {
+    return this.#retrying(path, () => this.#openOnce(path, request));
+  }
+
+  /** The error a 200 answer with a non-empty `fail[]` stands for. */
+  failure(path: string, envelope: Envelope): MimecastError {
+    return this.#failError(path, envelope);
+  }
+
+  async #openOnce(
+    path: string,
+    request: { method: "GET" | "POST"; query?: string; body?: unknown; accept?: string },
+  ): Promise<Response> {
+    const { baseUrl, auth, signal } = this.#deps;
+    const headers: Record<string, string> = {
+      ...await auth.headers(path),
+      "Accept": request.accept ?? "application/json",
+    };
+    if (request.body !== undefined) headers["Content-Type"] = "application/json";
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(), this.#policy.timeoutMs);
+    let response: Response;
+    this.stats.calls++;
+    try {
+      response = await this.#deps.fetch(
+        `${baseUrl}${path}${request.query ? `?${request.query}` : ""}`,
+        {
+          method: request.method,
+          headers,
+          body: request.body === undefined ? undefined : JSON.stringify(request.body),
+          signal: AbortSignal.any([signal, timer.signal]),
+        },
+      );
+    } catch (cause) {
+      if (signal.aborted) throw cause;
+      if ((cause as { code?: unknown })?.code === "NET_DENIED") {
+        throw new MimecastError("NET_DENIED", `Cannot fetch ${path}: ${(cause as Error).message}`, {
+          cause,
+        });
+      }
+      const why = this.#why(cause, undefined, timer.signal.aborted);
+      throw new MimecastError("UNAVAILABLE", `Cannot fetch ${path}: ${why}`, {
+        retryable: true,
+        cause,
+      });
+    } finally {
+      clearTimeout(timeout);
+    }
+    if (response.ok) return response;
+    const text = await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path }).catch(() =>
+      ""
+    );
+    if (response.status === 429) throw rateLimitError(path, response);
+    throw this.#statusError(path, response.status, text);
+  }
+
+  async #retrying<T>(path: string, once: () => Promise<T>): Promise<T> {
     const { clock, signal, logger } = this.#deps;
     let failures = 0;
     let waits = 0;
@@ -86,7 +155,7 @@ export class MimecastClient {
       const pause = this.#pausedUntil - clock.now();
       if (pause > 0) await clock.sleep(pause, signal);
       try {
-        return await this.#once(path, body);
+        return await once();
       } catch (error) {
         if (!(error instanceof MimecastError)) throw error;
         if (error.status === 401 && !reauthenticated && this.#deps.auth.invalidate()) {

@@ -6,8 +6,12 @@
 import * as v from "valibot";
 
 /** The three TTP log types, in the order a run fetches them. */
-export const LOG_TYPES = ["url", "attachment", "impersonation"] as const;
+export const TTP_LOG_TYPES = ["url", "attachment", "impersonation"] as const;
 /** One of the TTP log types. */
+export type TtpLogType = typeof TTP_LOG_TYPES[number];
+/** Every log type: the TTP logs, and the MTA rejections of the SIEM stream (SPEC §3.8). */
+export const LOG_TYPES = [...TTP_LOG_TYPES, "rejections"] as const;
+/** One of the log types. */
 export type LogType = typeof LOG_TYPES[number];
 
 /** API 2.0 gateways (global with failover, or pinned to a region). */
@@ -92,9 +96,11 @@ const common = {
       v.nonEmpty("Choose at least one log type"),
       v.checkItems((item, i, all) => all.indexOf(item) === i, "Each log type may appear once"),
       v.title("Log types"),
-      v.description("Which TTP logs to pull. Each has its own cursor."),
+      v.description(
+        "Which logs to pull, each with its own cursor: the TTP URL, attachment and impersonation logs, and rejections (MTA rejections from the SIEM stream; needs Enhanced Logging and the SIEM permission).",
+      ),
     ),
-    [...LOG_TYPES],
+    [...TTP_LOG_TYPES],
   ),
   startFrom: v.optional(
     v.pipe(
@@ -150,6 +156,29 @@ const common = {
       ),
     ),
     5000,
+  ),
+  rejectionRules: v.optional(
+    v.pipe(
+      v.array(
+        v.object({
+          match: v.pipe(
+            v.string(),
+            v.trim(),
+            v.nonEmpty("Enter the rejection text to match, such as IP Found in RBL"),
+          ),
+          alertType: v.pipe(
+            v.string(),
+            v.trim(),
+            v.nonEmpty("Enter the alert type to raise, such as IP Temporarily Blacklisted"),
+          ),
+        }),
+      ),
+      v.title("Rejection rules"),
+      v.description(
+        "Which MTA rejections become alerts, checked before the six default reasons: a rejection whose reason text (or else its category) contains `match` (any case, dashes and spaces ignored) raises `alertType`.",
+      ),
+    ),
+    [],
   ),
   internalDomains: v.optional(
     v.pipe(

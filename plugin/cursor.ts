@@ -8,7 +8,8 @@
  * @module
  */
 import * as v from "valibot";
-import { LOG_TYPES, type LogType } from "./config.ts";
+import type { TtpLogType } from "./config.ts";
+import { type SiemCursor, siemCursorSchema } from "./siem/cursor.ts";
 import { formatIsoSecond, parseMimecastDate } from "./dates.ts";
 
 const isoTime = v.pipe(
@@ -24,7 +25,12 @@ const cursorSchema = v.object({
 
 const checkpointSchema = v.object({
   version: v.union([v.literal(1), v.literal(2)]),
-  cursors: v.record(v.picklist(LOG_TYPES), cursorSchema),
+  cursors: v.object({
+    url: v.optional(cursorSchema),
+    attachment: v.optional(cursorSchema),
+    impersonation: v.optional(cursorSchema),
+    rejections: v.optional(siemCursorSchema),
+  }),
 });
 
 /** One log type's position: live time (ISO, to the second), keys at it, and the settled time. */
@@ -34,7 +40,10 @@ export interface Cursor {
   settled: string;
 }
 /** The plugin's checkpoint: one cursor per log type that has run. */
-export type Checkpoint = { version: 2; cursors: Partial<Record<LogType, Cursor>> };
+export type Checkpoint = {
+  version: 2;
+  cursors: Partial<Record<TtpLogType, Cursor>> & { rejections?: SiemCursor };
+};
 
 /**
  * Reads a stored checkpoint; null starts fresh. A version 1 checkpoint (no `settled`) resumes
@@ -49,9 +58,12 @@ export function readCheckpoint(stored: unknown): Checkpoint {
       `Cannot resume: the stored checkpoint is not a Mimecast cursor (${parsed.issues[0].message})`,
     );
   }
-  const cursors: Checkpoint["cursors"] = {};
-  for (const [logType, c] of Object.entries(parsed.output.cursors)) {
-    cursors[logType as LogType] = { time: c.time, keys: c.keys, settled: c.settled ?? c.time };
+  const { rejections, ...ttp } = parsed.output.cursors;
+  const cursors: Checkpoint["cursors"] = rejections ? { rejections } : {};
+  for (const [logType, c] of Object.entries(ttp)) {
+    if (c) {
+      cursors[logType as TtpLogType] = { time: c.time, keys: c.keys, settled: c.settled ?? c.time };
+    }
   }
   return { version: 2, cursors };
 }

@@ -68,6 +68,8 @@ export class MimecastError extends Error {
       cause?: unknown;
       /** The API version of the call, when the hint differs between them. */
       apiVersion?: "1.0" | "2.0";
+      /** A hint of the caller's, in place of the one for the code. */
+      hint?: string;
     } = {},
   ) {
     super(message, { cause: options.cause });
@@ -75,7 +77,8 @@ export class MimecastError extends Error {
     this.status = options.status;
     this.mimecastCode = options.mimecastCode;
     this.retryable = options.retryable ?? false;
-    this.hint = (options.apiVersion === "2.0" ? API2_HINTS[code] : undefined) ?? HINTS[code];
+    this.hint = options.hint ??
+      (options.apiVersion === "2.0" ? API2_HINTS[code] : undefined) ?? HINTS[code];
   }
 }
 

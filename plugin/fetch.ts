@@ -1,5 +1,5 @@
 /**
- * The plugin's `fetch` (SPEC §3.2, §3.6): per configured log type, two closed windows, oldest
+ * The plugin's `fetch` (SPEC §3.2, §3.6): per configured TTP log type, two closed windows, oldest
  * first, pages of 100 with the filters frozen, until `next` is absent or a page is empty:
  *
  * 1. the *live* window `[live, now - lag]`, for on-time records at their usual latency;
@@ -10,17 +10,19 @@
  *
  * A window read when it was already older than H is final, so a backlog is read once; only the
  * last H of live reading is read twice. Each page comes with the checkpoint that is true once its
- * records are stored. A preview stops after the first page of each log type.
+ * records are stored. A preview stops after the first page of each log type. The `rejections`
+ * log type reads Mimecast's SIEM files instead (./siem/mod.ts).
  * @module
  */
 import type { Page, PluginContext, SkippedSpan } from "../host/types.ts";
 import { type Authenticator, hmacAuthenticator, tokenAuthenticator } from "./auth.ts";
 import { MimecastClient, type RetryPolicy } from "./client.ts";
-import { type Config, durationMs, type LogType, RETENTION_MS } from "./config.ts";
+import { type Config, durationMs, RETENTION_MS, type TtpLogType } from "./config.ts";
 import { type Checkpoint, type Cursor, CursorTracker, readCheckpoint, toSecond } from "./cursor.ts";
 import { formatIsoSecond, formatMimecastDate, parseMimecastDate } from "./dates.ts";
 import { paginate } from "./paginate.ts";
 import { LOG_KINDS, type MimecastRecord, recordKey, recordTime } from "./records.ts";
+import { rejectionPages } from "./siem/mod.ts";
 
 /**
  * A cursor older than Mimecast's retention resumes this far inside it, so the records at the
@@ -29,7 +31,7 @@ import { LOG_KINDS, type MimecastRecord, recordKey, recordTime } from "./records
 export const RETENTION_MARGIN_MS = 15 * 60_000;
 
 /** Filters that ask for everything: the API's own defaults may narrow results. */
-const EVERYTHING: Record<LogType, Record<string, unknown>> = {
+const EVERYTHING: Record<TtpLogType, Record<string, unknown>> = {
   url: { scanResult: "all", route: "all" },
   attachment: { result: "all", route: "all" },
   impersonation: {},
@@ -81,7 +83,8 @@ export async function* fetchPages(
     first: toSecond(now - durationMs(ctx.config.startFrom)),
   };
   for (const logType of ctx.config.logTypes) {
-    yield* logTypePages(ctx, client, checkpoint, logType, times);
+    if (logType === "rejections") yield* rejectionPages(ctx, client, checkpoint);
+    else yield* logTypePages(ctx, client, checkpoint, logType, times);
   }
 }
 
@@ -89,7 +92,7 @@ async function* logTypePages(
   ctx: FetchContext,
   client: MimecastClient,
   checkpoint: Checkpoint,
-  logType: LogType,
+  logType: TtpLogType,
   times: RunTimes,
 ): AsyncGenerator<Page<MimecastRecord, Checkpoint>> {
   const first = formatIsoSecond(times.first);
@@ -182,7 +185,7 @@ async function* logTypePages(
 }
 
 /** The window's frozen filters: the same object for every page of its pagination. */
-function windowFilters(logType: LogType, from: number, to: number): Record<string, unknown> {
+function windowFilters(logType: TtpLogType, from: number, to: number): Record<string, unknown> {
   return Object.freeze({
     from: formatMimecastDate(from),
     to: formatMimecastDate(to),
@@ -197,7 +200,7 @@ function windowFilters(logType: LogType, from: number, to: number): Record<strin
  */
 function withinRetention(
   cursor: Cursor,
-  logType: LogType,
+  logType: TtpLogType,
   now: number,
 ): { cursor: Cursor; skipped: SkippedSpan[] } {
   const oldest = now - RETENTION_MS;

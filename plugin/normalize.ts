@@ -3,10 +3,9 @@
  * safe, choose the alert type, map it to ATT&CK, and shape the alert. Pure and synchronous.
  * @module
  */
-import { createHash } from "node:crypto";
 import * as v from "valibot";
 import type { Alert, Issue, NormalizeContext } from "../host/types.ts";
-import type { Config, LogType } from "./config.ts";
+import type { Config, TtpLogType } from "./config.ts";
 import { formatIsoSecond } from "./dates.ts";
 import { directionFromRoute, inferDirection } from "./direction.ts";
 import { InvalidRecordError } from "./errors.ts";
@@ -19,17 +18,19 @@ import {
   recordKey,
   recordTime,
 } from "./records.ts";
+import { stableId } from "./ids.ts";
+import { rejectionAlert } from "./siem/normalize.ts";
 import { threatFor } from "./threats.ts";
 
 /** Verdicts Mimecast uses for harmless results, lower-cased, per log type (impersonation has none). */
-const BENIGN: Record<LogType, ReadonlySet<string>> = {
+const BENIGN: Record<TtpLogType, ReadonlySet<string>> = {
   url: new Set(["clean"]),
   attachment: new Set(["safe", "clean"]),
   impersonation: new Set(),
 };
 
 /** Verdicts seen in Mimecast's documentation or data; anything else is vocabulary drift. */
-const KNOWN: Record<LogType, ReadonlySet<string>> = {
+const KNOWN: Record<TtpLogType, ReadonlySet<string>> = {
   url: new Set(["clean", "malicious"]),
   attachment: new Set(["safe", "clean", "malicious", "unknown", "timeout", "error", "unsafe"]),
   impersonation: new Set(["malicious", "suspicious"]),
@@ -40,12 +41,11 @@ const NO_VERDICT = "unknown";
 
 /** The stable alert id: a hash of the log type and the record key. */
 export function alertId(
-  logType: LogType,
+  logType: TtpLogType,
   data: Record<string, unknown>,
   time: number = recordTime(logType, data),
 ): string {
-  return createHash("sha256").update(`${logType}\n${recordKey(logType, data, time)}`).digest("hex")
-    .slice(0, 32);
+  return stableId(logType, recordKey(logType, data, time));
 }
 
 /** The url alert type (SPEC §3.4): creationMethod when ttpDefinition is empty, else reason or ttpDefinition. */
@@ -66,7 +66,9 @@ function issuesOf(issues: v.BaseIssue<unknown>[]): Issue[] {
  * Throws InvalidRecordError when the record cannot be timed or told apart from others (records.ts).
  */
 export function normalize(record: MimecastRecord, ctx: NormalizeContext<Config>): Alert | null {
-  const { logType, data } = record;
+  if (record.logType === "rejections") return rejectionAlert(record.data, ctx);
+  const { data } = record;
+  const logType = record.logType as TtpLogType;
   const kind = LOG_KINDS[logType];
   if (!kind) {
     throw new InvalidRecordError(String(logType), [{
@@ -109,7 +111,7 @@ type Shaped = Pick<Alert, "alertType" | "direction" | "email" | "url" | "file" |
   verdict: string | undefined;
 };
 
-const SHAPES: { [K in LogType]: (log: never, config: Config) => Shaped } = {
+const SHAPES: { [K in TtpLogType]: (log: never, config: Config) => Shaped } = {
   url: (log: ClickLog, config: Config): Shaped => ({
     alertType: urlAlertType(log),
     direction: directionFromRoute(log.route) ?? inferDirection({

@@ -11,11 +11,11 @@
  * @module
  */
 import * as v from "valibot";
-import type { LogType } from "./config.ts";
+import type { LogType, TtpLogType } from "./config.ts";
 import { parseMimecastDate } from "./dates.ts";
 
 /** Accepts what `schema` accepts and drops anything else: the field is then simply missing. */
-function lenient<T extends v.GenericSchema>(schema: T) {
+export function lenient<T extends v.GenericSchema>(schema: T) {
   return v.fallback(v.optional(schema), undefined as v.InferOutput<v.OptionalSchema<T, undefined>>);
 }
 
@@ -27,8 +27,8 @@ const present = <T>(items: (T | undefined)[]): T[] =>
   items.filter((item): item is T => item !== undefined);
 
 /** Text; a number (an id or code in another API's spelling) becomes its decimal text. */
-const textValue = v.union([v.string(), v.pipe(v.number(), v.transform(String))]);
-const text = lenient(textValue);
+export const textValue = v.union([v.string(), v.pipe(v.number(), v.transform(String))]);
+export const text = lenient(textValue);
 
 const FLAG_WORDS = new Map([["true", true], ["false", false], ["1", true], ["0", false]]);
 /** A flag: `true`, `"true"` in any case, `1` or `"1"`, and the same spellings of false. */
@@ -71,7 +71,7 @@ const KEY_PARTS = {
   url: ["userEmailAddress", "url", "messageId"],
   attachment: ["recipientAddress", "fileHash", "messageId"],
   impersonation: ["recipientAddress", "messageId"], // the key when the record has no `id`
-} as const satisfies Record<LogType, readonly string[]>;
+} as const satisfies Record<TtpLogType, readonly string[]>;
 
 /** The text of one key part: strings as they are, numbers as text, anything else empty. */
 function keyText(value: unknown): string {
@@ -226,7 +226,7 @@ export const LOG_KINDS = {
 } as const;
 
 /** The record's time in epoch ms, or NaN when it has none that parses. */
-export function recordTime(logType: LogType, data: Record<string, unknown>): number {
+export function recordTime(logType: TtpLogType, data: Record<string, unknown>): number {
   const value = data[LOG_KINDS[logType].timeField];
   return typeof value === "string" ? parseMimecastDate(value) : NaN;
 }
@@ -239,7 +239,7 @@ export function recordTime(logType: LogType, data: Record<string, unknown>): num
  * time when it is already known.
  */
 export function recordKey(
-  logType: LogType,
+  logType: TtpLogType,
   data: Record<string, unknown>,
   time: number = recordTime(logType, data),
 ): string {

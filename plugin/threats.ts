@@ -39,6 +39,7 @@ export const LOG_TYPE_THREATS: Readonly<Record<LogType, Threat>> = {
   url: LINK,
   attachment: ATTACHMENT,
   impersonation: LINK,
+  rejections: { threatId: "TA0001", threatName: "Initial Access" },
 };
 
 /** An override row as the config holds it. */

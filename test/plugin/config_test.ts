@@ -7,7 +7,7 @@ const issues = (input: unknown) => {
   return result.success ? [] : result.issues.map((i) => `${v.getDotPath(i)}: ${i.message}`);
 };
 
-Deno.test("configSchema defaults to API 2.0, the global gateway, all log types, 24h, 30 min late arrivals", () => {
+Deno.test("configSchema defaults to API 2.0, the global gateway, the three TTP log types, 24h, 30 min late arrivals", () => {
   const config = v.parse(configSchema, { clientId: "id", clientSecret: "secret" });
   deepStrictEqual(config, {
     apiVersion: "2.0",
@@ -19,6 +19,7 @@ Deno.test("configSchema defaults to API 2.0, the global gateway, all log types, 
     lagSeconds: 60,
     lateArrivalMinutes: 30,
     maxPagesPerRun: 5000,
+    rejectionRules: [],
     internalDomains: [],
     internalNetworks: [],
     mapping: [],

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal } from "node:assert/strict";
 import * as v from "valibot";
-import type { LogType } from "../../plugin/config.ts";
+import type { TtpLogType as LogType } from "../../plugin/config.ts";
 import { LOG_KINDS, recordKey } from "../../plugin/records.ts";
 
 /** The smallest valid record of each log type: a time and one key part. */
