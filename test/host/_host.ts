@@ -84,6 +84,8 @@ export class Receiver {
 }
 
 export const SIM_ORIGIN = "http://127.0.0.1:9701";
+/** Where the simulator's presigned SIEM download links point. */
+export const SIM_FILES_ORIGIN = "http://127.0.0.1:9703";
 export const HOOK_URL = "http://127.0.0.1:9702/hook";
 export const WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 export const ADMIN = "test-admin-token-0123456789";
@@ -108,12 +110,14 @@ export async function testHost(
   if (fresh && (options.install ?? true)) await installPlugin(pluginsDir);
   const masterKey = options.masterKey ?? crypto.getRandomValues(new Uint8Array(32));
   const clock = options.clock ?? new FakeClock(NOW);
-  const sim = options.sim ?? new MimecastSimulator({ now: clock.now });
+  const sim = options.sim ??
+    new MimecastSimulator({ now: clock.now, filesOrigin: SIM_FILES_ORIGIN });
   const receiver = new Receiver();
   const logLines: string[] = [];
   const net: typeof fetch = (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (url.origin === SIM_ORIGIN) return sim.fetch(input, init);
+    if (url.origin === SIM_FILES_ORIGIN) return sim.fetch(input, init);
     if (url.origin === new URL(HOOK_URL).origin) return receiver.fetch(input, init);
     return Promise.reject(new TypeError(`test network: no route to ${url.origin}`));
   };
