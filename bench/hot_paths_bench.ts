@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { generateRecords } from "../fixtures/simulator/mod.ts";
 import { signature } from "../plugin/auth.ts";
 import { MAX_RESPONSE_BYTES, readLimitedText } from "../plugin/http.ts";
-import { configSchema, type LogType } from "../plugin/config.ts";
+import { configSchema, type TtpLogType as LogType } from "../plugin/config.ts";
 import { normalize } from "../plugin/normalize.ts";
 import { signWebhook } from "../host/delivery.ts";
 

@@ -2,7 +2,7 @@
 import { deepStrictEqual, equal } from "node:assert/strict";
 import * as v from "valibot";
 import { generateRecords, MimecastSimulator, SIM_CLIENT } from "../../fixtures/simulator/mod.ts";
-import { configSchema, type LogType } from "../../plugin/config.ts";
+import { configSchema, type TtpLogType as LogType } from "../../plugin/config.ts";
 import { normalize } from "../../plugin/normalize.ts";
 import type { Delivered } from "./_process.ts";
 

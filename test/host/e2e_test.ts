@@ -13,7 +13,7 @@ import {
 } from "../../fixtures/simulator/mod.ts";
 import { alertId } from "../../plugin/normalize.ts";
 import { formatIsoSecond, formatMimecastDate, parseMimecastDate } from "../../plugin/dates.ts";
-import type { LogType } from "../../plugin/config.ts";
+import type { TtpLogType as LogType } from "../../plugin/config.ts";
 import { installPlugin } from "./_host.ts";
 import { client, serveReceiver, spawnHost, until } from "./_process.ts";
 
