@@ -12,12 +12,11 @@ import {
   generateSiemEvents,
   MimecastSimulator,
   serveSimulator,
-  type SiemEvent,
   SIM_CLIENT,
   SIM_KEYS,
 } from "../../fixtures/simulator/mod.ts";
+import { allTypeReceipts, allTypeRecords, SEED_TABLE } from "../../fixtures/simulator/all_types.ts";
 import { configSchema } from "../../plugin/config.ts";
-import { formatMimecastDate } from "../../plugin/dates.ts";
 import { normalize } from "../../plugin/normalize.ts";
 import { installPlugin } from "./_host.ts";
 import { checkDeliveries } from "./_ingest.ts";
@@ -26,100 +25,6 @@ import { client, serveReceiver, spawnHost, until } from "./_process.ts";
 const TOKEN = "alert-types-admin-token-0123456789";
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const MIN = 60_000;
-
-/** The seed's table (SPEC §3.5): alert type → technique. */
-const SEED: Record<string, string> = {
-  "Impersonation Attempt": "T1598.003",
-  "Unsafe Email Attachment": "T1598.002",
-  "URL Protection": "T1598.003",
-  "Default URL Protection": "T1598.003",
-  "IP Temporarily Blacklisted": "TA0001",
-  "Submitter failed to authenticate": "T1078",
-  "Anti-Spoofing policy - Inbound not allowed": "T1598.003",
-  "Invalid Recipient": "TA0005",
-  "Exceeding outbound thread limit": "T1041",
-  "Message bounced due to Content Examination Policy": "T1598",
-  "Default Inbound URL Protect Definition": "T1598.003",
-};
-
-/** TTP records whose alert types are the table's five TTP rows (SPEC §3.4). */
-function ttpRecords(now: number) {
-  const at = (minutes: number) => formatMimecastDate(now - minutes * MIN);
-  const click = (ttpDefinition: string, i: number, extra: Record<string, unknown> = {}) => ({
-    date: at(30 + i),
-    userEmailAddress: `user${i}@acme-corp.example`,
-    fromUserEmailAddress: "billing@invoices-portal.example",
-    url: `https://login-verify.example/session?id=${i}`,
-    ttpDefinition,
-    scanResult: "malicious",
-    action: "warn",
-    route: "inbound",
-    messageId: `<click${i}@invoices-portal.example>`,
-    ...extra,
-  });
-  return {
-    url: [
-      click("Default Inbound URL Protect Definition", 1, { creationMethod: "User Click" }),
-      click("Default URL Protection", 2),
-      click("", 3), // no definition and no creation method: "URL Protection"
-    ],
-    attachment: [{
-      date: at(40),
-      senderAddress: "accounts@supplier.example",
-      recipientAddress: "finance@acme-corp.example",
-      fileName: "Remittance.xlsm",
-      fileHash: "9b4e3c0f1d2a5b6c7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f",
-      result: "malicious",
-      route: "inbound",
-      messageId: "<a81f22c0.77@supplier.example>",
-    }],
-    impersonation: [{
-      id: "MTOKEN:eNqrVkouLS7Jz00tSs5PSVWyUnI2MXM0N1XSUcpMUbIyNjA0NDA1MjE1",
-      eventTime: at(50),
-      senderAddress: "ceo.acme-corp@freemail.example",
-      recipientAddress: "ap@acme-corp.example",
-      hits: "1",
-      taggedMalicious: "true",
-      senderIpAddress: "192.0.2.77",
-      messageId: "<CAB9x7Yp3@mail.freemail.example>",
-    }],
-  };
-}
-
-/** One receipt rejection per seed reason, and two that are not alerts. */
-function receiptEvents(now: number): SiemEvent[] {
-  const base = (i: number, info: string, type: string | null): SiemEvent => ({
-    _offset: 1000 + i,
-    _partition: 3,
-    accountId: "C12A34",
-    aggregateId: `agg${i}_${now}`,
-    processingId: `proc${i}`,
-    timestamp: now - 90 * MIN + i * 1000,
-    type: "receipt",
-    subtype: "Rej",
-    action: "Rej",
-    direction: i % 2 ? "Inbound" : "inbound",
-    senderEnvelope: `sender${i}@203-0-113-9.example.net`,
-    senderHeader: null,
-    senderIp: `203.0.113.${i}`,
-    recipients: `user${i}@acme-corp.example`,
-    messageId: null,
-    subject: null,
-    rejectionType: type,
-    rejectionCode: "550",
-    rejectionInfo: info,
-  });
-  return [
-    base(1, "IP temporarily blacklisted - https://community.mimecast.com/docs/DOC-1369#451", null),
-    base(2, "Submitter failed to authenticate", "Authentication"),
-    base(3, "Anti-Spoofing policy – Inbound not allowed", "Anti-Spoofing"),
-    base(4, "550 Invalid Recipient", null),
-    base(5, "exceeding outbound thread limit", null),
-    base(6, "Message bounced due to Content Examination Policy", "Content Examination"),
-    base(7, "sip.invaluement.mimecast.org Blocked", "IP Found in RBL"), // no rule: filtered
-    { ...base(8, "Invalid Recipient", null), action: "Acc", subtype: "Acc" }, // accepted
-  ];
-}
 
 function integration(apiVersion: "2.0" | "1.0", baseUrl: string, receiverUrl: string) {
   const credentials = apiVersion === "2.0" ? SIM_CLIENT : SIM_KEYS;
@@ -142,15 +47,15 @@ Deno.test("all eleven alert types of the seed's table arrive signed, with their 
   const dir = await Deno.makeTempDir({ prefix: "alert-types-" });
   const now = Date.now();
   const sim = new MimecastSimulator();
-  const records = ttpRecords(now);
+  const records = allTypeRecords(now);
   for (const [logType, list] of Object.entries(records)) {
     sim.add(logType as "url" | "attachment" | "impersonation", list);
   }
-  sim.siem.addFile({ stage: "receipt", events: receiptEvents(now), publishedAt: now - 60 * MIN });
+  sim.siem.addFile({ stage: "receipt", events: allTypeReceipts(now), publishedAt: now - 60 * MIN });
   // A delivery file carrying seed texts: the next server's refusals, never alerts.
   sim.siem.addFile({
     stage: "delivery",
-    events: receiptEvents(now).map((e) => ({
+    events: allTypeReceipts(now).map((e) => ({
       ...e,
       type: "delivery",
       aggregateId: `d${e.aggregateId}`,
@@ -206,7 +111,7 @@ Deno.test("all eleven alert types of the seed's table arrive signed, with their 
         sender?: { ip: string };
       }[];
       const techniques = Object.fromEntries(alerts.map((a) => [a.alertType, a.threatId]));
-      deepStrictEqual(techniques, SEED, `API ${apiVersion}`);
+      deepStrictEqual(techniques, SEED_TABLE, `API ${apiVersion}`);
       equal(
         alerts.length,
         11,
