@@ -93,9 +93,32 @@ export class MimecastClient {
     return this.#retrying(path, () => this.#openOnce(path, request));
   }
 
-  /** The error a 200 answer with a non-empty `fail[]` stands for. */
-  failure(path: string, envelope: Envelope): MimecastError {
-    return this.#failError(path, envelope);
+  /**
+   * Reads a JSON answer that `open` returned, bounded like `post`'s: its object, or the error its
+   * non-empty `fail[]` stands for.
+   */
+  async json(path: string, response: Response): Promise<Record<string, unknown>> {
+    const text = await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path });
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (cause) {
+      throw new MimecastError(
+        "BAD_RESPONSE",
+        `Cannot read Mimecast's answer from ${path}: it is not JSON`,
+        { status: response.status, retryable: true, cause },
+      );
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new MimecastError(
+        "BAD_RESPONSE",
+        `Cannot read Mimecast's answer from ${path}: not an object`,
+        { status: response.status, retryable: true },
+      );
+    }
+    const fail = (body as Envelope).fail;
+    if (Array.isArray(fail) && fail.length > 0) throw this.#failError(path, body as Envelope);
+    return body as Record<string, unknown>;
   }
 
   async #openOnce(

@@ -7,7 +7,6 @@
 import type { CheckResult } from "../../host/types.ts";
 import type { MimecastClient } from "../client.ts";
 import { MimecastError } from "../errors.ts";
-import { MAX_RESPONSE_BYTES, readLimitedText } from "../http.ts";
 import { ENHANCED_LOGGING_HINT, withSiemHint } from "./hints.ts";
 
 /** Whether the SIEM stream answers, and has files, for this account. */
@@ -44,10 +43,7 @@ async function anyFileV1(client: MimecastClient): Promise<boolean> {
     await response.body?.cancel();
     return true;
   }
-  const envelope = JSON.parse(await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path }));
-  if (Array.isArray(envelope?.fail) && envelope.fail.length > 0) {
-    throw client.failure(path, envelope);
-  }
+  await client.json(path, response); // the end of the stream, or the error its fail[] says
   return false;
 }
 
@@ -60,7 +56,6 @@ async function anyFileV2(client: MimecastClient, now: number): Promise<boolean> 
     pageSize: "1",
   });
   const response = await client.open(path, { method: "GET", query: query.toString() });
-  const body = JSON.parse(await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path }));
-  if (Array.isArray(body?.fail) && body.fail.length > 0) throw client.failure(path, body);
-  return Array.isArray(body?.value) && body.value.length > 0;
+  const body = await client.json(path, response);
+  return Array.isArray(body.value) && body.value.length > 0;
 }

@@ -8,7 +8,6 @@
 import type { Clock, Logger } from "../../host/types.ts";
 import type { MimecastClient } from "../client.ts";
 import { MimecastError } from "../errors.ts";
-import { MAX_RESPONSE_BYTES, readLimitedText } from "../http.ts";
 import type { SiemCursor } from "./cursor.ts";
 import { jsonFileEvents } from "./decode.ts";
 import { filePages, fileTime, type SiemPage } from "./files.ts";
@@ -43,20 +42,7 @@ export async function* readV1(
       accept: "*/*",
     });
     if ((response.headers.get("content-type") ?? "").includes("json")) {
-      const text = await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path: PATH });
-      let envelope;
-      try {
-        envelope = JSON.parse(text);
-      } catch (cause) {
-        throw new MimecastError(
-          "BAD_RESPONSE",
-          `Cannot read Mimecast's answer from ${PATH}: it is not JSON`,
-          { retryable: true, cause },
-        );
-      }
-      if (Array.isArray(envelope?.fail) && envelope.fail.length > 0) {
-        throw client.failure(PATH, envelope);
-      }
+      await client.json(PATH, response); // throws what a non-empty fail[] says
       // The end of the stream ({"meta":{"isLastToken":true}}): the next run asks from here.
       if (passed > 0) yield { events: [], cursor: { api: "1.0", token, done: 0 } };
       return;

@@ -9,7 +9,7 @@
 import type { Clock, Logger } from "../../host/types.ts";
 import type { MimecastClient } from "../client.ts";
 import { MimecastError } from "../errors.ts";
-import { failureText, MAX_RESPONSE_BYTES, readLimitedText } from "../http.ts";
+import { failureText } from "../http.ts";
 import type { SiemCursor } from "./cursor.ts";
 import { ndjsonEvents } from "./decode.ts";
 import { filePages, type SiemPage } from "./files.ts";
@@ -33,19 +33,8 @@ interface Listing {
 
 async function list(client: MimecastClient, query: URLSearchParams): Promise<Listing> {
   const response = await client.open(PATH, { method: "GET", query: query.toString() });
-  const text = await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path: PATH });
-  let body;
-  try {
-    body = JSON.parse(text);
-  } catch (cause) {
-    throw new MimecastError(
-      "BAD_RESPONSE",
-      `Cannot read Mimecast's answer from ${PATH}: it is not JSON`,
-      { retryable: true, cause },
-    );
-  }
-  if (Array.isArray(body?.fail) && body.fail.length > 0) throw client.failure(PATH, body);
-  if (!Array.isArray(body?.value)) {
+  const body = await client.json(PATH, response);
+  if (!Array.isArray(body.value)) {
     throw new MimecastError(
       "BAD_RESPONSE",
       `Cannot read Mimecast's answer from ${PATH}: value is not a list of links`,
