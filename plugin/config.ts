@@ -65,6 +65,24 @@ function isCidr(text: string): boolean {
     Number(bits) <= 32;
 }
 
+/** An optional whole number between `min` and `max`, with messages that say the bounds. */
+const whole = (
+  bounds: { min: number; max: number; unit: string; fallback: number },
+  title: string,
+  description: string,
+) =>
+  v.optional(
+    v.pipe(
+      v.number(`${title}: enter a number`),
+      v.integer(`${title}: enter a whole number of ${bounds.unit}`),
+      v.minValue(bounds.min, `${title}: ${bounds.min} ${bounds.unit} at least`),
+      v.maxValue(bounds.max, `${title}: ${bounds.max} ${bounds.unit} at most`),
+      v.title(title),
+      v.description(description),
+    ),
+    bounds.fallback,
+  );
+
 const secret = (title: string, description: string) =>
   v.pipe(
     v.string(),
@@ -118,44 +136,20 @@ const common = {
     ),
     "24h",
   ),
-  lagSeconds: v.optional(
-    v.pipe(
-      v.number(),
-      v.integer(),
-      v.minValue(0),
-      v.maxValue(3600),
-      v.title("Lag (seconds)"),
-      v.description(
-        "Each run's live window ends this long before now; records written later than that are caught by the late-arrival re-read.",
-      ),
-    ),
-    60,
+  lagSeconds: whole(
+    { min: 0, max: 3600, unit: "seconds", fallback: 60 },
+    "Lag (seconds)",
+    "Each run's live window ends this long before now; records written later than that are caught by the late-arrival re-read.",
   ),
-  lateArrivalMinutes: v.optional(
-    v.pipe(
-      v.number(),
-      v.integer(),
-      v.minValue(0, "Late arrival window is 0 minutes at least"),
-      v.maxValue(1440, "Late arrival window is 1440 minutes (24 hours) at most"),
-      v.title("Late arrivals (minutes)"),
-      v.description(
-        "A record Mimecast writes up to this long after its own date is still delivered, once. Each window is read a second time when it becomes this old.",
-      ),
-    ),
-    30,
+  lateArrivalMinutes: whole(
+    { min: 0, max: 1440, unit: "minutes", fallback: 30 },
+    "Late arrivals (minutes)",
+    "A record Mimecast writes up to this long after its own date is still delivered, once. Each window is read a second time when it becomes this old.",
   ),
-  maxPagesPerRun: v.optional(
-    v.pipe(
-      v.number(),
-      v.integer(),
-      v.minValue(1, "Pages per run is 1 at least"),
-      v.maxValue(100_000, "Pages per run is 100000 at most"),
-      v.title("Pages per run, per log type"),
-      v.description(
-        "A run reads at most this many pages of each log type; the next run continues from there.",
-      ),
-    ),
-    5000,
+  maxPagesPerRun: whole(
+    { min: 1, max: 100_000, unit: "pages", fallback: 5000 },
+    "Pages per run, per log type",
+    "A run reads at most this many pages of each log type; the next run continues from there.",
   ),
   rejectionRules: v.optional(
     v.pipe(

@@ -25,6 +25,7 @@ Deno.test("layoutOf() finds the apiVersion switch, the per-version fields and th
     "lagSeconds",
     "lateArrivalMinutes",
     "maxPagesPerRun",
+    "rejectionRules",
     "internalDomains",
     "internalNetworks",
     "mapping",
@@ -43,6 +44,7 @@ Deno.test("readConfigForm() keeps only the chosen version's fields and converts 
   form.set("config.lagSeconds", "120");
   form.set("config.internalDomains", "acme.example\n\n  other.example ");
   form.set("config.mapping", "User Click | T1204.001 | Malicious Link\n");
+  form.set("config.rejectionRules", "IP Found in RBL | IP Temporarily Blacklisted\n");
   const { config } = readConfigForm(layout, form);
   deepStrictEqual(config, {
     apiVersion: "1.0",
@@ -52,5 +54,6 @@ Deno.test("readConfigForm() keeps only the chosen version's fields and converts 
     lagSeconds: 120,
     internalDomains: ["acme.example", "other.example"],
     mapping: [{ alertType: "User Click", threatId: "T1204.001", threatName: "Malicious Link" }],
+    rejectionRules: [{ match: "IP Found in RBL", alertType: "IP Temporarily Blacklisted" }],
   });
 });
