@@ -6,9 +6,10 @@
  */
 import type { ApiDeps } from "./api.ts";
 import { HostError, wrapPluginError } from "./errors.ts";
+import { type DestinationFormat, formatAlert, storedFormat } from "./formats/mod.ts";
 import { normalizeRecords, pagesOf } from "./run.ts";
 import type { IntegrationRow, RunRow } from "./store/mod.ts";
-import type { Alert, CheckResult, PluginContext } from "./types.ts";
+import type { CheckResult, PluginContext } from "./types.ts";
 
 /** Pages a preview walks at most (one per log type is what the Mimecast plugin yields). */
 const PREVIEW_PAGES = 20;
@@ -62,7 +63,10 @@ export async function checkIntegration(deps: ApiDeps, id: string): Promise<Check
 
 /** The outcome of a preview. */
 export interface PreviewOutcome {
-  alerts: Alert[];
+  /** The destination's format, which `alerts` are in. */
+  format: DestinationFormat;
+  /** What a run would send: alerts, or findings for an `ocsf` destination. */
+  alerts: unknown[];
   filtered: unknown[];
   invalid: unknown[];
   counts: { fetched: number; filtered: number; invalid: number; alerts: number; drift: number };
@@ -70,10 +74,15 @@ export interface PreviewOutcome {
   hint?: string;
 }
 
-/** Fetches the first page per stream and normalizes it; nothing is stored or delivered. */
+/**
+ * Fetches the first page per stream and normalizes it into the destination's format; nothing is
+ * stored or delivered.
+ */
 export async function previewIntegration(deps: ApiDeps, id: string): Promise<PreviewOutcome> {
   const { installed, ctx, row } = await pluginContext(deps, id, AbortSignal.timeout(120_000), true);
+  const format = storedFormat(row.destinationFormat);
   const out: PreviewOutcome = {
+    format,
     alerts: [],
     filtered: [],
     invalid: [],
@@ -86,7 +95,7 @@ export async function previewIntegration(deps: ApiDeps, id: string): Promise<Pre
       for (const k of Object.keys(out.counts) as (keyof PreviewOutcome["counts"])[]) {
         out.counts[k] += normalized.counts[k];
       }
-      out.alerts.push(...normalized.alerts);
+      out.alerts.push(...normalized.alerts.map((alert) => formatAlert(alert, format)));
       out.invalid.push(...normalized.invalid);
       out.filtered.push(...normalized.filtered);
       if (++pages >= PREVIEW_PAGES) break;

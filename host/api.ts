@@ -248,7 +248,7 @@ export async function view(deps: ApiDeps, row: IntegrationRow) {
     name: row.name,
     config: row.config,
     secretsSet: await deps.integrations.secretsSet(row),
-    destination: { url: row.destinationUrl, secretSet: true },
+    destination: { url: row.destinationUrl, secretSet: true, format: row.destinationFormat },
     schedule: {
       intervalSeconds: row.intervalSeconds ?? installed?.manifest.schedule.defaultIntervalSeconds ??
         null,

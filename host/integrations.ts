@@ -7,6 +7,7 @@
 import * as v from "valibot";
 import { isWebhookSecret } from "./delivery.ts";
 import { HostError } from "./errors.ts";
+import { DEFAULT_FORMAT, DESTINATION_FORMATS, type DestinationFormat } from "./formats/mod.ts";
 import { secretFields } from "./manifest.ts";
 import { pluginUrlProblem, webhookUrlProblem } from "./net.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
@@ -32,6 +33,13 @@ const scheduleSchema = v.object({
   enabled: v.optional(v.boolean()),
 });
 
+const formatSchema = v.picklist(
+  Object.keys(DESTINATION_FORMATS) as DestinationFormat[],
+  `destination.format must be ${
+    Object.keys(DESTINATION_FORMATS).map((f) => `"${f}"`).join(" or ")
+  } (leave it out for "${DEFAULT_FORMAT}")`,
+);
+
 const createSchema = v.object({
   plugin: v.pipe(v.string("plugin is required"), v.nonEmpty("plugin is required")),
   name: v.pipe(
@@ -44,6 +52,7 @@ const createSchema = v.object({
   destination: v.object({
     url: v.string("destination.url is required"),
     secret: v.string("destination.secret is required"),
+    format: v.optional(formatSchema),
   }, "destination must be an object with url and secret"),
   schedule: v.optional(scheduleSchema),
 });
@@ -54,7 +63,11 @@ const updateSchema = v.object({
   ),
   config: v.optional(v.record(v.string(), v.unknown(), "config must be an object")),
   destination: v.optional(
-    v.object({ url: v.optional(v.string()), secret: v.optional(v.string()) }),
+    v.object({
+      url: v.optional(v.string()),
+      secret: v.optional(v.string()),
+      format: v.optional(formatSchema),
+    }),
   ),
   schedule: v.optional(scheduleSchema),
 });
@@ -146,7 +159,7 @@ export class Integrations {
         { config: secret, destinationSecret: valid.destination.secret } satisfies Sealed,
       ),
       destinationUrl: valid.destination.url,
-      destinationFormat: "alerts", // the only format until OCSF lands (SPEC §4)
+      destinationFormat: valid.destination.format ?? DEFAULT_FORMAT,
       intervalSeconds: valid.schedule?.intervalSeconds ?? null,
       enabled: valid.schedule?.enabled ?? true,
       createdAt: now,
@@ -182,6 +195,7 @@ export class Integrations {
       config: plain,
       secrets: await this.#box.seal({ config: secret, destinationSecret } satisfies Sealed),
       destinationUrl: url,
+      destinationFormat: body.destination?.format ?? row.destinationFormat,
       intervalSeconds: body.schedule && "intervalSeconds" in body.schedule
         ? body.schedule.intervalSeconds ?? null
         : row.intervalSeconds,

@@ -7,6 +7,7 @@
  */
 import { HostError, wrapPluginError } from "./errors.ts";
 import type { Delivery } from "./delivery.ts";
+import { type DestinationFormat, envelopeOf, formatAlert, storedFormat } from "./formats/mod.ts";
 import type { Integrations } from "./integrations.ts";
 import { childLogger } from "./logger.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
@@ -45,6 +46,7 @@ export async function runOnce(
   try {
     const row = integrations.get(integrationId);
     const installed = registry.require(row.pluginId, "run");
+    const format = storedFormat(row.destinationFormat);
     const { config, destination } = await integrations.resolve(row, installed);
     const destinationOf = () => Promise.resolve(destination);
     store.pruneAlertIds(
@@ -69,7 +71,7 @@ export async function runOnce(
     try {
       for await (const page of pagesOf(installed, ctx)) {
         store.storePage(
-          normalizePage(installed, page, { integrationId, runId, config, batchSize }),
+          normalizePage(installed, page, { integrationId, runId, config, batchSize, format }),
         );
         await delivering;
         delivering = delivery.drain(integrationId, destinationOf, signal);
@@ -237,10 +239,17 @@ export function normalizeRecords(
   return { alerts, filtered, invalid, counts, notes };
 }
 
+/** A page ready for storage: its alerts as the destination's format wants them, in batches. */
 function normalizePage(
   installed: InstalledPlugin,
   page: Page,
-  run: { integrationId: string; runId: string; config: unknown; batchSize: number },
+  run: {
+    integrationId: string;
+    runId: string;
+    config: unknown;
+    batchSize: number;
+    format: DestinationFormat;
+  },
 ): PageWrite {
   const { alerts, invalid, counts, notes } = normalizeRecords(
     installed,
@@ -252,10 +261,6 @@ function normalizePage(
   for (const [stream, at] of Object.entries(page.progress ?? {})) {
     if (typeof at === "string" && !Number.isNaN(Date.parse(at))) listed.push({ stream, at });
   }
-  const head = JSON.stringify({
-    type: `${installed.manifest.id}.alerts`,
-    integrationId: run.integrationId,
-  });
   return {
     integrationId: run.integrationId,
     runId: run.runId,
@@ -265,10 +270,9 @@ function normalizePage(
       occurredAt: typeof alert.occurredAt === "string" && alert.occurredAt
         ? alert.occurredAt
         : null,
-      json: JSON.stringify(alert),
+      json: JSON.stringify(formatAlert(alert, run.format)),
     })),
-    // The body is {"type":…,"integrationId":…,"alerts":[…]}, as JSON.stringify would write it.
-    envelope: { prefix: `${head.slice(0, -1)},"alerts":[`, suffix: "]}" },
+    envelope: envelopeOf(`${installed.manifest.id}.alerts`, run.integrationId, run.format),
     batchSize: run.batchSize,
     checkpoint: page.checkpoint,
     invalid,

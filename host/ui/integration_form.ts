@@ -3,6 +3,7 @@
  * @module
  */
 import { html } from "hono/html";
+import { DESTINATION_FORMATS } from "../formats/mod.ts";
 import type { Manifest } from "../manifest.ts";
 import { type FieldState, type FormLayout, renderConfigFields } from "./form.ts";
 import { csrfField, type Html } from "./layout.ts";
@@ -11,6 +12,8 @@ import { csrfField, type Html } from "./layout.ts";
 export interface HostFields {
   name: string;
   destinationUrl: string;
+  /** `alerts` or `ocsf` (SPEC §4). */
+  destinationFormat: string;
   intervalSeconds: string;
   enabled: boolean;
   errors: Record<string, string[]>;
@@ -65,6 +68,18 @@ ${
     `
   }
 ${err("destination.secret")}</div>
+<div class="${
+    cls("destination.format")
+  }"><label for="f-destination-format">Webhook format</label><p class="help">The shape of each alert in the webhook body: Mimecast's alert JSON, or an OCSF Detection Finding for security data lakes.</p>
+<select id="f-destination-format" name="destination.format">${
+    Object.entries(DESTINATION_FORMATS).map(([value, label]) =>
+      html`
+        <option value="${value}" ${value === host.destinationFormat
+          ? " selected"
+          : ""}>${label}</option>
+      `
+    )
+  }</select>${err("destination.format")}</div>
 <div class="${
     cls("schedule.intervalSeconds")
   }"><label for="f-interval">Run every (seconds)</label><p class="help">Blank: the plugin's default (${options.manifest.schedule.defaultIntervalSeconds} s). At least 60.</p>

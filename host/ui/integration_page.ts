@@ -5,6 +5,12 @@
  */
 import { html } from "hono/html";
 import type { BatchRow, RunRow } from "../store/mod.ts";
+import {
+  DESTINATION_FORMATS,
+  type DestinationFormat,
+  type DetectionFinding,
+  isDestinationFormat,
+} from "../formats/mod.ts";
 import type { Alert, CheckResult } from "../types.ts";
 import type { IntegrationView } from "./dashboard.ts";
 import { age, badge, type Html, postButton } from "./layout.ts";
@@ -57,7 +63,9 @@ export function integrationPage(options: {
     ${options.result ?? ""}
     <div class="card">
       <div>Plugin: <strong>${i.plugin}</strong> · webhook: <code>${i.destination
-        .url}</code> · every ${i.schedule.intervalSeconds ?? "—"} s${i.schedule.enabled
+        .url}</code> (<span id="destination-format">${formatLabel(
+          i.destination.format,
+        )}</span>) · every ${i.schedule.intervalSeconds ?? "—"} s${i.schedule.enabled
         ? ""
         : " (schedule off)"}</div>
       <div
@@ -213,22 +221,72 @@ ${
   }</tbody></table></div>`;
 }
 
+function formatLabel(format: string): string {
+  return isDestinationFormat(format) ? DESTINATION_FORMATS[format] : format;
+}
+
+/** How many alerts the preview shows as JSON. */
+const PREVIEW_JSON = 5;
+
+/** One row of the preview's table, whichever format the alerts are in. */
+interface PreviewRow {
+  when: string;
+  type: string;
+  logType: string;
+  attack: string;
+  from: string;
+  to: string;
+  verdict: string;
+}
+
+function previewRow(item: unknown, format: DestinationFormat): PreviewRow {
+  if (format === "ocsf") {
+    const f = item as DetectionFinding;
+    const attack = f.finding_info.attacks?.[0];
+    const mitre = attack?.sub_technique ?? attack?.technique ?? attack?.tactic;
+    const mail = f.evidences?.[0]?.email;
+    return {
+      when: new Date(f.time).toISOString().replace(".000Z", "Z"),
+      type: f.finding_info.title,
+      logType: String(f.unmapped.logType ?? ""),
+      attack: mitre ? `${mitre.uid} ${mitre.name ?? ""}` : "",
+      from: mail?.from ?? "",
+      to: mail?.to?.join(", ") ?? "",
+      verdict: `${String(f.unmapped.verdict ?? "")} · ${f.severity}`,
+    };
+  }
+  const a = item as Alert;
+  return {
+    when: a.occurredAt,
+    type: a.alertType,
+    logType: a.logType,
+    attack: `${a.threatId} ${a.threatName}`,
+    from: a.email?.from ?? "",
+    to: a.email?.to ?? "",
+    verdict: a.verdict,
+  };
+}
+
 /** The result of a preview. */
 export function previewResult(
   result: {
-    alerts: Alert[];
+    format: DestinationFormat;
+    alerts: unknown[];
     filtered: unknown[];
     invalid: unknown[];
     counts: Record<string, number>;
     error?: string;
   },
 ): Html {
+  const rows = result.alerts.slice(0, 100).map((a) => previewRow(a, result.format));
   return html`<div class="card" id="preview-result"><h2>Preview</h2>
-<p class="muted">What the next run would send. Nothing was delivered and no cursor moved.</p>
+<p class="muted">What the next run would send, as ${
+    DESTINATION_FORMATS[result.format]
+  }. Nothing was delivered and no cursor moved.</p>
 ${result.error ? html`<p class="error">${result.error}</p>` : ""}
 <p>fetched ${result.counts.fetched} · filtered ${result.counts.filtered} · invalid ${result.counts.invalid} · alerts ${result.counts.alerts}</p>
 ${
-    result.alerts.length === 0 ? "" : html`
+    rows.length === 0 ? "" : html`
       <table>
         <thead>
           <tr>
@@ -239,18 +297,25 @@ ${
             <th>Verdict</th>
           </tr>
         </thead>
-        <tbody>${result.alerts.slice(0, 100).map((a) =>
+        <tbody>${rows.map((r) =>
           html`
             <tr>
-              <td>${a.occurredAt}</td>
-              <td>${a.alertType}<div class="muted">${a.logType}</div></td>
-              <td>${a.threatId} ${a.threatName}</td>
-              <td>${a.email?.from ?? ""} → ${a.email?.to ?? ""}</td>
-              <td>${a.verdict}</td>
+              <td>${r.when}</td>
+              <td>${r.type}<div class="muted">${r.logType}</div></td>
+              <td>${r.attack}</td>
+              <td>${r.from} → ${r.to}</td>
+              <td>${r.verdict}</td>
             </tr>
           `
         )}</tbody>
       </table>
+      <details id="preview-json">
+        <summary>The JSON of the first ${Math.min(
+          result.alerts.length,
+          PREVIEW_JSON,
+        )}, exactly as the webhook body's <code>alerts</code> would carry them</summary>
+        <pre>${JSON.stringify(result.alerts.slice(0, PREVIEW_JSON), null, 2)}</pre>
+      </details>
     `
   }
 ${

@@ -18,6 +18,7 @@ import {
 import { type ApiDeps, bearerMatches, view } from "../api.ts";
 import { generateWebhookSecret } from "../delivery.ts";
 import { HostError } from "../errors.ts";
+import { DEFAULT_FORMAT } from "../formats/mod.ts";
 import type { Issue } from "../types.ts";
 import type { InstalledPlugin } from "../registry.ts";
 import { type FieldState, layoutOf, readConfigForm, type SchemaNode } from "./form.ts";
@@ -108,7 +109,14 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     if (!installed) {
       return render(c, "Not found", `No plugin "${c.req.param("plugin")}" is installed.`, 404);
     }
-    const host = { name: "", destinationUrl: "", intervalSeconds: "", enabled: true, errors: {} };
+    const host = {
+      name: "",
+      destinationUrl: "",
+      destinationFormat: DEFAULT_FORMAT,
+      intervalSeconds: "",
+      enabled: true,
+      errors: {},
+    };
     return render(c, "New integration", formOf(c, installed, { values: {}, errors: {} }, host));
   });
 
@@ -121,6 +129,7 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     const layout = layoutOf(installed.manifest.configSchema as SchemaNode);
     const { config, raw } = readConfigForm(layout, form);
     const host = hostFields(form);
+    host.destinationFormat ||= DEFAULT_FORMAT;
     const generated =
       form.get("destination.generate") === "true" && !String(form.get("destination.secret") ?? "")
         ? generateWebhookSecret()
@@ -133,6 +142,7 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
         destination: {
           url: host.destinationUrl,
           secret: generated ?? String(form.get("destination.secret") ?? ""),
+          format: host.destinationFormat,
         },
         schedule: scheduleOf(host),
       });
@@ -217,6 +227,7 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     const host = {
       name: row.name,
       destinationUrl: row.destinationUrl,
+      destinationFormat: row.destinationFormat,
       intervalSeconds: row.intervalSeconds === null ? "" : String(row.intervalSeconds),
       enabled: row.enabled,
       errors: {},
@@ -231,12 +242,17 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     const layout = layoutOf(installed.manifest.configSchema as SchemaNode);
     const { config, raw } = readConfigForm(layout, form);
     const host = hostFields(form);
+    host.destinationFormat ||= row.destinationFormat;
     const secret = String(form.get("destination.secret") ?? "");
     try {
       await deps.integrations.update(row.id, {
         name: host.name,
         config,
-        destination: { url: host.destinationUrl, ...(secret ? { secret } : {}) },
+        destination: {
+          url: host.destinationUrl,
+          format: host.destinationFormat,
+          ...(secret ? { secret } : {}),
+        },
         schedule: scheduleOf(host),
       });
       flashes.set(c.get("session").id, "Saved.");
@@ -316,6 +332,9 @@ function hostFields(form: FormData): HostFields {
   return {
     name: String(form.get("name") ?? ""),
     destinationUrl: String(form.get("destination.url") ?? ""),
+    // Empty when the form sent none (a page from before formats): create uses the default,
+    // edit keeps the stored one.
+    destinationFormat: String(form.get("destination.format") ?? ""),
     intervalSeconds: String(form.get("schedule.intervalSeconds") ?? ""),
     enabled: form.get("schedule.enabled") === "true",
     errors: {},

@@ -86,7 +86,7 @@ Deno.test("POST /api/integrations lists every bad field with its dot path, and 2
     deepStrictEqual(body.secretsSet, ["clientSecret"]);
     equal(body.config.clientSecret, undefined);
     equal(body.config.clientId, "sim-client-id");
-    deepStrictEqual(body.destination, { url: HOOK_URL, secretSet: true });
+    deepStrictEqual(body.destination, { url: HOOK_URL, secretSet: true, format: "alerts" });
     equal(JSON.stringify(body).includes("sim-client-secret-value"), false);
     equal(JSON.stringify(body).includes(WEBHOOK_SECRET), false);
     equal(body.schedule.intervalSeconds, 300);

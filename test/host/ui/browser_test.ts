@@ -126,7 +126,10 @@ Deno.test("the UI: log in, create an integration through the generated form, tes
     );
     equal(await page.locator("#f-baseUrl-1_0-options option").count(), 9);
     await page.selectOption("select[name='config.apiVersion']", "2.0");
-    equal(await page.locator("input[name='config.logTypes']").count(), 3);
+    equal(await page.locator("input[name='config.logTypes']").count(), 4);
+    // The host's own webhook format select: alerts unless the operator picks OCSF.
+    equal(await page.locator("select[name='destination.format']").inputValue(), "alerts");
+    equal(await page.locator("select[name='destination.format'] option").count(), 2);
 
     await page.fill("#f-name", "Browser test");
     await page.fill("#f-destination-url", `${w.inboxUrl}/hook`);
