@@ -134,6 +134,8 @@ export function integrationPage(options: {
                 }`
                 : ""}${r.skipped.map((s) =>
                   html`<div class="error">Not read: ${s.stream} ${s.from} to ${s.to}. ${s.reason}</div>`
+                )}${Object.entries(r.notes).map(([name, n]) =>
+                  html`<div class="muted">${name}: ${n}</div>`
                 )}</td>
             </tr>
           `
