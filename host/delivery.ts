@@ -5,13 +5,16 @@
  * honouring `Retry-After`; a batch that exhausts its retries becomes a dead letter.
  * Batches of one integration go out one at a time, in order. When a batch spends its retries the
  * destination is taken as down: that batch becomes a dead letter, the rest stay in the outbox for
- * the next run, and the drain fails with DELIVERY_FAILED so the run stops fetching.
+ * the next run, and the drain fails with DELIVERY_FAILED so the run stops fetching. A destination
+ * the host may not reach (SPEC §5.6, checked on the addresses it resolves to at each attempt) is
+ * not retried and dead-letters nothing: the drain fails with NET_DENIED and the outbox waits.
  * @module
  */
 import { Buffer } from "node:buffer";
 import { createHmac } from "node:crypto";
 import { HostError } from "./errors.ts";
-import { networkFailure } from "./net_errors.ts";
+import { type NetworkOptions, webhookFetch } from "./net.ts";
+import { NetworkError, networkFailure } from "./net_errors.ts";
 import type { Clock, Logger } from "./types.ts";
 import type { BatchRow, Store } from "./store/mod.ts";
 
@@ -83,14 +86,19 @@ export class Delivery {
   constructor(
     deps: {
       store: Store;
+      /** The network (tests pass a fake); the §5.6 address rules apply to it. */
       fetch?: typeof fetch;
+      /** HOST_ALLOW_LOOPBACK: may webhooks go to loopback addresses? */
+      allowLoopback?: boolean;
+      /** A stub resolver and extra CA certificates, for tests. */
+      network?: NetworkOptions;
       clock: Clock;
       logger: Logger;
       policy?: Partial<DeliveryPolicy>;
     },
   ) {
     this.#store = deps.store;
-    this.#fetch = deps.fetch ?? fetch;
+    this.#fetch = webhookFetch(deps.allowLoopback ?? false, deps.fetch ?? fetch, deps.network);
     this.#clock = deps.clock;
     this.#logger = deps.logger;
     this.#policy = { ...DEFAULT_DELIVERY, ...deps.policy };
@@ -132,6 +140,7 @@ export class Delivery {
       if (!batch) return;
       dest ??= await destination();
       const outcome = await this.#deliver(batch, dest, signal);
+      if ("denied" in outcome) throw outcome.denied;
       if (outcome.delivered) {
         this.#store.markDelivered(batch);
         this.stats.delivered += batch.alertCount;
@@ -157,11 +166,22 @@ export class Delivery {
     batch: BatchRow,
     dest: Destination,
     signal?: AbortSignal,
-  ): Promise<{ delivered: true } | { delivered: false; exhausted: boolean; error: string }> {
+  ): Promise<
+    | { delivered: true }
+    | { delivered: false; exhausted: boolean; error: string }
+    | { denied: HostError }
+  > {
     for (let attempt = 1;; attempt++) {
       const outcome = await this.#attempt(batch, dest, signal);
       if (outcome.ok) return { delivered: true };
       this.#store.noteAttempt(batch.seq, outcome.error);
+      if (outcome.denied) {
+        this.#logger.error("Webhook destination refused; the batch waits in the outbox", {
+          webhookId: batch.webhookId,
+          error: outcome.error,
+        });
+        return { denied: outcome.denied };
+      }
       if (!outcome.retryable || attempt >= this.#policy.attempts) {
         this.#store.markDead(batch, outcome.error);
         this.#logger.error("Batch moved to dead letters", {
@@ -193,7 +213,14 @@ export class Delivery {
     dest: Destination,
     signal?: AbortSignal,
   ): Promise<
-    { ok: true } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number }
+    | { ok: true }
+    | {
+      ok: false;
+      retryable: boolean;
+      error: string;
+      retryAfterMs?: number;
+      denied?: HostError;
+    }
   > {
     const timestamp = Math.floor(this.#clock.now() / 1000);
     const timeout = AbortSignal.timeout(this.#policy.timeoutMs);
@@ -217,9 +244,23 @@ export class Delivery {
       await response.body?.cancel();
     } catch (cause) {
       signal?.throwIfAborted();
+      if (cause instanceof HostError && cause.code === "NET_DENIED") {
+        const error = `Cannot deliver batch to webhook: ${cause.message}`;
+        const hint =
+          "Point the integration's webhook at an address the host may reach (or fix its DNS); the batches wait in the outbox for the next run.";
+        return {
+          ok: false,
+          retryable: false,
+          error,
+          denied: new HostError("NET_DENIED", error, { hint, cause }),
+        };
+      }
       const what = timeout.aborted
         ? `timed out after ${this.#policy.timeoutMs} ms`
-        : networkFailure(cause)?.detail ?? (cause instanceof Error ? cause.message : String(cause));
+        : cause instanceof NetworkError
+        ? cause.detail
+        : networkFailure(cause)?.detail ??
+          (cause instanceof Error ? cause.message : String(cause));
       return {
         ok: false,
         retryable: true,

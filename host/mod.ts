@@ -13,6 +13,7 @@ import { Integrations } from "./integrations.ts";
 import { createLogger } from "./logger.ts";
 import { renderMetrics } from "./metrics.ts";
 import { limitedFetch } from "./net.ts";
+import type { SourceLimits } from "./plugin_source.ts";
 import { Registry } from "./registry.ts";
 import { runOnce } from "./run.ts";
 import { Runner, Scheduler } from "./scheduler.ts";
@@ -38,6 +39,8 @@ export interface HostOptions {
   delivery?: Partial<DeliveryPolicy>;
   batchSize?: number;
   scanIntervalMs?: number;
+  /** Size and time limits on manifests and their entries (tests shorten them). */
+  sourceLimits?: Partial<SourceLimits>;
   tickMs?: number;
 }
 
@@ -63,11 +66,24 @@ export function createHost(options: HostOptions): Host {
   const redactor = new Redactor();
   const logger = createLogger(redactor, { write: options.logWrite });
   const store = new Store(`${options.dataDir}/host.sqlite`, clock.now);
-  const registry = new Registry({ dir: options.pluginsDir, logger });
-  const box = new SecretBox(options.masterKey);
   const allowLoopback = options.allowLoopback ?? false;
+  const registry = new Registry({
+    dir: options.pluginsDir,
+    logger,
+    fetch: net,
+    allowLoopback,
+    limits: options.sourceLimits,
+  });
+  const box = new SecretBox(options.masterKey);
   const integrations = new Integrations({ store, registry, box, redactor, allowLoopback });
-  const delivery = new Delivery({ store, fetch: net, clock, logger, policy: options.delivery });
+  const delivery = new Delivery({
+    store,
+    fetch: net,
+    allowLoopback,
+    clock,
+    logger,
+    policy: options.delivery,
+  });
   const runDeps = {
     store,
     registry,
@@ -152,7 +168,7 @@ export function createHost(options: HostOptions): Host {
     async stop() {
       shutdown.abort(new Error("the host is shutting down"));
       scheduler.stop();
-      registry.stop();
+      await registry.stop();
       await runner.stopAll();
       await delivery.settle();
       store.close();

@@ -15,7 +15,9 @@
  * | the request's signal timed out  | (no cause) `TimeoutError: The operation was aborted due to timeout` |
  *
  * The host applies this to plugins' `ctx.fetch` and to webhook delivery; a plugin only ever sees
- * the resulting message.
+ * the resulting message. Their connections go through the host's pinning relay
+ * (`net/socks_relay.ts`), so a refused or reset connection to the server is seen by the relay,
+ * which names it with `socketFailure`; a failed lookup is named by `dnsFailure`.
  * @module
  */
 import { HostError } from "./errors.ts";
@@ -33,11 +35,14 @@ export interface NetworkFailure {
 export class NetworkError extends HostError {
   readonly kind: NetworkFailureKind;
   readonly host: string;
+  /** The failure without the host, e.g. `connection refused`. */
+  readonly detail: string;
 
   constructor(host: string, failure: NetworkFailure, cause: unknown) {
     super("NET_FAILED", `Cannot connect to ${host}: ${failure.detail}`, { cause });
     this.kind = failure.kind;
     this.host = host;
+    this.detail = failure.detail;
   }
 }
 
@@ -103,6 +108,31 @@ export function networkFailure(
     return { kind: "other", detail: inner ? tail(inner) : error.message };
   }
   return undefined;
+}
+
+/**
+ * Names a failure of the host's own sockets and lookups (`Deno.connect`, `Deno.resolveDns`, a
+ * relayed connection's read), which throw `Deno.errors.*` rather than fetch's TypeError.
+ */
+export function socketFailure(error: unknown): NetworkFailure {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Deno.errors.TimedOut) return { kind: "timeout", detail: "timed out" };
+  for (const [kind, pattern, describe] of RULES) {
+    if (pattern.test(message)) return { kind, detail: describe(message) };
+  }
+  return { kind: "other", detail: message };
+}
+
+/** Names a failed DNS lookup: `DNS lookup failed (name not found)`. */
+export function dnsFailure(error: unknown): NetworkFailure {
+  if (error instanceof Deno.errors.NotFound) {
+    return { kind: "dns", detail: "DNS lookup failed (name not found)" };
+  }
+  if (error instanceof Deno.errors.TimedOut) {
+    return { kind: "dns", detail: "DNS lookup failed (no answer in time)" };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: "dns", detail: `DNS lookup failed (${message})` };
 }
 
 /**

@@ -3,11 +3,22 @@
  * entry is a URL, or in a folder beside its bundle) installs the plugin within seconds; removing
  * it uninstalls it. The entry's bytes are checked against `integrity` before they are imported,
  * and exactly those bytes are imported. A bad manifest is refused with every problem listed and
- * the rest keeps running.
+ * the rest keeps running. An entry fetched over https loads in the background, within a time and
+ * a size limit (`plugin_source.ts`), so it never holds up a scan or the host's start; until it
+ * arrives its manifest is listed among the refused, marked `loading`.
  * @module
  */
 import { HostError } from "./errors.ts";
-import { integrityOf, type Manifest, parseManifestText } from "./manifest.ts";
+import { integrityOf, type Manifest } from "./manifest.ts";
+import { entryFetch, type NetworkOptions } from "./net.ts";
+import {
+  DEFAULT_LIMITS,
+  entryUrl,
+  findManifests,
+  readEntry,
+  readManifestFile,
+  type SourceLimits,
+} from "./plugin_source.ts";
 import type { Logger, Plugin } from "./types.ts";
 
 /** An installed plugin: its manifest, its module's plugin object, and where it came from. */
@@ -17,10 +28,12 @@ export interface InstalledPlugin {
   source: string;
 }
 
-/** A manifest the registry refused, with the reasons. */
+/** A manifest the registry refused, with the reasons; or one whose https entry is loading. */
 export interface RefusedManifest {
   source: string;
   error: HostError;
+  /** True while its entry is being fetched: not refused yet, not installed yet. */
+  loading?: boolean;
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -50,31 +63,13 @@ function pluginOf(module: Record<string, unknown>, id: string): Plugin {
   return plugin as Plugin;
 }
 
-/** Loads one manifest file: parse, fetch the entry, verify integrity, import. */
-export async function loadPlugin(
+/** Checks the entry's bytes against `integrity`, then imports exactly those bytes. */
+async function importPlugin(
+  manifest: Manifest,
+  entry: URL,
+  bytes: Uint8Array,
   manifestPath: string,
-  fetchFn: typeof fetch = fetch,
 ): Promise<InstalledPlugin> {
-  const manifest = parseManifestText(await Deno.readTextFile(manifestPath), manifestPath);
-  const base = new URL(
-    `file://${manifestPath.startsWith("/") ? "" : `${Deno.cwd()}/`}${manifestPath}`,
-  );
-  const entry = new URL(manifest.entry, base);
-  let bytes: Uint8Array;
-  try {
-    if (entry.protocol === "file:") bytes = await Deno.readFile(entry);
-    else {
-      const response = await fetchFn(entry, { redirect: "error" });
-      if (!response.ok) throw new Error(`${entry} answered ${response.status}`);
-      bytes = new Uint8Array(await response.arrayBuffer());
-    }
-  } catch (cause) {
-    throw new HostError(
-      "PLUGIN_LOAD_FAILED",
-      `[plugin ${manifest.id}] Cannot read entry ${entry}: ${String(cause)}`,
-      { cause },
-    );
-  }
   const actual = await integrityOf(bytes);
   if (actual !== manifest.integrity) {
     throw new HostError(
@@ -99,33 +94,6 @@ export async function loadPlugin(
   return { manifest, plugin: pluginOf(module, manifest.id), source: manifestPath };
 }
 
-/** Finds manifest files: `*.json` at the top of the folder, and `*\/manifest.json` one level down. */
-async function findManifests(dir: string): Promise<Map<string, string>> {
-  const found = new Map<string, string>(); // path → change stamp
-  const stamp = async (path: string) => {
-    const info = await Deno.stat(path);
-    return `${info.ino}:${info.mtime?.getTime()}:${info.size}`;
-  };
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isFile && entry.name.endsWith(".json")) found.set(path, await stamp(path));
-      if (entry.isDirectory) {
-        const inner = `${path}/manifest.json`;
-        try {
-          const entryStamp = await stamp(`${path}`);
-          found.set(inner, `${await stamp(inner)}:${entryStamp}`);
-        } catch (error) {
-          if (!(error instanceof Deno.errors.NotFound)) throw error;
-        }
-      }
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return found;
-}
-
 /** The plugins folder, scanned on an interval. */
 export class Registry {
   readonly dir: string;
@@ -133,15 +101,31 @@ export class Registry {
   #seen = new Map<string, string>(); // manifest path → stamp
   #bySource = new Map<string, string>(); // manifest path → plugin id
   #refused = new Map<string, RefusedManifest>();
+  #loads = new Map<string, AbortController>(); // manifest path → its https entry loading
+  #background = new Set<Promise<void>>();
   #logger: Logger;
   #fetch: typeof fetch;
+  #limits: SourceLimits;
   #timer?: ReturnType<typeof setInterval>;
   #scanning?: Promise<void>;
 
-  constructor(deps: { dir: string; logger: Logger; fetch?: typeof fetch }) {
+  constructor(
+    deps: {
+      dir: string;
+      logger: Logger;
+      /** The network for https entries (tests pass a fake); the §5.6 address rules apply. */
+      fetch?: typeof fetch;
+      /** HOST_ALLOW_LOOPBACK: may https entries come from loopback addresses? */
+      allowLoopback?: boolean;
+      /** A stub resolver and extra CA certificates, for tests. */
+      network?: NetworkOptions;
+      limits?: Partial<SourceLimits>;
+    },
+  ) {
     this.dir = deps.dir.replace(/\/$/, "");
     this.#logger = deps.logger;
-    this.#fetch = deps.fetch ?? fetch;
+    this.#fetch = entryFetch(deps.allowLoopback ?? false, deps.fetch ?? fetch, deps.network);
+    this.#limits = { ...DEFAULT_LIMITS, ...deps.limits };
   }
 
   /** An installed plugin by id. */
@@ -167,7 +151,7 @@ export class Registry {
     return [...this.#installed.values()].sort((a, b) => a.manifest.id.localeCompare(b.manifest.id));
   }
 
-  /** Manifests refused at the last scan, with every problem. */
+  /** Manifests refused at the last scan, with every problem, and those still `loading`. */
   refused(): RefusedManifest[] {
     return [...this.#refused.values()];
   }
@@ -190,43 +174,92 @@ export class Registry {
       if (this.#seen.get(path) === stamp) continue;
       this.#seen.set(path, stamp);
       this.#remove(path);
-      try {
-        const loaded = await loadPlugin(path, this.#fetch);
-        const other = this.#installed.get(loaded.manifest.id);
-        if (other && other.source !== path) {
-          throw new HostError(
-            "MANIFEST_INVALID",
-            `Cannot install ${path}: plugin id "${loaded.manifest.id}" is already installed from ${other.source}`,
-            {
-              issues: [{ path: "id", message: "already installed" }],
-            },
-          );
-        }
-        this.#installed.set(loaded.manifest.id, loaded);
-        this.#bySource.set(path, loaded.manifest.id);
-        this.#logger.info("Plugin installed", {
-          id: loaded.manifest.id,
-          version: loaded.manifest.version,
-          source: path,
-        });
-      } catch (error) {
-        const hostError = error instanceof HostError
-          ? error
-          : new HostError("PLUGIN_LOAD_FAILED", `Cannot install ${path}: ${String(error)}`, {
-            cause: error,
-          });
-        this.#refused.set(path, { source: path, error: hostError });
-        this.#logger.error("Plugin manifest refused", {
-          source: path,
-          error: hostError.message,
-          issues: hostError.issues,
-        });
-      }
+      await this.#load(path);
     }
+  }
+
+  /**
+   * Loads one manifest. A file entry loads now; an https entry loads in the background (marked
+   * `loading` meanwhile) so that the scan, and the host's start, go on without it.
+   */
+  async #load(path: string): Promise<void> {
+    let manifest: Manifest;
+    try {
+      manifest = await readManifestFile(path, this.#limits.manifestBytes);
+    } catch (error) {
+      return this.#refuse(path, error);
+    }
+    const entry = entryUrl(manifest, path);
+    if (entry.protocol === "file:") return await this.#install(path, manifest, entry);
+    const loading = new AbortController();
+    this.#loads.set(path, loading);
+    const seconds = this.#limits.entryTimeoutMs / 1000;
+    this.#refused.set(path, {
+      source: path,
+      loading: true,
+      error: new HostError(
+        "PLUGIN_LOAD_FAILED",
+        `Cannot install ${path} yet: its entry ${entry} is loading (${seconds} s at most)`,
+      ),
+    });
+    const task = this.#install(path, manifest, entry, loading.signal).finally(() => {
+      if (this.#loads.get(path) === loading) this.#loads.delete(path);
+      this.#background.delete(task);
+    });
+    this.#background.add(task);
+  }
+
+  /** Reads the entry, verifies and imports it, installs the plugin; or refuses the manifest. */
+  async #install(path: string, manifest: Manifest, entry: URL, signal?: AbortSignal) {
+    try {
+      const bytes = await readEntry(manifest, entry, {
+        fetch: this.#fetch,
+        limits: this.#limits,
+        signal,
+      });
+      const loaded = await importPlugin(manifest, entry, bytes, path);
+      if (signal?.aborted) return; // the manifest changed or went away meanwhile, or we stopped
+      const other = this.#installed.get(loaded.manifest.id);
+      if (other && other.source !== path) {
+        throw new HostError(
+          "MANIFEST_INVALID",
+          `Cannot install ${path}: plugin id "${loaded.manifest.id}" is already installed from ${other.source}`,
+          {
+            issues: [{ path: "id", message: "already installed" }],
+          },
+        );
+      }
+      this.#refused.delete(path);
+      this.#installed.set(loaded.manifest.id, loaded);
+      this.#bySource.set(path, loaded.manifest.id);
+      this.#logger.info("Plugin installed", {
+        id: loaded.manifest.id,
+        version: loaded.manifest.version,
+        source: path,
+      });
+    } catch (error) {
+      if (!signal?.aborted) this.#refuse(path, error);
+    }
+  }
+
+  #refuse(path: string, error: unknown): void {
+    const hostError = error instanceof HostError
+      ? error
+      : new HostError("PLUGIN_LOAD_FAILED", `Cannot install ${path}: ${String(error)}`, {
+        cause: error,
+      });
+    this.#refused.set(path, { source: path, error: hostError });
+    this.#logger.error("Plugin manifest refused", {
+      source: path,
+      error: hostError.message,
+      issues: hostError.issues,
+    });
   }
 
   #remove(path: string): void {
     this.#refused.delete(path);
+    this.#loads.get(path)?.abort();
+    this.#loads.delete(path);
     const id = this.#bySource.get(path);
     if (id === undefined) return;
     this.#bySource.delete(path);
@@ -247,7 +280,10 @@ export class Registry {
     return this.scan();
   }
 
-  stop(): void {
+  /** Stops scanning and abandons the entries still loading; resolves when they have let go. */
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
+    for (const loading of this.#loads.values()) loading.abort();
+    await Promise.allSettled([...this.#background]);
   }
 }

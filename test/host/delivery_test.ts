@@ -84,6 +84,7 @@ Deno.test("a dead letter's last error names the real network cause and the host"
         const { store, written } = oneBatchStore();
         const delivery = new Delivery({
           store,
+          allowLoopback: true,
           clock: new FakeClock(0),
           logger: memoryLogger(),
           policy: { attempts: 2, timeoutMs: 200 },

@@ -1,5 +1,8 @@
-import { deepStrictEqual, equal } from "node:assert/strict";
-import { integrationBody, testHost } from "./_host.ts";
+import { deepStrictEqual, equal, match } from "node:assert/strict";
+import { createHost } from "../../host/mod.ts";
+import { Registry } from "../../host/registry.ts";
+import { memoryLogger } from "../_helpers.ts";
+import { ADMIN, integrationBody, testHost } from "./_host.ts";
 import { builtPlugin, installPlugin } from "./_host.ts";
 
 async function until(check: () => boolean | Promise<boolean>, ms = 5000) {
@@ -106,5 +109,150 @@ Deno.test("a plugin folder moved out and moved back (mv, or cp -a keeping times)
   } finally {
     await t.close();
     await Deno.remove(aside, { recursive: true });
+  }
+});
+
+// ── manifests fetched over https, and manifests too large ──────────────────────────────────────
+
+const CERT = await Deno.readTextFile(new URL("../../fixtures/tls/cert.pem", import.meta.url));
+const KEY = await Deno.readTextFile(new URL("../../fixtures/tls/key.pem", import.meta.url));
+
+/** The built manifest, renamed, with its entry at `entry`. */
+async function urlManifest(id: string, entry: string): Promise<string> {
+  const from = await builtPlugin();
+  const manifest = JSON.parse(await Deno.readTextFile(`${from}/manifest.json`));
+  return JSON.stringify({ ...manifest, id, entry });
+}
+
+Deno.test("an https entry that never answers holds nothing up: the host starts and serves, another plugin installs meanwhile, and the manifest ends refused with a timeout", async () => {
+  // Accepts connections and never answers: not even the TLS handshake completes.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const conn of silent) held.push(conn);
+    } catch { /* closed */ }
+  })();
+  const dir = await Deno.makeTempDir({ prefix: "host-test-" });
+  const pluginsDir = `${dir}/plugins`;
+  await Deno.mkdir(pluginsDir);
+  const port = (silent.addr as Deno.NetAddr).port;
+  await Deno.writeTextFile(
+    `${pluginsDir}/remote.json`,
+    await urlManifest("remote", `https://127.0.0.1:${port}/plugin.js`),
+  );
+  const host = createHost({
+    dataDir: dir,
+    pluginsDir,
+    adminToken: ADMIN,
+    masterKey: crypto.getRandomValues(new Uint8Array(32)),
+    allowLoopback: true,
+    logWrite: () => {},
+    scanIntervalMs: 50,
+    tickMs: 60_000,
+    sourceLimits: { entryTimeoutMs: 3000 },
+  });
+  const started = performance.now();
+  try {
+    await host.start();
+    const startMs = performance.now() - started;
+    equal(startMs < 1000, true, `start() took ${startMs} ms`);
+    equal((await host.app.request("/healthz")).status, 200);
+    const remote = () => host.registry.refused().find((r) => r.source.endsWith("remote.json"));
+    equal(remote()?.loading, true);
+    match(remote()!.error.message, /is loading \(3 s at most\)$/);
+
+    await installPlugin(pluginsDir);
+    await until(() => host.registry.get("mimecast") !== undefined);
+    equal(remote()?.loading, true, "mimecast installed while the remote entry was still loading");
+
+    await until(() => remote() !== undefined && !remote()!.loading, 6000);
+    equal(remote()!.error.code, "PLUGIN_LOAD_FAILED");
+    equal(
+      remote()!.error.message,
+      `[plugin remote] Cannot read entry https://127.0.0.1:${port}/plugin.js: no complete answer within 3 s`,
+    );
+    const elapsed = performance.now() - started;
+    equal(elapsed >= 2900 && elapsed < 5000, true, `refused after ${elapsed} ms`);
+    equal(host.registry.get("mimecast")?.manifest.id, "mimecast");
+  } finally {
+    await host.stop();
+    silent.close();
+    await accepting;
+    for (const conn of held) conn.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an https entry loads in the background, shown as loading, and installs when it arrives; one too large is refused", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const bundle = await Deno.readFile(`${await builtPlugin()}/plugin.js`);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, cert: CERT, key: KEY, onListen() {} },
+    async () => {
+      await gate;
+      return new Response(bundle);
+    },
+  );
+  const dir = await Deno.makeTempDir();
+  const registry = (limits = {}) =>
+    new Registry({
+      dir,
+      logger: memoryLogger(),
+      allowLoopback: true,
+      network: { resolver: () => Promise.resolve(["127.0.0.1"]), caCerts: [CERT] },
+      limits,
+    });
+  const entry = `https://siem.test:${server.addr.port}/plugin.js`;
+  await Deno.writeTextFile(`${dir}/remote.json`, await urlManifest("remote", entry));
+  const waiting = registry();
+  const small = registry({ entryBytes: 100_000 });
+  try {
+    await waiting.scan();
+    equal(waiting.get("remote"), undefined);
+    deepStrictEqual(waiting.refused().map((r) => r.loading), [true]);
+    release();
+    await until(() => waiting.get("remote") !== undefined);
+    deepStrictEqual(waiting.refused(), []);
+
+    await small.scan();
+    await until(() => small.refused().some((r) => !r.loading));
+    equal(
+      small.refused()[0].error.message,
+      `[plugin remote] Cannot read entry ${entry}: it is ${+(bundle.length / 1024).toFixed(
+        1,
+      )} KiB; an entry may be 97.7 KiB at most`,
+    );
+    equal(small.get("remote"), undefined);
+  } finally {
+    await waiting.stop();
+    await small.stop();
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a 60 MB manifest file is refused with MANIFEST_INVALID, unread, and the rest keeps running", async () => {
+  const t = await testHost();
+  try {
+    await until(async () => (await (await t.request("/api/plugins")).json()).length === 1);
+    const huge = `${t.pluginsDir}/huge.json`;
+    await Deno.writeTextFile(huge, "");
+    await Deno.truncate(huge, 60_000_000);
+    await until(async () => (await (await t.request("/api/plugins/refused")).json()).length === 1);
+    const [refused] = await (await t.request("/api/plugins/refused")).json();
+    equal(
+      refused.error,
+      `Cannot install ${huge}: the manifest is 57.2 MiB; a manifest may be 1 MiB at most`,
+    );
+    deepStrictEqual(refused.issues, [{ path: "", message: "larger than 1 MiB" }]);
+    deepStrictEqual(
+      (await (await t.request("/api/plugins")).json()).map((p: { id: string }) => p.id),
+      ["mimecast"],
+    );
+    equal((await t.request("/healthz")).status, 200);
+  } finally {
+    await t.close();
   }
 });
