@@ -1,0 +1,218 @@
+/**
+ * The host's end of what a sandboxed plugin asks for during a call: requests through `ctx.fetch`
+ * (performed with the fetch the host was given, i.e. its network rules), their response bodies,
+ * and sleeps on the host's clock. While the plugin waits on the host for an operation its call is
+ * `busy`: that time is the network's or the clock's, not the plugin's, and does not count against
+ * the call's time limit.
+ *
+ * A body flows on credit: the host sends `WINDOW` chunks unasked and one more per `pull` (the
+ * sandbox pulls when it has nothing left to read), and it reads the source one chunk ahead so the
+ * end goes out as soon as it is known. So a small body crosses with no round trip, a large one
+ * never has more than `WINDOW + 1` chunks in flight, and the source is read only as fast as the
+ * plugin reads.
+ * @module
+ */
+import type { Clock } from "../types.ts";
+import { CHUNK_BYTES, NULL_BODY_STATUSES, type SandboxMessage, toErrorData } from "./_protocol.ts";
+
+/** The call an operation belongs to. */
+export interface OpOwner {
+  /** Operations the host is working on. */
+  busy: number;
+}
+
+interface Op {
+  owner: OpOwner;
+  controller: AbortController;
+  busy: boolean;
+  reader?: ReadableStreamDefaultReader<Uint8Array>;
+  /** Chunks the sandbox may still be sent unasked. */
+  credit: number;
+  /** Pulls not yet answered: the plugin is waiting for data. */
+  waiting: number;
+  /** Read from the source, not yet sent. */
+  held?: Uint8Array;
+  reading: boolean;
+}
+
+/** Chunks sent before the sandbox asks: enough for a page's answer in one go. */
+const WINDOW = 2;
+
+type FetchMessage = Extract<SandboxMessage, { type: "fetch" }>;
+
+/** The operations of one sandbox. */
+export class HostOps {
+  #ops = new Map<number, Op>();
+  #send: (message: unknown) => void;
+  #fetch: typeof fetch;
+  #clock: Clock;
+  #maxOpen: number;
+
+  constructor(
+    deps: { send: (message: unknown) => void; fetch: typeof fetch; clock: Clock; maxOpen: number },
+  ) {
+    this.#send = deps.send;
+    this.#fetch = deps.fetch;
+    this.#clock = deps.clock;
+    this.#maxOpen = deps.maxOpen;
+  }
+
+  /** Whether an operation number is in use (the sandbox picks them; a reuse is a protocol error). */
+  has(op: number): boolean {
+    return this.#ops.has(op);
+  }
+
+  /** Performs a request; answers with its status and headers, or the error. */
+  fetch(owner: OpOwner, message: FetchMessage): void {
+    const op = this.#open(owner, message.op);
+    if (!op) return;
+    let init: RequestInit;
+    try {
+      init = {
+        method: message.method,
+        headers: new Headers(message.headers),
+        body: message.body === null ? undefined : Uint8Array.fromBase64(message.body),
+        signal: op.controller.signal,
+      };
+    } catch (error) {
+      return this.#fail(message.op, error);
+    }
+    // Called inside a promise: a fetch that throws instead of rejecting is still this op's answer.
+    Promise.resolve().then(() => this.#fetch(message.url, init)).then((response) => {
+      if (this.#ops.get(message.op) !== op) return void response.body?.cancel().catch(() => {});
+      if (NULL_BODY_STATUSES.has(response.status)) response.body?.cancel().catch(() => {});
+      else op.reader = response.body?.getReader();
+      this.#idle(op);
+      this.#send({
+        type: "response",
+        op: message.op,
+        status: response.status,
+        statusText: response.statusText,
+        headers: [...response.headers],
+        body: op.reader !== undefined,
+      });
+      if (!op.reader) return this.#close(message.op);
+      op.credit = WINDOW;
+      void this.#pump(message.op, op);
+    }, (error) => this.#fail(message.op, error));
+  }
+
+  /** Sleeps on the host's clock, then wakes the sandbox. */
+  sleep(owner: OpOwner, op: number, ms: number): void {
+    const state = this.#open(owner, op);
+    if (!state) return;
+    Promise.resolve().then(() => this.#clock.sleep(ms, state.controller.signal)).then(() => {
+      if (this.#ops.get(op) !== state) return;
+      this.#close(op);
+      this.#send({ type: "woke", op });
+    }, (error) => this.#fail(op, error));
+  }
+
+  /** The sandbox has read all it was sent and waits for more. */
+  pull(op: number): void {
+    const state = this.#ops.get(op);
+    if (!state?.reader) return;
+    state.credit++;
+    state.waiting++;
+    this.#busy(state);
+    void this.#pump(op, state);
+  }
+
+  /** Sends what credit allows (pieces of at most CHUNK_BYTES), and the end once the source ends. */
+  async #pump(op: number, state: Op): Promise<void> {
+    if (state.reading) return;
+    try {
+      for (;;) {
+        if (!state.held) {
+          state.reading = true;
+          const step = await state.reader!.read();
+          state.reading = false;
+          if (this.#ops.get(op) !== state) return;
+          if (step.done) {
+            this.#close(op);
+            return this.#send({ type: "end", op });
+          }
+          state.held = step.value;
+          if (state.held.byteLength === 0) state.held = undefined;
+          continue;
+        }
+        if (state.credit <= 0) return;
+        const piece = state.held.subarray(0, CHUNK_BYTES);
+        state.held = state.held.byteLength > CHUNK_BYTES
+          ? state.held.subarray(CHUNK_BYTES)
+          : undefined;
+        state.credit--;
+        if (state.waiting > 0 && --state.waiting === 0) this.#idle(state);
+        this.#send({ type: "chunk", op, data: piece.toBase64() });
+      }
+    } catch (error) {
+      state.reading = false;
+      this.#fail(op, error);
+    }
+  }
+
+  /** Stops an operation the sandbox no longer wants. */
+  cancel(op: number): void {
+    const state = this.#ops.get(op);
+    if (!state) return;
+    this.#close(op);
+    state.controller.abort();
+    state.reader?.cancel().catch(() => {});
+  }
+
+  /** Stops every operation of `owner`, or all of them. */
+  cancelAll(owner?: OpOwner): void {
+    for (const [op, state] of this.#ops) if (!owner || state.owner === owner) this.cancel(op);
+  }
+
+  #open(owner: OpOwner, op: number): Op | undefined {
+    if (this.#ops.size >= this.#maxOpen) {
+      this.#send({
+        type: "fail",
+        op,
+        error: {
+          name: "TypeError",
+          message:
+            `Cannot start another request: ${this.#maxOpen} are open (read or cancel their bodies)`,
+        },
+      });
+      return undefined;
+    }
+    const state: Op = {
+      owner,
+      controller: new AbortController(),
+      busy: false,
+      credit: 0,
+      waiting: 0,
+      reading: false,
+    };
+    this.#ops.set(op, state);
+    this.#busy(state);
+    return state;
+  }
+
+  #fail(op: number, error: unknown): void {
+    if (!this.#ops.has(op)) return;
+    this.#close(op);
+    this.#send({ type: "fail", op, error: toErrorData(error) });
+  }
+
+  #close(op: number): void {
+    const state = this.#ops.get(op);
+    if (!state) return;
+    this.#idle(state);
+    this.#ops.delete(op);
+  }
+
+  #busy(state: Op): void {
+    if (state.busy) return;
+    state.busy = true;
+    state.owner.busy++;
+  }
+
+  #idle(state: Op): void {
+    if (!state.busy) return;
+    state.busy = false;
+    state.owner.busy--;
+  }
+}
