@@ -99,23 +99,7 @@ export class MimecastClient {
    */
   async json(path: string, response: Response): Promise<Record<string, unknown>> {
     const text = await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path });
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (cause) {
-      throw new MimecastError(
-        "BAD_RESPONSE",
-        `Cannot read Mimecast's answer from ${path}: it is not JSON`,
-        { status: response.status, retryable: true, cause },
-      );
-    }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      throw new MimecastError(
-        "BAD_RESPONSE",
-        `Cannot read Mimecast's answer from ${path}: not an object`,
-        { status: response.status, retryable: true },
-      );
-    }
+    const body = this.#objectOf(path, text, response.status);
     const fail = (body as Envelope).fail;
     if (Array.isArray(fail) && fail.length > 0) throw this.#failError(path, body as Envelope);
     return body as Record<string, unknown>;
@@ -147,16 +131,7 @@ export class MimecastClient {
       );
     } catch (cause) {
       if (signal.aborted) throw cause;
-      if ((cause as { code?: unknown })?.code === "NET_DENIED") {
-        throw new MimecastError("NET_DENIED", `Cannot fetch ${path}: ${(cause as Error).message}`, {
-          cause,
-        });
-      }
-      const why = this.#why(cause, undefined, timer.signal.aborted);
-      throw new MimecastError("UNAVAILABLE", `Cannot fetch ${path}: ${why}`, {
-        retryable: true,
-        cause,
-      });
+      throw this.#unreachable(path, cause, undefined, timer.signal.aborted);
     } finally {
       clearTimeout(timeout);
     }
@@ -239,44 +214,11 @@ export class MimecastClient {
       text = await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path });
     } catch (cause) {
       if (cause instanceof MimecastError || signal.aborted) throw cause;
-      // The host refused the address (its network rules): asking again cannot help.
-      if ((cause as { code?: unknown })?.code === "NET_DENIED") {
-        throw new MimecastError("NET_DENIED", `Cannot fetch ${path}: ${(cause as Error).message}`, {
-          cause,
-        });
-      }
-      const why = this.#why(cause, response, timeout.aborted);
-      throw new MimecastError("UNAVAILABLE", `Cannot fetch ${path}: ${why}`, {
-        retryable: true,
-        cause,
-      });
+      throw this.#unreachable(path, cause, response, timeout.aborted);
     }
     if (response.status === 429) throw rateLimitError(path, response);
     if (!response.ok) throw this.#statusError(path, response.status, text);
-    let envelope: Envelope;
-    try {
-      envelope = JSON.parse(text);
-    } catch (cause) {
-      throw new MimecastError(
-        "BAD_RESPONSE",
-        `Cannot read Mimecast's answer from ${path}: it is not JSON`,
-        {
-          status: response.status,
-          retryable: true,
-          cause,
-        },
-      );
-    }
-    if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) {
-      throw new MimecastError(
-        "BAD_RESPONSE",
-        `Cannot read Mimecast's answer from ${path}: not an object`,
-        {
-          status: response.status,
-          retryable: true,
-        },
-      );
-    }
+    const envelope: Envelope = this.#objectOf(path, text, response.status);
     if (Array.isArray(envelope.fail) && envelope.fail.length > 0) {
       throw this.#failError(path, envelope);
     }
@@ -291,6 +233,48 @@ export class MimecastClient {
       );
     }
     return envelope;
+  }
+
+  /** The answer's JSON object, or BAD_RESPONSE (retryable) when it is not one. */
+  #objectOf(path: string, text: string, status: number): Record<string, unknown> {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (cause) {
+      throw new MimecastError(
+        "BAD_RESPONSE",
+        `Cannot read Mimecast's answer from ${path}: it is not JSON`,
+        { status, retryable: true, cause },
+      );
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new MimecastError(
+        "BAD_RESPONSE",
+        `Cannot read Mimecast's answer from ${path}: not an object`,
+        { status, retryable: true },
+      );
+    }
+    return body as Record<string, unknown>;
+  }
+
+  /** A call that did not get through: the host's refusal (final), or the network's cause (retried). */
+  #unreachable(
+    path: string,
+    cause: unknown,
+    response: Response | undefined,
+    timedOut: boolean,
+  ): MimecastError {
+    // The host refused the address (its network rules): asking again cannot help.
+    if ((cause as { code?: unknown })?.code === "NET_DENIED") {
+      return new MimecastError("NET_DENIED", `Cannot fetch ${path}: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+    const why = this.#why(cause, response, timedOut);
+    return new MimecastError("UNAVAILABLE", `Cannot fetch ${path}: ${why}`, {
+      retryable: true,
+      cause,
+    });
   }
 
   /** The cause of a failed call in words: a timeout, a broken answer, or what the network said. */
