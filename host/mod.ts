@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
 import { apiError, apiRoutes } from "./api.ts";
 import { systemClock } from "./clock.ts";
 import { Delivery, type DeliveryPolicy } from "./delivery.ts";
@@ -105,6 +106,23 @@ export function createHost(options: HostOptions): Host {
 
   const shutdown = new AbortController();
   const app = new Hono();
+  // SPEC §5.5: nosniff everywhere; pages with a CSP that allows no inline script and no framing.
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+      xFrameOptions: "DENY",
+    }),
+  );
   // Every body, API or form, is read whole: cap it before anything reads it.
   app.use(
     "*",

@@ -57,6 +57,14 @@ document.querySelectorAll("button[data-generate-secret]").forEach(function (butt
 `;
 
 /** A whole page. */
+/** Where the page script is served from: the pages carry no inline script (CSP, SPEC §5.5). */
+export const SCRIPT_PATH = "/assets/ui.js";
+
+/** The page script, served at SCRIPT_PATH. */
+export function pageScript(): string {
+  return SCRIPT;
+}
+
 export function page(
   title: string,
   body: Html | string,
@@ -80,7 +88,7 @@ export function page(
           `
           : ""}</header>
         <main>${body}</main>
-        <script>${raw(SCRIPT)}</script>
+        <script src="${SCRIPT_PATH}" defer></script>
       </body>
     </html>
   `;

@@ -22,7 +22,7 @@ import { DEFAULT_FORMAT } from "../formats/mod.ts";
 import type { Issue } from "../types.ts";
 import type { InstalledPlugin } from "../registry.ts";
 import { type FieldState, layoutOf, readConfigForm, type SchemaNode } from "./form.ts";
-import { page } from "./layout.ts";
+import { page, pageScript, SCRIPT_PATH } from "./layout.ts";
 import { dashboardPage, loginPage } from "./dashboard.ts";
 import { type HostFields, integrationForm } from "./integration_form.ts";
 import { checkResult, integrationPage, previewResult } from "./integration_page.ts";
@@ -36,6 +36,11 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
   const flashes = new Map<string, string>(); // session id → one notice for the next page
   const ui = new Hono<Env>();
 
+  ui.get(SCRIPT_PATH, (c) =>
+    c.body(pageScript(), 200, {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "no-cache",
+    }));
   ui.get("/login", (c) => c.html(page("Log in", loginPage())));
   ui.post("/login", async (c) => {
     const form = await c.req.formData();
@@ -75,7 +80,11 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     title: string,
     body: Parameters<typeof page>[1],
     status: 200 | 401 | 404 | 409 | 422 = 200,
-  ) => c.html(page(title, body, { csrf: c.get("session").csrf, loggedIn: true }), status);
+  ) =>
+    // Pages behind the login show operator data, and once a generated webhook secret: never cached.
+    c.html(page(title, body, { csrf: c.get("session").csrf, loggedIn: true }), status, {
+      "Cache-Control": "no-store",
+    });
   const takeFlash = (c: Context<Env>) => {
     const id = c.get("session").id;
     const notice = flashes.get(id);
