@@ -5,6 +5,7 @@
  * migrations applied at open.
  * @module
  */
+import { chmodSync } from "node:fs";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { SkippedSpan } from "../types.ts";
 import {
@@ -44,6 +45,9 @@ export class Store {
   constructor(path: string, now: () => number = Date.now) {
     this.#now = now;
     this.db = new DatabaseSync(path);
+    // Owner only (SPEC §5.4): set before WAL mode creates the -wal and -shm files, which SQLite
+    // then gives the database file's own permissions.
+    if (path !== ":memory:") chmodSync(path, 0o600);
     this.db.exec(
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
     );
