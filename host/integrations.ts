@@ -40,6 +40,13 @@ const formatSchema = v.picklist(
   } (leave it out for "${DEFAULT_FORMAT}")`,
 );
 
+/** Text without control characters: a NUL would be stored whole and read back cut short. */
+const printable = (what: string) =>
+  v.regex(
+    /^[^\u0000-\u001f\u007f]*$/,
+    `${what} may not contain control characters (such as NUL, tab or line breaks)`,
+  );
+
 const createSchema = v.object({
   plugin: v.pipe(v.string("plugin is required"), v.nonEmpty("plugin is required")),
   name: v.pipe(
@@ -47,10 +54,11 @@ const createSchema = v.object({
     v.trim(),
     v.nonEmpty("name is required"),
     v.maxLength(200, "name is 200 characters at most"),
+    printable("name"),
   ),
   config: v.record(v.string(), v.unknown(), "config must be an object"),
   destination: v.object({
-    url: v.string("destination.url is required"),
+    url: v.pipe(v.string("destination.url is required"), printable("destination.url")),
     secret: v.string("destination.secret is required"),
     format: v.optional(formatSchema),
   }, "destination must be an object with url and secret"),
@@ -59,12 +67,18 @@ const createSchema = v.object({
 
 const updateSchema = v.object({
   name: v.optional(
-    v.pipe(v.string(), v.trim(), v.nonEmpty("name may not be empty"), v.maxLength(200)),
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.nonEmpty("name may not be empty"),
+      v.maxLength(200),
+      printable("name"),
+    ),
   ),
   config: v.optional(v.record(v.string(), v.unknown(), "config must be an object")),
   destination: v.optional(
     v.object({
-      url: v.optional(v.string()),
+      url: v.optional(v.pipe(v.string(), printable("destination.url"))),
       secret: v.optional(v.string()),
       format: v.optional(formatSchema),
     }),

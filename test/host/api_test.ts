@@ -335,3 +335,34 @@ Deno.test("lag per log type is how far behind now each is fully received, even w
     await t.close();
   }
 });
+
+Deno.test("a name or webhook URL with a control character is refused, not stored cut short", async () => {
+  const t = await testHost();
+  try {
+    const body = integrationBody("2.0");
+    const nul = await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...body, name: "Mimecast\u0000 EU" },
+    });
+    equal(nul.status, 422);
+    const issues = (await nul.json()).issues;
+    equal(issues[0].path, "name");
+    equal(/control characters/.test(issues[0].message), true);
+    const url = await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...body, destination: { ...body.destination, url: `${body.destination.url}\n` } },
+    });
+    equal(url.status, 422);
+    equal((await url.json()).issues[0].path, "destination.url");
+    const { id } = await (await t.request("/api/integrations", { method: "POST", json: body }))
+      .json();
+    const patched = await t.request(`/api/integrations/${id}`, {
+      method: "PATCH",
+      json: { name: "tab\there" },
+    });
+    equal(patched.status, 422);
+    equal((await (await t.request(`/api/integrations/${id}`)).json()).name, body.name);
+  } finally {
+    await t.close();
+  }
+});
