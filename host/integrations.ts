@@ -42,8 +42,14 @@ const formatSchema = v.picklist(
 
 /** Text without control characters: a NUL would be stored whole and read back cut short. */
 const printable = (what: string) =>
-  v.regex(
-    /^[^\u0000-\u001f\u007f]*$/,
+  v.check(
+    (text: string) => {
+      for (let i = 0; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code < 0x20 || code === 0x7f) return false;
+      }
+      return true;
+    },
     `${what} may not contain control characters (such as NUL, tab or line breaks)`,
   );
 
