@@ -43,7 +43,14 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     }));
   ui.get("/login", (c) => c.html(page("Log in", loginPage())));
   ui.post("/login", async (c) => {
-    const form = await c.req.formData();
+    // A JSON or broken body is a bad request, not a server error.
+    const form = await c.req.formData().catch(() => undefined);
+    if (!form) {
+      return c.html(
+        page("Log in", loginPage("Send the login form (the admin token in the token field).")),
+        400,
+      );
+    }
     if (!bearerMatches(`Bearer ${String(form.get("token") ?? "")}`, deps.adminToken)) {
       return c.html(page("Log in", loginPage("That is not the admin token.")), 401);
     }

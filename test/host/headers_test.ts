@@ -40,3 +40,33 @@ Deno.test("every answer says nosniff; pages carry a CSP without inline script, n
     await t.close();
   }
 });
+
+Deno.test("POST /login with a JSON or broken body answers 400 with the form, and logs no stack trace", async () => {
+  const t = await testHost();
+  try {
+    for (
+      const [type, body] of [
+        ["application/json", JSON.stringify({ token: ADMIN })],
+        ["multipart/form-data; boundary=x", "--x\r\nbroken"],
+        ["application/x-www-form-urlencoded", "%zz=%"],
+      ]
+    ) {
+      const response = await t.request("/login", {
+        method: "POST",
+        headers: { "Content-Type": type },
+        body,
+      });
+      const html = await response.text();
+      equal(
+        response.status === 400 || response.status === 401,
+        true,
+        `${type}: ${response.status}`,
+      );
+      match(html, /token/);
+      equal(response.headers.get("set-cookie"), null, "no session");
+    }
+    equal(t.logLines.some((l) => /Unhandled|stack|    at /.test(l)), false, t.logLines.join("\n"));
+  } finally {
+    await t.close();
+  }
+});
