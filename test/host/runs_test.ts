@@ -21,6 +21,17 @@ function endlessPage(n: number, token = `endless-${n}`) {
   };
 }
 
+/** Click logs that never end, a page every 10 ms: a run that goes on until it is stopped. */
+function slowEndlessPagination(t: Awaited<ReturnType<typeof testHost>>) {
+  t.sim.inject({
+    kind: "page",
+    path: "/api/ttp/url/get-logs",
+    times: 100_000,
+    delayMs: 10,
+    page: endlessPage,
+  });
+}
+
 async function create(t: Awaited<ReturnType<typeof testHost>>, extra = {}) {
   const body = integrationBody("2.0", { logTypes: ["url"], ...extra });
   const response = await t.request("/api/integrations", { method: "POST", json: body });
@@ -76,13 +87,7 @@ Deno.test("cancel stops a running run within seconds; what it stored stays and i
   const t = await testHost();
   try {
     const id = await create(t);
-    t.sim.inject({
-      kind: "page",
-      path: "/api/ttp/url/get-logs",
-      times: 100_000,
-      delayMs: 10,
-      page: endlessPage,
-    });
+    slowEndlessPagination(t);
     const runId = await startRun(t, id);
     const deadline = Date.now() + 10_000;
     while (t.receiver.alerts.length < 3 && Date.now() < deadline) {
@@ -118,13 +123,7 @@ Deno.test("deleting an integration cancels its run first", async () => {
   const t = await testHost();
   try {
     const id = await create(t);
-    t.sim.inject({
-      kind: "page",
-      path: "/api/ttp/url/get-logs",
-      times: 100_000,
-      delayMs: 10,
-      page: endlessPage,
-    });
+    slowEndlessPagination(t);
     await startRun(t, id);
     await new Promise((r) => setTimeout(r, 100));
     equal((await t.request(`/api/integrations/${id}`, { method: "DELETE" })).status, 204);
