@@ -7,28 +7,39 @@
 import type { ApiDeps } from "./api.ts";
 import { HostError, wrapPluginError } from "./errors.ts";
 import { type DestinationFormat, formatAlert, storedFormat } from "./formats/mod.ts";
-import { normalizeRecords, pagesOf } from "./run.ts";
+import { type Sandbox, sortResults } from "./sandbox/mod.ts";
 import type { IntegrationRow, RunRow } from "./store/mod.ts";
-import type { CheckResult, PluginContext } from "./types.ts";
+import type { CheckResult } from "./types.ts";
 
 /** Pages a preview walks at most (one per log type is what the Mimecast plugin yields). */
 const PREVIEW_PAGES = 20;
 
+/**
+ * A sandbox with the integration's plugin for one action, and the action's context: config
+ * validated in that sandbox, the stored checkpoint. The caller closes the sandbox.
+ */
 async function pluginContext(deps: ApiDeps, id: string, signal: AbortSignal, preview = false) {
   const row = deps.integrations.get(id);
   const installed = deps.registry.require(row.pluginId, preview ? "preview" : "check");
-  const { config } = await deps.integrations.resolve(row, installed);
-  const ctx: PluginContext = {
-    integrationId: row.id,
-    config,
-    checkpoint: deps.store.getCheckpoint(row.id) as PluginContext["checkpoint"],
+  const sandbox: Sandbox = await deps.registry.sandbox(installed, {
     fetch: deps.pluginFetch(installed),
     clock: deps.clock,
     logger: deps.logger,
-    signal,
-    preview,
-  };
-  return { row, installed, ctx };
+  });
+  try {
+    const { config } = await deps.integrations.resolve(row, installed, sandbox);
+    const ctx = {
+      integrationId: row.id,
+      config,
+      checkpoint: deps.store.getCheckpoint(row.id),
+      signal,
+      preview,
+    };
+    return { row, installed, sandbox, ctx };
+  } catch (error) {
+    await sandbox.close();
+    throw error;
+  }
 }
 
 /** The outcome of a connection check. */
@@ -42,12 +53,13 @@ export interface CheckOutcome {
 
 /** Runs the plugin's check; failures come back as data with their hints, secrets redacted. */
 export async function checkIntegration(deps: ApiDeps, id: string): Promise<CheckOutcome> {
-  const { installed, ctx } = await pluginContext(deps, id, AbortSignal.timeout(120_000));
-  if (!installed.plugin.check) {
+  const { installed, sandbox, ctx } = await pluginContext(deps, id, AbortSignal.timeout(120_000));
+  await using _ = sandbox;
+  if (!sandbox.hooks.check) {
     return { ok: true, results: [], note: "This plugin has no connection check" };
   }
   try {
-    const results = await installed.plugin.check(ctx);
+    const results = await sandbox.check(ctx);
     return {
       ok: results.every((r) => r.ok),
       results: results.map((r) => ({
@@ -79,7 +91,13 @@ export interface PreviewOutcome {
  * stored or delivered.
  */
 export async function previewIntegration(deps: ApiDeps, id: string): Promise<PreviewOutcome> {
-  const { installed, ctx, row } = await pluginContext(deps, id, AbortSignal.timeout(120_000), true);
+  const { installed, sandbox, ctx, row } = await pluginContext(
+    deps,
+    id,
+    AbortSignal.timeout(120_000),
+    true,
+  );
+  await using _ = sandbox;
   const format = storedFormat(row.destinationFormat);
   const out: PreviewOutcome = {
     format,
@@ -90,8 +108,8 @@ export async function previewIntegration(deps: ApiDeps, id: string): Promise<Pre
   };
   try {
     let pages = 0;
-    for await (const page of pagesOf(installed, ctx)) {
-      const normalized = normalizeRecords(installed, page.records, row.id, ctx.config);
+    for await (const { page, normalized: results } of sandbox.normalizedPages(ctx)) {
+      const normalized = sortResults(page.records, results);
       for (const k of Object.keys(out.counts) as (keyof PreviewOutcome["counts"])[]) {
         out.counts[k] += normalized.counts[k];
       }
@@ -138,7 +156,7 @@ async function deliverInBackground(deps: ApiDeps, id: string, what: string): Pro
   const row = deps.store.getIntegration(id);
   const installed = row && deps.registry.get(row.pluginId);
   if (!row || !installed || deps.store.pendingCount(id) === 0) return;
-  const { destination } = await deps.integrations.resolve(row, installed);
+  const destination = await deps.integrations.destination(row);
   deps.delivery.drain(row.id, () => Promise.resolve(destination), deps.shutdown).catch((error) =>
     deps.logger.warn(what, { integrationId: row.id, error: deps.redactor.redact(String(error)) })
   );

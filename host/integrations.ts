@@ -11,6 +11,7 @@ import { DEFAULT_FORMAT, DESTINATION_FORMATS, type DestinationFormat } from "./f
 import { secretFields } from "./manifest.ts";
 import { pluginUrlProblem, webhookUrlProblem } from "./net.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
+import type { Sandbox } from "./sandbox/mod.ts";
 import type { Redactor, SecretBox } from "./secrets.ts";
 import type { IntegrationRow, Store } from "./store/mod.ts";
 import type { Issue } from "./types.ts";
@@ -85,7 +86,7 @@ const updateSchema = v.object({
   destination: v.optional(
     v.object({
       url: v.optional(v.pipe(v.string(), printable("destination.url"))),
-      secret: v.optional(v.string()),
+      secret: v.optional(v.string("destination.secret must be text")),
       format: v.optional(formatSchema),
     }),
   ),
@@ -97,6 +98,21 @@ function issuesOf(issues: v.BaseIssue<unknown>[], prefix = ""): Issue[] {
     path: `${prefix}${v.getDotPath(i) ?? ""}`.replace(/\.$/, ""),
     message: i.message,
   }));
+}
+
+/** A sandbox's issue paths, which are within the config, as the API's (`config.baseUrl`). */
+function prefixed(issues: Issue[]): Issue[] {
+  return issues.map((i) => ({ path: i.path ? `config.${i.path}` : "config", message: i.message }));
+}
+
+/**
+ * A secret field's validation message without what was entered: a schema's messages say what
+ * they received ("Invalid type: Expected string but received 12345"), which for a secret would
+ * echo it. The part that says what to enter is kept.
+ */
+function secretMessage(message: string): string {
+  const kept = message.replace(/\s*,?\s*(but )?received\b[\s\S]*$/i, "").trim();
+  return `${kept || "This value does not fit"} (a secret: what was entered is not shown)`;
 }
 
 function invalid(issues: Issue[]): HostError {
@@ -161,7 +177,7 @@ export class Integrations {
     const configInput = body.config;
     const config =
       installed && configInput && typeof configInput === "object" && !Array.isArray(configInput)
-        ? this.#validateConfig(installed, configInput as Record<string, unknown>, issues)
+        ? await this.#validateConfig(installed, configInput as Record<string, unknown>, issues)
         : undefined;
     if (!parsed.success || issues.length > 0 || !installed || !config) {
       throw invalid(dedupe(issues));
@@ -205,7 +221,7 @@ export class Integrations {
     if (body.config) {
       const installed = this.#registry.require(row.pluginId, "change the config");
       const merged = { ...row.config, ...secret, ...withoutEmptySecrets(installed, body.config) };
-      const config = this.#validateConfig(installed, merged, issues);
+      const config = await this.#validateConfig(installed, merged, issues, id);
       if (config) ({ plain, secret } = splitSecrets(installed, config));
     }
     if (issues.length > 0) throw invalid(issues);
@@ -231,15 +247,22 @@ export class Integrations {
     return row;
   }
 
-  /** The plugin's validated config (secrets included) and the webhook destination, for a run. */
+  /**
+   * The integration's config (secrets included) validated by the plugin's own schema in the
+   * call's sandbox, and the webhook destination: what a run, a check or a preview starts from.
+   */
   async resolve(
     row: IntegrationRow,
     installed: InstalledPlugin,
+    sandbox: Sandbox,
   ): Promise<{ config: unknown; destination: { url: string; secret: string } }> {
     const sealed = await this.#box.open<Sealed>(row.secrets);
-    const result = v.safeParse(installed.plugin.configSchema, { ...row.config, ...sealed.config });
-    if (!result.success) {
-      const issues = issuesOf(result.issues, "config.");
+    const result = await sandbox.validateConfig(
+      { ...row.config, ...sealed.config },
+      { integrationId: row.id },
+    );
+    if (!result.ok) {
+      const issues = this.#scrubbed(installed, prefixed(result.issues), sealed.config);
       throw new HostError(
         "CONFIG_INVALID",
         `The stored config no longer fits plugin ${installed.manifest.id} ${installed.manifest.version}: ${
@@ -257,6 +280,12 @@ export class Integrations {
     };
   }
 
+  /** The webhook destination alone (delivering what the outbox holds needs no plugin). */
+  async destination(row: IntegrationRow): Promise<{ url: string; secret: string }> {
+    const sealed = await this.#box.open<Sealed>(row.secrets);
+    return { url: row.destinationUrl, secret: sealed.destinationSecret };
+  }
+
   /** The names of the secret fields that hold a value (never the values). */
   async secretsSet(row: IntegrationRow): Promise<string[]> {
     try {
@@ -269,20 +298,54 @@ export class Integrations {
     }
   }
 
-  #validateConfig(
+  /**
+   * Validates a config with the plugin's own schema, in a sandbox of its own for this integration
+   * (`integrationId` undefined while it is being created).
+   */
+  async #validateConfig(
     installed: InstalledPlugin,
     config: Record<string, unknown>,
     issues: Issue[],
-  ): Record<string, unknown> | undefined {
-    const result = v.safeParse(installed.plugin.configSchema, config);
-    if (!result.success) {
-      issues.push(...issuesOf(result.issues, "config."));
+    integrationId?: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    let result;
+    {
+      await using sandbox = await this.#registry.sandbox(installed);
+      result = await sandbox.validateConfig(config, { integrationId });
+    }
+    if (!result.ok) {
+      issues.push(...this.#scrubbed(installed, prefixed(result.issues), config));
       return undefined;
+    }
+    if (
+      typeof result.output !== "object" || result.output === null || Array.isArray(result.output)
+    ) {
+      throw new HostError(
+        "PLUGIN_OUTPUT_INVALID",
+        `[plugin ${installed.manifest.id}] validateConfig: the validated config is not an object`,
+      );
     }
     const output = result.output as Record<string, unknown>;
     const urlIssues = this.#urlIssues(installed, output);
     issues.push(...urlIssues);
     return urlIssues.length === 0 ? output : undefined;
+  }
+
+  /**
+   * Issues as the API answers them: a secret field's message never carries what was entered (a
+   * schema's "received ..." would echo it), and no message carries a secret value at all.
+   */
+  #scrubbed(installed: InstalledPlugin, issues: Issue[], config: Record<string, unknown>): Issue[] {
+    const secretNames = secretFields(installed.manifest.configSchema);
+    const values = [...secretNames].map((name) => config[name])
+      .filter((value) => value !== undefined && value !== null && String(value).length >= 4)
+      .map((value) => typeof value === "string" ? value : JSON.stringify(value));
+    return issues.map((issue) => {
+      const field = issue.path.replace(/^config\./, "").split(".")[0];
+      let message = secretNames.has(field) ? secretMessage(issue.message) : issue.message;
+      for (const value of values) message = message.split(value).join("[REDACTED]");
+      return { path: issue.path, message };
+    });
   }
 
   /**

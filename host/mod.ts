@@ -169,8 +169,8 @@ export function createHost(options: HostOptions): Host {
         const row = store.getIntegration(id);
         const installed = row && registry.get(row.pluginId);
         if (!row || !installed) continue;
-        integrations.resolve(row, installed)
-          .then(({ destination }) =>
+        integrations.destination(row)
+          .then((destination) =>
             delivery.drain(id, () => Promise.resolve(destination), shutdown.signal)
           )
           .catch((error) =>

@@ -19,13 +19,26 @@ import {
   readManifestFile,
   type SourceLimits,
 } from "./plugin_source.ts";
-import type { Logger, Plugin } from "./types.ts";
+import { probePlugin, type Sandbox, type SandboxLimits, startSandbox } from "./sandbox/mod.ts";
+import type { Clock, Logger } from "./types.ts";
 
-/** An installed plugin: its manifest, its module's plugin object, and where it came from. */
+/**
+ * An installed plugin: its manifest, the entry's verified bytes (imported only inside sandboxes),
+ * which optional hooks it has, and where it came from.
+ */
 export interface InstalledPlugin {
   manifest: Manifest;
-  plugin: Plugin;
+  bytes: Uint8Array;
+  hooks: { check: boolean };
   source: string;
+}
+
+/** What a sandbox for one integration's call gets from the host. */
+export interface SandboxCapabilities {
+  /** Performs `ctx.fetch`: the host's fetch limited to the manifest's hosts; none when omitted. */
+  fetch?: typeof fetch;
+  clock?: Clock;
+  logger?: Logger;
 }
 
 /** A manifest the registry refused, with the reasons; or one whose https entry is loading. */
@@ -36,39 +49,17 @@ export interface RefusedManifest {
   loading?: boolean;
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return btoa(bin);
-}
-
-/** Checks that a module's `plugin` export has the contract's shape. */
-function pluginOf(module: Record<string, unknown>, id: string): Plugin {
-  const plugin = module.plugin as Partial<Plugin> | undefined;
-  const missing = [
-    typeof plugin?.configSchema === "object" ? "" : "configSchema",
-    typeof plugin?.fetch === "function" ? "" : "fetch()",
-    typeof plugin?.normalize === "function" ? "" : "normalize()",
-  ].filter(Boolean);
-  if (!plugin || missing.length > 0) {
-    throw new HostError(
-      "PLUGIN_LOAD_FAILED",
-      `[plugin ${id}] Cannot load: the module's \`plugin\` export lacks ${
-        missing.join(", ") || "everything"
-      }`,
-    );
-  }
-  return plugin as Plugin;
-}
-
-/** Checks the entry's bytes against `integrity`, then imports exactly those bytes. */
-async function importPlugin(
+/**
+ * Checks the entry's bytes against `integrity`, then loads exactly those bytes in a throwaway
+ * sandbox: the module's import-time code runs with no authority, and its export is checked
+ * against the contract there.
+ */
+async function loadPlugin(
   manifest: Manifest,
   entry: URL,
   bytes: Uint8Array,
   manifestPath: string,
+  sandbox: { limits?: Partial<SandboxLimits>; logger: Logger },
 ): Promise<InstalledPlugin> {
   const actual = await integrityOf(bytes);
   if (actual !== manifest.integrity) {
@@ -81,17 +72,13 @@ async function importPlugin(
       },
     );
   }
-  let module: Record<string, unknown>;
-  try {
-    module = await import(`data:text/javascript;base64,${toBase64(bytes)}`);
-  } catch (cause) {
-    throw new HostError(
-      "PLUGIN_LOAD_FAILED",
-      `[plugin ${manifest.id}] Cannot import ${entry}: ${String(cause)}`,
-      { cause },
-    );
-  }
-  return { manifest, plugin: pluginOf(module, manifest.id), source: manifestPath };
+  const hooks = await probePlugin({
+    pluginId: manifest.id,
+    source: bytes,
+    limits: sandbox.limits,
+    logger: sandbox.logger,
+  });
+  return { manifest, bytes, hooks, source: manifestPath };
 }
 
 /** The plugins folder, scanned on an interval. */
@@ -106,6 +93,7 @@ export class Registry {
   #logger: Logger;
   #fetch: typeof fetch;
   #limits: SourceLimits;
+  #sandboxLimits?: Partial<SandboxLimits>;
   #timer?: ReturnType<typeof setInterval>;
   #scanning?: Promise<void>;
 
@@ -120,12 +108,30 @@ export class Registry {
       /** A stub resolver and extra CA certificates, for tests. */
       network?: NetworkOptions;
       limits?: Partial<SourceLimits>;
+      /** The limits of every plugin sandbox (tests shorten them). */
+      sandboxLimits?: Partial<SandboxLimits>;
     },
   ) {
     this.dir = deps.dir.replace(/\/$/, "");
     this.#logger = deps.logger;
     this.#fetch = entryFetch(deps.allowLoopback ?? false, deps.fetch ?? fetch, deps.network);
     this.#limits = { ...DEFAULT_LIMITS, ...deps.limits };
+    this.#sandboxLimits = deps.sandboxLimits;
+  }
+
+  /**
+   * Starts a sandbox with the plugin loaded, for one integration's call (a run, a check, a
+   * preview, a config validation); the caller closes it (`await using`).
+   */
+  sandbox(installed: InstalledPlugin, capabilities: SandboxCapabilities = {}): Promise<Sandbox> {
+    return startSandbox({
+      pluginId: installed.manifest.id,
+      source: installed.bytes,
+      fetch: capabilities.fetch,
+      clock: capabilities.clock,
+      logger: capabilities.logger ?? this.#logger,
+      limits: this.#sandboxLimits,
+    });
   }
 
   /** An installed plugin by id. */
@@ -217,7 +223,10 @@ export class Registry {
         limits: this.#limits,
         signal,
       });
-      const loaded = await importPlugin(manifest, entry, bytes, path);
+      const loaded = await loadPlugin(manifest, entry, bytes, path, {
+        limits: this.#sandboxLimits,
+        logger: this.#logger,
+      });
       if (signal?.aborted) return; // the manifest changed or went away meanwhile, or we stopped
       const other = this.#installed.get(loaded.manifest.id);
       if (other && other.source !== path) {

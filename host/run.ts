@@ -1,19 +1,21 @@
 /**
- * The pipeline, top to bottom (SPEC §5.3): resolve the integration's config and secrets, deliver
- * what the outbox still holds, then walk the plugin's `fetch` page by page: normalize the page,
- * store its alerts (as webhook batches) and its checkpoint in one transaction, deliver. A crash
- * at any moment loses nothing: the next run resumes from the last stored page.
+ * The pipeline, top to bottom (SPEC §5.3): start the plugin's sandbox for this run, resolve the
+ * integration's config and secrets in it, deliver what the outbox still holds, then walk the
+ * plugin's pages (fetched and normalized in the sandbox, one read ahead), store each page's
+ * alerts (as webhook batches) and its checkpoint in one transaction, deliver. A crash at any
+ * moment loses nothing: the next run resumes from the last stored page.
  * @module
  */
-import { HostError, wrapPluginError } from "./errors.ts";
+import { HostError } from "./errors.ts";
 import type { Delivery } from "./delivery.ts";
 import { type DestinationFormat, envelopeOf, formatAlert, storedFormat } from "./formats/mod.ts";
 import type { Integrations } from "./integrations.ts";
 import { childLogger } from "./logger.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
+import { type SortedPage, sortResults } from "./sandbox/mod.ts";
 import type { Redactor } from "./secrets.ts";
-import type { PageWrite, RunCounts, Store } from "./store/mod.ts";
-import type { Alert, Clock, Issue, Logger, Page, PluginContext, SkippedSpan } from "./types.ts";
+import type { PageWrite, Store } from "./store/mod.ts";
+import type { Clock, Logger, Page, SkippedSpan } from "./types.ts";
 
 /** What a run needs, injected once. */
 export interface RunDeps {
@@ -47,7 +49,13 @@ export async function runOnce(
     const row = integrations.get(integrationId);
     const installed = registry.require(row.pluginId, "run");
     const format = storedFormat(row.destinationFormat);
-    const { config, destination } = await integrations.resolve(row, installed);
+    // The plugin runs in a sandbox of its own for this run (SPEC §5.2), closed when the run ends.
+    await using sandbox = await registry.sandbox(installed, {
+      fetch: deps.pluginFetch(installed),
+      clock,
+      logger: childLogger(logger, { plugin: installed.manifest.id }),
+    });
+    const { config, destination } = await integrations.resolve(row, installed, sandbox);
     const destinationOf = () => Promise.resolve(destination);
     store.pruneAlertIds(
       integrationId,
@@ -55,23 +63,25 @@ export async function runOnce(
     );
     await delivery.drain(integrationId, destinationOf, signal);
 
-    const ctx: PluginContext = {
+    const pages = sandbox.normalizedPages({
       integrationId,
       config,
-      checkpoint: store.getCheckpoint(integrationId) as PluginContext["checkpoint"],
-      fetch: deps.pluginFetch(installed),
-      clock,
-      logger: childLogger(logger, { plugin: installed.manifest.id }),
+      checkpoint: store.getCheckpoint(integrationId),
       signal,
-    };
+    }, { slim: true });
     // Delivery of page k overlaps the fetch of page k+1; at most one drain is in flight, so a
     // slow receiver slows fetching down instead of piling pages up in memory.
     let delivering: Promise<void> = Promise.resolve();
     const batchSize = deps.batchSize ?? 100;
     try {
-      for await (const page of pagesOf(installed, ctx)) {
+      for await (const { page, normalized } of readAhead(pages)) {
         store.storePage(
-          normalizePage(installed, page, { integrationId, runId, config, batchSize, format }),
+          pageWrite(installed, page, sortResults(page.records, normalized), {
+            integrationId,
+            runId,
+            batchSize,
+            format,
+          }),
         );
         await delivering;
         delivering = delivery.drain(integrationId, destinationOf, signal);
@@ -134,21 +144,12 @@ export async function runOnce(
 }
 
 /**
- * The plugin's pages, with every plugin failure wrapped to name the plugin and the hook. The next
- * page is requested as soon as one is handed out, so fetching overlaps the caller's work on the
- * current page; never more than one page is read ahead.
+ * The items of an async iterable, the next one asked for as soon as one is handed out, so that
+ * the plugin fetches and normalizes page k+1 in its sandbox while the caller stores and delivers
+ * page k; never more than one item is read ahead. Breaking off ends the iterable.
  */
-export async function* pagesOf(
-  installed: InstalledPlugin,
-  ctx: PluginContext,
-): AsyncGenerator<Page> {
-  const id = installed.manifest.id;
-  let iterator: AsyncIterator<Page>;
-  try {
-    iterator = installed.plugin.fetch(ctx)[Symbol.asyncIterator]();
-  } catch (error) {
-    throw wrapPluginError("PLUGIN_FETCH_FAILED", id, "fetch", error);
-  }
+export async function* readAhead<T>(iterable: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = iterable[Symbol.asyncIterator]();
   const pull = () => {
     const step = iterator.next();
     step.catch(() => {}); // observed when awaited
@@ -157,106 +158,29 @@ export async function* pagesOf(
   let ahead = pull();
   try {
     for (;;) {
-      let step: IteratorResult<Page>;
-      try {
-        step = await ahead;
-      } catch (error) {
-        throw wrapPluginError("PLUGIN_FETCH_FAILED", id, "fetch", error);
-      }
+      const step = await ahead;
       if (step.done) return;
-      const page = step.value;
-      if (!page || !Array.isArray(page.records) || page.checkpoint === undefined) {
-        throw new HostError(
-          "PLUGIN_OUTPUT_INVALID",
-          `[plugin ${id}] fetch: a page must be { records: [], checkpoint }`,
-        );
-      }
       ahead = pull();
-      yield page;
+      yield step.value;
     }
   } finally {
     await iterator.return?.().catch(() => {});
   }
 }
 
-/** What normalizing one page produced, before storage. */
-export interface NormalizedPage {
-  alerts: Alert[];
-  filtered: unknown[];
-  invalid: { record: unknown; issues: Issue[] }[];
-  counts: Pick<RunCounts, "fetched" | "filtered" | "invalid" | "alerts" | "drift">;
-  /** What normalize counted by name (`ctx.count`), drift aside. */
-  notes: Record<string, number>;
-}
-
-/** Normalizes a page's records; a record the plugin cannot normalize is kept as invalid. */
-export function normalizeRecords(
-  installed: InstalledPlugin,
-  records: unknown[],
-  integrationId: string,
-  config: unknown,
-): NormalizedPage {
-  const counts = { fetched: records.length, filtered: 0, invalid: 0, alerts: 0, drift: 0 };
-  const notes: Record<string, number> = {};
-  const ctx = {
-    integrationId,
-    config,
-    count: (name: string) => void (notes[name] = (notes[name] ?? 0) + 1),
-  };
-  const alerts: Alert[] = [];
-  const filtered: unknown[] = [];
-  const invalid: NormalizedPage["invalid"] = [];
-  for (const record of records) {
-    try {
-      const alert = installed.plugin.normalize(record, ctx);
-      if (alert === null) filtered.push(record);
-      else if (typeof alert !== "object" || typeof alert.id !== "string" || alert.id === "") {
-        invalid.push({
-          record,
-          issues: [{
-            path: "",
-            message: `[plugin ${installed.manifest.id}] normalize: returned an alert without an id`,
-          }],
-        });
-      } else alerts.push(alert);
-    } catch (error) {
-      const issues = Array.isArray((error as { issues?: unknown }).issues)
-        ? (error as { issues: Issue[] }).issues
-        : [{
-          path: "",
-          message: `[plugin ${installed.manifest.id}] normalize: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-        }];
-      invalid.push({ record, issues });
-    }
-  }
-  counts.filtered = filtered.length;
-  counts.invalid = invalid.length;
-  counts.alerts = alerts.length;
-  counts.drift = notes.drift ?? 0;
-  delete notes.drift;
-  return { alerts, filtered, invalid, counts, notes };
-}
-
 /** A page ready for storage: its alerts as the destination's format wants them, in batches. */
-function normalizePage(
+function pageWrite(
   installed: InstalledPlugin,
   page: Page,
+  sorted: SortedPage,
   run: {
     integrationId: string;
     runId: string;
-    config: unknown;
     batchSize: number;
     format: DestinationFormat;
   },
 ): PageWrite {
-  const { alerts, invalid, counts, notes } = normalizeRecords(
-    installed,
-    page.records,
-    run.integrationId,
-    run.config,
-  );
+  const { alerts, invalid, counts, notes } = sorted;
   const listed: PageWrite["listed"] = [];
   for (const [stream, at] of Object.entries(page.progress ?? {})) {
     if (typeof at === "string" && !Number.isNaN(Date.parse(at))) listed.push({ stream, at });

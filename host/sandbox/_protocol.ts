@@ -36,8 +36,18 @@ export type HostMessage =
   | { type: "call"; id: number; hook: "import"; pluginId: string; source: string }
   | { type: "call"; id: number; hook: "validateConfig"; config: Json }
   | { type: "call"; id: number; hook: "check"; ctx: ContextData }
-  /** With `normalize`, each page comes with its records normalized: one message per page. */
-  | { type: "call"; id: number; hook: "fetch"; ctx: ContextData; normalize?: boolean }
+  /**
+   * With `normalize`, each page comes with its records normalized: one message per page; with
+   * `slim` too, only the records that did not fit come back (the others as null).
+   */
+  | {
+    type: "call";
+    id: number;
+    hook: "fetch";
+    ctx: ContextData;
+    normalize?: boolean;
+    slim?: boolean;
+  }
   | {
     type: "call";
     id: number;

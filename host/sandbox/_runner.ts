@@ -121,6 +121,8 @@ const calls = new Map<
     pages?: AsyncIterator<unknown>;
     /** Normalize each page's records before sending it (the fetch call's `normalize`). */
     normalize?: { integrationId: string; config: unknown };
+    /** Send back only the records that did not fit (the fetch call's `slim`). */
+    slim?: boolean;
   }
 >();
 
@@ -209,7 +211,15 @@ async function nextPage(id: number): Promise<void> {
       });
     }
     const normalized = call.normalize && normalizeRecords(page.records, call.normalize);
-    reply(id, "page", page, "a page", normalized);
+    // Slim: an alert carries its record already and a filtered one is only counted, so only
+    // the records that did not fit cross back whole (the others as null, keeping positions).
+    const records = normalized && call.slim
+      ? page.records.map((record, i) => {
+        const result = normalized.results[i];
+        return result !== null && typeof result === "object" && "invalid" in result ? record : null;
+      })
+      : page.records;
+    reply(id, "page", { ...page, records }, "a page", normalized);
   } catch (error) {
     calls.delete(id);
     fail(id, toErrorData(error));
@@ -281,7 +291,7 @@ async function run(call: Call): Promise<void> {
         const normalize = call.normalize
           ? { integrationId: call.ctx.integrationId, config: call.ctx.config }
           : undefined;
-        calls.set(call.id, { controller, pages, normalize });
+        calls.set(call.id, { controller, pages, normalize, slim: call.slim === true });
         return await nextPage(call.id);
       }
     }

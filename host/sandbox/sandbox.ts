@@ -219,15 +219,21 @@ export class Sandbox {
 
   /**
    * The plugin's pages with their records already normalized in the sandbox (as `normalizePage`
-   * would), each in one message: what a run wants, without sending the records back.
+   * would), each in one message. With `slim`, what a run wants: only the records that did not
+   * fit come back whole, the others as `null` in their places (an alert carries its record, a
+   * filtered one is only counted).
    */
-  normalizedPages(ctx: SandboxContext): AsyncGenerator<NormalizedPage> {
-    return this.#pages(ctx, true) as AsyncGenerator<NormalizedPage>;
+  normalizedPages(
+    ctx: SandboxContext,
+    options: { slim?: boolean } = {},
+  ): AsyncGenerator<NormalizedPage> {
+    return this.#pages(ctx, true, options.slim === true) as AsyncGenerator<NormalizedPage>;
   }
 
   async *#pages(
     ctx: SandboxContext,
     normalize: boolean,
+    slim = false,
   ): AsyncGenerator<{ page: Page; normalized?: NormalizedResults }> {
     this.#bind(ctx.integrationId, "fetch");
     const call = this.#open("fetch", ctx);
@@ -237,6 +243,7 @@ export class Sandbox {
         hook: "fetch",
         ctx: contextData(ctx),
         ...(normalize ? { normalize: true } : {}),
+        ...(slim ? { slim: true } : {}),
       };
       for (;;) {
         const reply = await this.#request(call, message, this.#limits.callTimeoutMs);

@@ -36,6 +36,9 @@ function seededSimulator(clock: FakeClock): MimecastSimulator {
   for (const logType of ["url", "attachment", "impersonation"] as const) {
     sim.add(logType, generateRecords(logType, 230, { start: NOW - 3 * HOUR, stepMs: 20_000 }));
   }
+  // One click that cannot be told apart from others: an invalid record, kept with its reasons.
+  const [first] = generateRecords("url", 1, { start: NOW - 2 * HOUR, stepMs: 20_000 });
+  sim.add("url", [{ date: first.date, scanResult: "malicious" }]);
   for (let f = 0; f < 3; f++) {
     const start = NOW - 5 * HOUR + f * 30 * 60_000;
     const { events } = generateSiemEvents(400, {
@@ -193,6 +196,31 @@ for (const logTypes of [["url", "attachment", "impersonation"], ["rejections"]])
     );
     deepStrictEqual(fused.map((f) => f.page), expectedPages);
     deepStrictEqual(fused.map((f) => f.normalized), expectedResults);
+    // Slim, as a run reads them: only the records that did not fit come back, in their places.
+    const slim = await Array.fromAsync(
+      sandbox.normalizedPages(
+        { integrationId, config: validated.output, checkpoint: null },
+        { slim: true },
+      ),
+    );
+    deepStrictEqual(slim.map((f) => f.normalized), expectedResults);
+    slim.forEach(({ page }, p) => {
+      deepStrictEqual(
+        page.records,
+        expectedPages[p].records.map((record, i) =>
+          sortResults([record], { results: [expectedResults[p].results[i]], counts: {} })
+              .invalid.length > 0
+            ? record
+            : null
+        ),
+      );
+      deepStrictEqual(page.checkpoint, expectedPages[p].checkpoint);
+    });
+    equal(
+      slim.flatMap(({ page }) => page.records.filter((r) => r !== null)).length,
+      logTypes.includes("url") ? 1 : 0,
+      "the one click that does not fit comes back, and no other record",
+    );
     const alerts = results.flatMap((r, i) => sortResults(pages[i].records, r).alerts);
     ok(alerts.length > 100, `${alerts.length} alerts`);
   });
