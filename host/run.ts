@@ -33,6 +33,9 @@ export interface RunDeps {
   alertIdHorizonMs?: number;
 }
 
+/** Pages a run reads ahead of the one it stores (each about 100 alerts). */
+const READ_AHEAD = 3;
+
 /** The default horizon of stored alert ids: longer than any late-arrival window plus interval. */
 export const ALERT_ID_HORIZON_MS = 30 * 86_400_000;
 
@@ -68,7 +71,7 @@ export async function runOnce(
       config,
       checkpoint: store.getCheckpoint(integrationId),
       signal,
-    }, { slim: true });
+    }, { slim: true, ahead: READ_AHEAD });
     // Delivery of page k overlaps the fetch of page k+1; at most one drain is in flight, so a
     // slow receiver slows fetching down instead of piling pages up in memory.
     let delivering: Promise<void> = Promise.resolve();
@@ -145,8 +148,8 @@ export async function runOnce(
 
 /**
  * The items of an async iterable, the next one asked for as soon as one is handed out, so that
- * the plugin fetches and normalizes page k+1 in its sandbox while the caller stores and delivers
- * page k; never more than one item is read ahead. Breaking off ends the iterable.
+ * the caller's work on this item overlaps the making of the next; never more than one is read
+ * ahead here (a sandbox reads further ahead on its own side). Breaking off ends the iterable.
  */
 export async function* readAhead<T>(iterable: AsyncIterable<T>): AsyncGenerator<T> {
   const iterator = iterable[Symbol.asyncIterator]();

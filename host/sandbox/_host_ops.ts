@@ -5,11 +5,13 @@
  * `busy`: that time is the network's or the clock's, not the plugin's, and does not count against
  * the call's time limit.
  *
- * A body flows on credit: the host sends `WINDOW` chunks unasked and one more per `pull` (the
- * sandbox pulls when it has nothing left to read), and it reads the source one chunk ahead so the
- * end goes out as soon as it is known. So a small body crosses with no round trip, a large one
- * never has more than `WINDOW + 1` chunks in flight, and the source is read only as fast as the
- * plugin reads.
+ * A body flows on credit: the host reads a first piece (up to `CHUNK_BYTES`, or the whole body
+ * when it is smaller, as a page of Mimecast's answer is) before it answers, so the status, the
+ * body and its end cross in one write; then it sends `WINDOW` more chunks unasked and one more
+ * per `pull` (the sandbox pulls when it has nothing left to read), reading the source one chunk
+ * ahead so the end goes out as soon as it is known. So a page's answer crosses with one wake-up
+ * of the sandbox, a large body never has more than `WINDOW + 2` chunks in flight, and the source
+ * is read only as fast as the plugin reads.
  * @module
  */
 import type { Clock } from "../types.ts";
@@ -32,10 +34,12 @@ interface Op {
   waiting: number;
   /** Read from the source, not yet sent. */
   held?: Uint8Array;
+  /** The source has ended: once `held` is sent, the end follows. */
+  ended?: boolean;
   reading: boolean;
 }
 
-/** Chunks sent before the sandbox asks: enough for a page's answer in one go. */
+/** Chunks sent unasked after the first piece. */
 const WINDOW = 2;
 
 type FetchMessage = Extract<SandboxMessage, { type: "fetch" }>;
@@ -78,10 +82,14 @@ export class HostOps {
       return this.#fail(message.op, error);
     }
     // Called inside a promise: a fetch that throws instead of rejecting is still this op's answer.
-    Promise.resolve().then(() => this.#fetch(message.url, init)).then((response) => {
+    Promise.resolve().then(() => this.#fetch(message.url, init)).then(async (response) => {
       if (this.#ops.get(message.op) !== op) return void response.body?.cancel().catch(() => {});
       if (NULL_BODY_STATUSES.has(response.status)) response.body?.cancel().catch(() => {});
       else op.reader = response.body?.getReader();
+      // The first piece of the body (a whole page's answer, usually) is read before answering,
+      // so the status, the body and its end cross in one write: one wake-up of the sandbox.
+      const first = op.reader ? await this.#readPiece(message.op, op) : { done: true };
+      if (this.#ops.get(message.op) !== op) return;
       this.#idle(op);
       this.#send({
         type: "response",
@@ -92,9 +100,30 @@ export class HostOps {
         body: op.reader !== undefined,
       });
       if (!op.reader) return this.#close(message.op);
-      op.credit = WINDOW;
+      op.credit = WINDOW + 1;
+      if (first.done) op.ended = true;
       void this.#pump(message.op, op);
-    }, (error) => this.#fail(message.op, error));
+    }).catch((error) => this.#fail(message.op, error));
+  }
+
+  /** Reads the source until a whole chunk is held or it ends. */
+  async #readPiece(opId: number, op: Op): Promise<{ done: boolean }> {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const step = await op.reader!.read();
+      if (this.#ops.get(opId) !== op) return { done: true };
+      if (step.done || step.value.byteLength > 0) {
+        if (!step.done) {
+          parts.push(step.value);
+          size += step.value.byteLength;
+        }
+        if (step.done || size >= CHUNK_BYTES) {
+          if (size > 0) op.held = parts.length === 1 ? parts[0] : concat(parts, size);
+          return { done: step.done === true };
+        }
+      }
+    }
   }
 
   /** Sleeps on the host's clock, then wakes the sandbox. */
@@ -123,6 +152,10 @@ export class HostOps {
     if (state.reading) return;
     try {
       for (;;) {
+        if (!state.held && state.ended) {
+          this.#close(op);
+          return this.#send({ type: "end", op });
+        }
         if (!state.held) {
           state.reading = true;
           const step = await state.reader!.read();
@@ -215,4 +248,14 @@ export class HostOps {
     state.busy = false;
     state.owner.busy--;
   }
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
 }

@@ -59,6 +59,16 @@ async function residentMiB(pid: number): Promise<number | undefined> {
   return kb ? Number(kb[1]) / 1024 : undefined;
 }
 
+function joinLines(lines: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(lines.reduce((n, line) => n + line.byteLength, 0));
+  let at = 0;
+  for (const line of lines) {
+    out.set(line, at);
+    at += line.byteLength;
+  }
+  return out;
+}
+
 /** A running sandbox process and its wire. */
 export class SandboxProcess {
   readonly pid: number;
@@ -67,6 +77,8 @@ export class SandboxProcess {
   #child: Deno.ChildProcess;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #killed?: Ending;
+  /** Lines sent in this turn of the event loop, written together at its end. */
+  #outbox: Uint8Array[] = [];
   #stderr = "";
   #watch?: ReturnType<typeof setInterval>;
 
@@ -104,7 +116,19 @@ export class SandboxProcess {
   /** Sends one message; lost if the process has ended (its ending says why). */
   send(message: unknown): void {
     if (this.#killed) return;
-    this.#writer.write(encodeLine(message)).catch(() => {});
+    this.#outbox.push(encodeLine(message));
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+  }
+
+  /**
+   * Writes the lines of one turn in one write: a response, its body and its end reach the
+   * sandbox together, waking it once (each wake-up of another process costs about 0.15 ms).
+   */
+  #flush(): void {
+    const lines = this.#outbox;
+    this.#outbox = [];
+    if (this.#killed || lines.length === 0) return;
+    this.#writer.write(lines.length === 1 ? lines[0] : joinLines(lines)).catch(() => {});
   }
 
   /** Stops the process now, for `why`; the first reason given is the one kept. */

@@ -38,7 +38,8 @@ export type HostMessage =
   | { type: "call"; id: number; hook: "check"; ctx: ContextData }
   /**
    * With `normalize`, each page comes with its records normalized: one message per page; with
-   * `slim` too, only the records that did not fit come back (the others as null).
+   * `slim` too, only the records that did not fit come back (the others as null). The sandbox
+   * sends the first page and `ahead` more unasked, then one more per `next`.
    */
   | {
     type: "call";
@@ -47,6 +48,7 @@ export type HostMessage =
     ctx: ContextData;
     normalize?: boolean;
     slim?: boolean;
+    ahead?: number;
   }
   | {
     type: "call";

@@ -123,6 +123,12 @@ const calls = new Map<
     normalize?: { integrationId: string; config: unknown };
     /** Send back only the records that did not fit (the fetch call's `slim`). */
     slim?: boolean;
+    /** Pages it may still send unasked (the fetch call's `ahead`, plus one per `next`). */
+    credit: number;
+    /** A page is being computed. */
+    busy?: boolean;
+    /** The plugin's next page, asked for before the current one is normalized and sent. */
+    pending?: Promise<IteratorResult<unknown>>;
   }
 >();
 
@@ -189,26 +195,58 @@ function contextOf(call: Extract<Call, { hook: "check" | "fetch" }>, signal: Abo
   };
 }
 
+/** Computes pages while the call has credit: one per `next`, and `ahead` more unasked. */
 async function nextPage(id: number): Promise<void> {
   const call = calls.get(id);
   const pages = call?.pages;
-  if (!pages) return;
+  if (!call || !pages || call.busy) return;
+  call.busy = true;
   try {
-    const step = await pages.next();
+    while (call.credit > 0 && calls.get(id) === call) {
+      call.credit--;
+      if (!(await onePage(id, call, pages))) return;
+    }
+  } finally {
+    call.busy = false;
+  }
+}
+
+/** Sends the call's next page; false once it is done or failed. */
+async function onePage(
+  id: number,
+  call: {
+    normalize?: { integrationId: string; config: unknown };
+    slim?: boolean;
+    pending?: Promise<IteratorResult<unknown>>;
+  },
+  pages: AsyncIterator<unknown>,
+): Promise<boolean> {
+  try {
+    const step = await (call.pending ?? pages.next());
+    call.pending = undefined;
+    if (!step.done && call.normalize) {
+      // The plugin fetches the next page while this one is normalized and sent (as run.ts did
+      // in-process): one page ahead at most.
+      call.pending = pages.next();
+      call.pending.catch(() => {}); // observed when awaited
+    }
     if (step.done) {
       calls.delete(id);
-      return send({ type: "done", id });
+      send({ type: "done", id });
+      return false;
     }
     const page = step.value as { records?: unknown; checkpoint?: unknown } | null;
     if (
       typeof page !== "object" || page === null || !Array.isArray(page.records) ||
       page.checkpoint === undefined
     ) {
-      return fail(id, {
+      calls.delete(id);
+      fail(id, {
         name: "TypeError",
         message: "a page must be { records: [], checkpoint }",
         output: true,
       });
+      return false;
     }
     const normalized = call.normalize && normalizeRecords(page.records, call.normalize);
     // Slim: an alert carries its record already and a filtered one is only counted, so only
@@ -220,9 +258,11 @@ async function nextPage(id: number): Promise<void> {
       })
       : page.records;
     reply(id, "page", { ...page, records }, "a page", normalized);
+    return true;
   } catch (error) {
     calls.delete(id);
     fail(id, toErrorData(error));
+    return false;
   }
 }
 
@@ -279,19 +319,25 @@ async function run(call: Call): Promise<void> {
         );
       case "check": {
         const controller = new AbortController();
-        calls.set(call.id, { controller });
+        calls.set(call.id, { controller, credit: 0 });
         const results = await plugin.check!(contextOf(call, controller.signal));
         calls.delete(call.id);
         return reply(call.id, "result", results, "the check's results");
       }
       case "fetch": {
         const controller = new AbortController();
-        calls.set(call.id, { controller });
+        calls.set(call.id, { controller, credit: 0 });
         const pages = plugin.fetch(contextOf(call, controller.signal))[Symbol.asyncIterator]();
         const normalize = call.normalize
           ? { integrationId: call.ctx.integrationId, config: call.ctx.config }
           : undefined;
-        calls.set(call.id, { controller, pages, normalize, slim: call.slim === true });
+        calls.set(call.id, {
+          controller,
+          pages,
+          normalize,
+          slim: call.slim === true,
+          credit: 1 + (call.ahead ?? 0),
+        });
         return await nextPage(call.id);
       }
     }
@@ -308,9 +354,12 @@ for await (const line of readLines(Deno.stdin.readable, maxLine * 2)) {
     case "call":
       void run(message);
       break;
-    case "next":
+    case "next": {
+      const call = calls.get(message.id);
+      if (call) call.credit++;
       void nextPage(message.id);
       break;
+    }
     case "abort":
       calls.get(message.id)?.controller.abort(fromErrorData(message.reason));
       break;

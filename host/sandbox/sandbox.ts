@@ -88,6 +88,10 @@ interface Call extends OpOwner {
   hook: Hook;
   logger: Logger;
   waiter?: Waiter;
+  /** Pages (or the fetch's end or error) that arrived ahead of the caller asking. */
+  queued?: Record<string, unknown>[];
+  /** How many pages the sandbox may send unasked. */
+  ahead?: number;
   signal?: AbortSignal;
   onAbort?: () => void;
 }
@@ -225,25 +229,34 @@ export class Sandbox {
    */
   normalizedPages(
     ctx: SandboxContext,
-    options: { slim?: boolean } = {},
+    options: { slim?: boolean; ahead?: number } = {},
   ): AsyncGenerator<NormalizedPage> {
-    return this.#pages(ctx, true, options.slim === true) as AsyncGenerator<NormalizedPage>;
+    return this.#pages(ctx, true, options) as AsyncGenerator<NormalizedPage>;
   }
 
+  /**
+   * A fetch call's pages. With `ahead`, the sandbox computes that many pages beyond the one
+   * asked for without waiting to be asked (they queue here; the plugin's own time on them is not
+   * watched until the caller waits), so its round trips overlap the caller's work.
+   */
   async *#pages(
     ctx: SandboxContext,
     normalize: boolean,
-    slim = false,
+    options: { slim?: boolean; ahead?: number } = {},
   ): AsyncGenerator<{ page: Page; normalized?: NormalizedResults }> {
     this.#bind(ctx.integrationId, "fetch");
     const call = this.#open("fetch", ctx);
+    const ahead = Math.max(0, Math.min(16, Math.floor(options.ahead ?? 0)));
+    call.queued = [];
+    call.ahead = ahead;
     try {
       let message: Record<string, unknown> = {
         type: "call",
         hook: "fetch",
         ctx: contextData(ctx),
         ...(normalize ? { normalize: true } : {}),
-        ...(slim ? { slim: true } : {}),
+        ...(options.slim ? { slim: true } : {}),
+        ...(ahead > 0 ? { ahead } : {}),
       };
       for (;;) {
         const reply = await this.#request(call, message, this.#limits.callTimeoutMs);
@@ -352,6 +365,15 @@ export class Sandbox {
         new SandboxError(this.pluginId, call.hook, "threw", "the call has already ended"),
       );
     }
+    const queued = call.queued?.shift();
+    if (queued) {
+      // A page that came ahead: take it, and let the sandbox compute one more.
+      if (queued.type === "page") this.#send({ ...message, id: call.id });
+      return new Promise<Reply>((resolve, reject) => {
+        call.waiter = { resolve, reject, activeMs: 0, startedAt: performance.now(), limitMs };
+        this.#reply(queued);
+      });
+    }
     return new Promise<Reply>((resolve, reject) => {
       call.waiter = { resolve, reject, activeMs: 0, startedAt: performance.now(), limitMs };
       this.#send({ ...message, id: call.id });
@@ -415,6 +437,14 @@ export class Sandbox {
 
   #reply(message: Record<string, unknown>): void {
     const call = isIndex(message.id) ? this.#calls.get(message.id) : undefined;
+    if (call && !call.waiter && call.queued) {
+      // Ahead of the caller: kept until asked for, never more than the sandbox was allowed.
+      if (call.queued.length >= (call.ahead ?? 0)) {
+        return this.#broken("sent more pages than it was asked for", call.hook);
+      }
+      call.queued.push(message);
+      return;
+    }
     const waiter = call?.waiter;
     if (!call || !waiter) return; // the call ended meanwhile (aborted, or its loop broken off)
     if (message.type === "error") {

@@ -356,9 +356,11 @@ Deno.test("a response body is read from the source only as fast as the plugin re
     fetch: net.fetch,
   });
   const pages = sandbox.fetch({ integrationId: "p", config: { ...PROBE_CONFIG, mode: "peek" } });
-  deepStrictEqual((await pages.next()).value?.records, [{ what: "peek", bytes: 64 * 1024 }]);
-  // Sent unasked (2), held by the host (1), queued in the source stream: a few, never the file.
-  ok(net.source.produced <= 6, `${net.source.produced} of 1024 chunks were read`);
+  // The first piece is read whole (256 KiB, four of the source's chunks) before the answer.
+  deepStrictEqual((await pages.next()).value?.records, [{ what: "peek", bytes: 256 * 1024 }]);
+  // Sent with the answer and unasked (3 pieces), held by the host (1), queued in the source
+  // stream: about 1 MiB, never the file.
+  ok(net.source.produced <= 18, `${net.source.produced} of 1024 chunks were read`);
   deepStrictEqual((await pages.next()).value?.records, [{ what: "cancelled" }]);
   ok(net.source.cancelled, "the source stream was cancelled");
   equal((await pages.next()).done, true);
@@ -406,4 +408,46 @@ Deno.test("a host that stalls its own event loop does not make a healthy sandbox
   }
   equal((await checked).length, 1);
   equal(sandbox.stopped, undefined);
+});
+
+Deno.test("a run's pages are read `ahead` of the caller, and never further", async () => {
+  // A plugin of endless pages, one request each: how far it got shows in the requests made.
+  const source = new TextEncoder().encode(`
+    export const plugin = {
+      configSchema: { "~standard": { validate: (value) => ({ value }) } },
+      async *fetch(ctx) {
+        for (let p = 0; ; p++) {
+          const response = await ctx.fetch("https://pages.example/" + p);
+          yield { records: [await response.json()], checkpoint: p };
+        }
+      },
+      normalize: (record) => ({ id: "a" + record.p }),
+    };`);
+  const requests: string[] = [];
+  const fetch: typeof globalThis.fetch = (input) => {
+    const url = String(input instanceof Request ? input.url : input);
+    requests.push(url);
+    return Promise.resolve(Response.json({ p: Number(url.split("/").pop()) }));
+  };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+  for (const ahead of [0, 3]) {
+    requests.length = 0;
+    await using sandbox = await startSandbox({ pluginId: "pages", source, fetch });
+    const pages = sandbox.normalizedPages(
+      { integrationId: "i", config: {}, checkpoint: null },
+      { slim: true, ahead },
+    );
+    const first = await pages.next();
+    deepStrictEqual(first.value?.normalized.results, [{ id: "a0" }]);
+    deepStrictEqual(first.value?.page.records, [null], "slim: an alert's record stays behind");
+    await settle();
+    // The page asked for, `ahead` more sent unasked, and the plugin's next request in flight.
+    equal(requests.length, 2 + ahead, `ahead ${ahead}: ${requests.length} requests`);
+    for (let p = 1; p <= 5; p++) {
+      equal((await pages.next()).value?.page.checkpoint, p, "pages arrive in order");
+    }
+    await settle();
+    equal(requests.length, 7 + ahead, `ahead ${ahead}, 6 pages taken: ${requests.length}`);
+    await pages.return(undefined);
+  }
 });
