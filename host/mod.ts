@@ -16,6 +16,7 @@ import { renderMetrics } from "./metrics.ts";
 import { limitedFetch } from "./net.ts";
 import type { SourceLimits } from "./plugin_source.ts";
 import { Registry } from "./registry.ts";
+import type { SandboxLimits } from "./sandbox/mod.ts";
 import { runOnce } from "./run.ts";
 import { Runner, Scheduler } from "./scheduler.ts";
 import { Redactor, SecretBox } from "./secrets.ts";
@@ -42,6 +43,8 @@ export interface HostOptions {
   scanIntervalMs?: number;
   /** Size and time limits on manifests and their entries (tests shorten them). */
   sourceLimits?: Partial<SourceLimits>;
+  /** The limits of plugin sandboxes: time per call, memory (tests shorten them). */
+  sandboxLimits?: Partial<SandboxLimits>;
   tickMs?: number;
 }
 
@@ -74,6 +77,7 @@ export function createHost(options: HostOptions): Host {
     fetch: net,
     allowLoopback,
     limits: options.sourceLimits,
+    sandboxLimits: options.sandboxLimits,
   });
   const box = new SecretBox(options.masterKey);
   const integrations = new Integrations({ store, registry, box, redactor, allowLoopback });

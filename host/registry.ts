@@ -50,6 +50,12 @@ export interface RefusedManifest {
 }
 
 /**
+ * How long loading a plugin may take: the Mimecast bundle imports in about 0.1 s, so an import
+ * that has not finished in 10 s, or blocks its event loop for 5 s, is not going to.
+ */
+const PROBE_LIMITS: Partial<SandboxLimits> = { loadTimeoutMs: 10_000, unresponsiveMs: 5_000 };
+
+/**
  * Checks the entry's bytes against `integrity`, then loads exactly those bytes in a throwaway
  * sandbox: the module's import-time code runs with no authority, and its export is checked
  * against the contract there.
@@ -75,7 +81,7 @@ async function loadPlugin(
   const hooks = await probePlugin({
     pluginId: manifest.id,
     source: bytes,
-    limits: sandbox.limits,
+    limits: { ...PROBE_LIMITS, ...sandbox.limits },
     logger: sandbox.logger,
   });
   return { manifest, bytes, hooks, source: manifestPath };
@@ -176,12 +182,16 @@ export class Registry {
       this.#seen.delete(path);
       this.#remove(path);
     }
+    // Loaded side by side: a plugin whose import hangs holds up no other (each load is a
+    // sandbox of its own, stopped within PROBE_LIMITS).
+    const loads: Promise<void>[] = [];
     for (const [path, stamp] of current) {
       if (this.#seen.get(path) === stamp) continue;
       this.#seen.set(path, stamp);
       this.#remove(path);
-      await this.#load(path);
+      loads.push(this.#load(path));
     }
+    await Promise.all(loads);
   }
 
   /**

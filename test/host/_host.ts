@@ -4,6 +4,7 @@ import { build } from "../../build.ts";
 import { MimecastSimulator } from "../../fixtures/simulator/mod.ts";
 import type { DeliveryPolicy } from "../../host/delivery.ts";
 import { createHost, type Host } from "../../host/mod.ts";
+import type { SandboxLimits } from "../../host/sandbox/mod.ts";
 import { FakeClock } from "../_helpers.ts";
 
 let built: Promise<string> | undefined;
@@ -101,6 +102,7 @@ export async function testHost(
     /** Reopen this folder (a restart) instead of a new one; pass the same `masterKey`. */
     dir?: string;
     masterKey?: Uint8Array;
+    sandboxLimits?: Partial<SandboxLimits>;
   } = {},
 ) {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "host-test-" });
@@ -133,6 +135,7 @@ export async function testHost(
     delivery: options.delivery ?? { attempts: 3, timeoutMs: 2000 },
     scanIntervalMs: 50,
     tickMs: 60_000,
+    sandboxLimits: options.sandboxLimits,
   });
   await host.start();
   const request = async (
