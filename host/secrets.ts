@@ -100,18 +100,33 @@ export async function loadMasterKey(
  */
 export class Redactor {
   #secrets = new Set<string>();
+  /** The forms to scrub, longest first, so a secret inside a longer one cannot break it up. */
+  #forms: string[] = [];
 
-  /** Adds secret values (short ones are ignored: they would scrub ordinary words). */
+  /**
+   * Adds secret values (short ones are ignored: they would scrub ordinary words). Each is kept as
+   * written and as it reads inside a JSON string, and inside JSON within JSON (a logged request
+   * body, an error quoting one): a secret holding `"`, `\` or a control character is escaped
+   * there and would otherwise slip through.
+   */
   add(values: Iterable<unknown>): void {
+    let added = false;
     for (const value of values) {
-      if (typeof value === "string" && value.length >= 4) this.#secrets.add(value);
+      if (typeof value !== "string" || value.length < 4) continue;
+      let form = value;
+      for (let depth = 0; depth < 4; depth++, form = JSON.stringify(form).slice(1, -1)) {
+        if (this.#secrets.has(form)) continue;
+        this.#secrets.add(form);
+        added = true;
+      }
     }
+    if (added) this.#forms = [...this.#secrets].sort((a, b) => b.length - a.length);
   }
 
   /** Replaces every known secret value in text with `[redacted]`. */
   redact(text: string): string {
     let out = text;
-    for (const secret of this.#secrets) {
+    for (const secret of this.#forms) {
       if (out.includes(secret)) out = out.split(secret).join("[redacted]");
     }
     return out;
