@@ -40,6 +40,7 @@ const STATUS: Partial<Record<HostErrorCode, 400 | 404 | 409 | 422 | 500 | 502 | 
   RUN_IN_PROGRESS: 409,
   CONFLICT: 409,
   SECRETS_UNAVAILABLE: 503,
+  STORAGE_FAILED: 503,
 };
 
 const digest = (text: string) => createHash("sha256").update(text).digest();

@@ -7,6 +7,7 @@
  */
 import { chmodSync } from "node:fs";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { HostError } from "../errors.ts";
 import type { SkippedSpan } from "../types.ts";
 import {
   type AlertWrite,
@@ -35,15 +36,34 @@ function secondsOf(iso: string | null, fallback: number): number {
   return Number.isNaN(ms) ? fallback : Math.floor(ms / 1000);
 }
 
+/** SQLite's result code for a full disk (or a database at its `max_page_count`). */
+const SQLITE_FULL = 13;
+
+/** A full disk as a HostError with the operator's next step; any other error as it is. */
+function storageError(error: unknown, path: string): unknown {
+  if ((error as { errcode?: unknown })?.errcode !== SQLITE_FULL) return error;
+  return new HostError(
+    "STORAGE_FAILED",
+    `Cannot write to the database: ${(error as Error).message}`,
+    {
+      hint:
+        `Free space on the disk that holds ${path} (and its -wal file). Nothing stored is lost: the next run resumes from the last stored page.`,
+      cause: error,
+    },
+  );
+}
+
 /** The host's database. */
 export class Store {
   readonly db: DatabaseSync;
+  #path: string;
   #now: () => number;
   #statements = new Map<string, StatementSync>();
 
   /** Opens (and migrates) the database; `now` stamps rows, so tests can fake time. */
   constructor(path: string, now: () => number = Date.now) {
     this.#now = now;
+    this.#path = path;
     this.db = new DatabaseSync(path);
     // Owner only (SPEC §5.4): set before WAL mode creates the -wal and -shm files, which SQLite
     // then gives the database file's own permissions.
@@ -70,7 +90,10 @@ export class Store {
     return (this.#sql("PRAGMA user_version").get() as { user_version: number }).user_version;
   }
 
-  /** Runs `fn` in one IMMEDIATE transaction; rolls back if it throws. */
+  /**
+   * Runs `fn` in one IMMEDIATE transaction; rolls back if it throws, and throws what went wrong.
+   * A full disk is a STORAGE_FAILED error with a hint to free space.
+   */
   transaction<T>(fn: () => T): T {
     this.#sql("BEGIN IMMEDIATE").run();
     try {
@@ -78,8 +101,10 @@ export class Store {
       this.#sql("COMMIT").run();
       return result;
     } catch (error) {
-      this.#sql("ROLLBACK").run();
-      throw error;
+      // SQLite rolls back by itself on some errors (a full disk among them); a ROLLBACK then fails
+      // with "no transaction is active" and would hide the error that matters.
+      if (this.db.isTransaction) this.#sql("ROLLBACK").run();
+      throw storageError(error, this.#path);
     }
   }
 
