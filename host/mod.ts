@@ -131,7 +131,10 @@ export function createHost(options: HostOptions): Host {
       onError: (c) => c.json({ error: "The request body is larger than 1 MiB" }, 413),
     }),
   );
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/healthz", (c) => {
+    const reason = store.problem();
+    return reason ? c.json({ status: "unavailable", reason }, 503) : c.json({ status: "ok" });
+  });
   app.get(
     "/metrics",
     (c) =>

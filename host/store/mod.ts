@@ -5,7 +5,8 @@
  * migrations applied at open.
  * @module
  */
-import { chmodSync } from "node:fs";
+import { chmodSync, closeSync, openSync, statSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { HostError } from "../errors.ts";
 import type { SkippedSpan } from "../types.ts";
@@ -53,10 +54,25 @@ function storageError(error: unknown, path: string): unknown {
   );
 }
 
+/** A file system error in plain words. */
+function why(error: unknown): string {
+  const code = (error as { code?: string })?.code ?? "";
+  const plain: Record<string, string> = {
+    ENOENT: "it no longer exists",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    EROFS: "the file system is read-only",
+    ENOSPC: "the disk is full",
+  };
+  return plain[code] ?? (error as Error)?.message ?? String(error);
+}
+
 /** The host's database. */
 export class Store {
   readonly db: DatabaseSync;
   #path: string;
+  /** The database file's inode at open: another one at that path means it was replaced. */
+  #inode?: number;
   #now: () => number;
   #statements = new Map<string, StatementSync>();
 
@@ -67,7 +83,10 @@ export class Store {
     this.db = new DatabaseSync(path);
     // Owner only (SPEC §5.4): set before WAL mode creates the -wal and -shm files, which SQLite
     // then gives the database file's own permissions.
-    if (path !== ":memory:") chmodSync(path, 0o600);
+    if (path !== ":memory:") {
+      chmodSync(path, 0o600);
+      this.#inode = statSync(path).ino;
+    }
     this.db.exec(
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
     );
@@ -124,6 +143,39 @@ export class Store {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * Why the database cannot be used now, or undefined when it can: its folder gone or not
+   * writable, its file gone or replaced (an open database keeps writing to a deleted file, so
+   * queries alone would say all is well), or a query failing. Cheap enough to poll every second.
+   */
+  problem(): string | undefined {
+    if (this.#path !== ":memory:") {
+      const folder = dirname(this.#path);
+      const probe = `${this.#path}-health`;
+      try {
+        closeSync(openSync(probe, "w", 0o600));
+        unlinkSync(probe);
+      } catch (error) {
+        return `Cannot write to the data folder ${folder}: ${why(error)}`;
+      }
+      let inode: number | undefined;
+      try {
+        inode = statSync(this.#path).ino;
+      } catch (error) {
+        return `Cannot find the database ${this.#path}: ${why(error)}`;
+      }
+      if (inode !== this.#inode) {
+        return `The database ${this.#path} was replaced after the host opened it; restart the host`;
+      }
+    }
+    try {
+      this.#sql("SELECT COUNT(*) FROM sqlite_master").get();
+    } catch (error) {
+      return `Cannot read the database ${this.#path}: ${(error as Error).message}`;
+    }
+    return undefined;
   }
 
   // ── integrations ──────────────────────────────────────────────────────────
