@@ -39,6 +39,7 @@ if (import.meta.main) {
     adminToken: token,
     masterKey: await loadMasterKey(settings.masterKey, settings.dataDir),
     allowLoopback: settings.allowLoopback,
+    secureCookies: settings.secureCookies,
   });
   await host.start();
   const shutdown = new AbortController();

@@ -33,6 +33,8 @@ export interface HostOptions {
   adminToken: string;
   masterKey: Uint8Array;
   allowLoopback?: boolean;
+  /** Session cookies marked `Secure` (HOST_SECURE_COOKIES). */
+  secureCookies?: boolean;
   clock?: Clock;
   /** The network, for plugins and webhooks (tests pass a fake). */
   fetch?: typeof fetch;
@@ -144,7 +146,7 @@ export function createHost(options: HostOptions): Host {
   );
   const apiDeps = { ...runDeps, runner, adminToken: options.adminToken, shutdown: shutdown.signal };
   app.route("/api", apiRoutes(apiDeps));
-  app.route("/", uiRoutes(apiDeps));
+  app.route("/", uiRoutes(apiDeps, { secureCookies: options.secureCookies }));
   app.notFound((c) =>
     c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)
   );

@@ -30,9 +30,9 @@ import { csrfMatches, type Session, Sessions } from "./session.ts";
 
 type Env = { Variables: { session: Session } };
 
-/** The UI routes. */
-export function uiRoutes(deps: ApiDeps): Hono<Env> {
-  const sessions = new Sessions(deps.clock.now);
+/** The UI routes; `secureCookies` marks the session cookie `Secure` (HOST_SECURE_COOKIES). */
+export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {}): Hono<Env> {
+  const sessions = new Sessions(deps.clock.now, { secure: options.secureCookies });
   const flashes = new Map<string, string>(); // session id → one notice for the next page
   const ui = new Hono<Env>();
 

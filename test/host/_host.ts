@@ -101,6 +101,7 @@ export async function testHost(
     /** Reopen this folder (a restart) instead of a new one; pass the same `masterKey`. */
     dir?: string;
     masterKey?: Uint8Array;
+    secureCookies?: boolean;
   } = {},
 ) {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "host-test-" });
@@ -127,6 +128,7 @@ export async function testHost(
     adminToken: ADMIN,
     masterKey,
     allowLoopback: true,
+    secureCookies: options.secureCookies,
     clock,
     fetch: net,
     logWrite: (line) => logLines.push(line),
