@@ -3,7 +3,7 @@
  * serves the UI and API. All `Deno.*` process concerns live here.
  * @module
  */
-import { createHost } from "./mod.ts";
+import { createHost, HostError } from "./mod.ts";
 import { loadMasterKey } from "./secrets.ts";
 import { readSettings, type Settings } from "./settings.ts";
 
@@ -32,12 +32,20 @@ if (import.meta.main) {
   }
   await Deno.mkdir(settings.dataDir, { recursive: true });
   await Deno.mkdir(settings.pluginsDir, { recursive: true });
+  let masterKey: Uint8Array;
+  try {
+    masterKey = await loadMasterKey(settings.masterKey, settings.dataDir);
+  } catch (error) {
+    if (!(error instanceof HostError)) throw error;
+    console.error(`Cannot start: ${error.message}${error.hint ? `\n  ${error.hint}` : ""}`);
+    Deno.exit(2);
+  }
   const { token, generated } = await adminToken(settings);
   const host = createHost({
     dataDir: settings.dataDir,
     pluginsDir: settings.pluginsDir,
     adminToken: token,
-    masterKey: await loadMasterKey(settings.masterKey, settings.dataDir),
+    masterKey,
     allowLoopback: settings.allowLoopback,
     secureCookies: settings.secureCookies,
   });

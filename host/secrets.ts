@@ -57,41 +57,68 @@ function encodeBase64Url(bytes: Uint8Array): string {
   );
 }
 
+const GENERATE = "openssl rand -base64 32 | tr '+/' '-_' | tr -d '='";
+
+/** A master key from its base64url text; `name` says where it came from (a variable, a file). */
+export function parseMasterKey(text: string, name: string): Uint8Array {
+  let key: Uint8Array;
+  try {
+    key = decodeBase64Url(text);
+  } catch (cause) {
+    throw new HostError("SECRETS_UNAVAILABLE", `${name} is not base64url`, {
+      hint: `Generate a key with: ${GENERATE}`,
+      cause,
+    });
+  }
+  if (key.length !== 32) {
+    throw new HostError(
+      "SECRETS_UNAVAILABLE",
+      `${name} must decode to 32 bytes, not ${key.length}`,
+      { hint: `Generate a key with: ${GENERATE}` },
+    );
+  }
+  return key;
+}
+
 /**
  * The master key: `HOST_MASTER_KEY` (base64url of 32 bytes) when set, else `<dataDir>/master.key`,
- * created with mode 0600 on first start.
+ * created with mode 0600 on first start. A database without its key file is an error, never a
+ * new key: the secrets in it were sealed under the missing one.
  */
 export async function loadMasterKey(
   envKey: string | undefined,
   dataDir: string,
 ): Promise<Uint8Array> {
-  if (envKey) {
-    let key: Uint8Array;
-    try {
-      key = decodeBase64Url(envKey);
-    } catch (cause) {
-      throw new HostError("SECRETS_UNAVAILABLE", "HOST_MASTER_KEY is not base64url", { cause });
-    }
-    if (key.length !== 32) {
-      throw new HostError(
-        "SECRETS_UNAVAILABLE",
-        `HOST_MASTER_KEY must decode to 32 bytes, not ${key.length}`,
-        {
-          hint: "Generate one with: openssl rand -base64 32 | tr '+/' '-_' | tr -d '='",
-        },
-      );
-    }
-    return key;
-  }
+  if (envKey) return parseMasterKey(envKey, "HOST_MASTER_KEY");
   const path = `${dataDir}/master.key`;
   try {
-    return decodeBase64Url(await Deno.readTextFile(path));
+    return parseMasterKey(await Deno.readTextFile(path), path);
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  if (await exists(`${dataDir}/host.sqlite`)) {
+    throw new HostError(
+      "SECRETS_UNAVAILABLE",
+      `${path} is missing, HOST_MASTER_KEY is not set, and ${dataDir}/host.sqlite exists: its secrets were sealed with the missing key`,
+      {
+        hint:
+          `Put the key back (restore ${path} from a backup, or set HOST_MASTER_KEY to it). If it is lost for good, create a new one (${GENERATE} > ${path}; chmod 600 ${path}) and re-enter each integration's secrets: until then they show secrets-unreadable.`,
+      },
+    );
   }
   const key = crypto.getRandomValues(new Uint8Array(32));
   await Deno.writeTextFile(path, encodeBase64Url(key) + "\n", { mode: 0o600, createNew: true });
   return key;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
-import { equal, rejects } from "node:assert/strict";
+import { equal, match, rejects, throws } from "node:assert/strict";
 import { HostError } from "../../host/errors.ts";
-import { loadMasterKey, Redactor, SecretBox } from "../../host/secrets.ts";
+import { loadMasterKey, parseMasterKey, Redactor, SecretBox } from "../../host/secrets.ts";
 
 Deno.test("SecretBox seals as a dir/A256GCM JWE and opens only with the same key", async () => {
   const box = new SecretBox(crypto.getRandomValues(new Uint8Array(32)));
@@ -30,6 +30,39 @@ Deno.test("loadMasterKey() creates a 0600 key file once and reuses it; HOST_MAST
       loadMasterKey("c2hvcnQ", dir),
       (e: HostError) => e.code === "SECRETS_UNAVAILABLE" && /32 bytes/.test(e.message),
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseMasterKey() names the variable it refuses", () => {
+  throws(
+    () => parseMasterKey("c2hvcnQ", "HOST_MASTER_KEY"),
+    (e: HostError) => /^HOST_MASTER_KEY must decode to 32 bytes/.test(e.message),
+  );
+  throws(
+    () => parseMasterKey("not base64 at all!", "HOST_MASTER_KEY"),
+    (e: HostError) => /^HOST_MASTER_KEY is not base64url/.test(e.message),
+  );
+});
+
+Deno.test("loadMasterKey() refuses to make a new key next to an existing database", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/host.sqlite`, "");
+    await rejects(loadMasterKey(undefined, dir), (e: HostError) => {
+      equal(e.code, "SECRETS_UNAVAILABLE");
+      match(
+        e.message,
+        /master\.key is missing, HOST_MASTER_KEY is not set, and .*host\.sqlite exists/,
+      );
+      match(e.hint ?? "", /restore .*master\.key from a backup/);
+      return true;
+    });
+    await rejects(Deno.stat(`${dir}/master.key`), Deno.errors.NotFound);
+    // HOST_MASTER_KEY still works there.
+    const env = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    equal((await loadMasterKey(env, dir)).length, 32);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
