@@ -131,16 +131,30 @@ export class Integrations {
     this.#allowLoopback = deps.allowLoopback;
   }
 
-  /** Registers every stored secret with the redactor (at start). */
-  async learnSecrets(): Promise<void> {
+  /**
+   * At start: registers every stored secret with the redactor, and seals again under the current
+   * master key what was sealed under the previous one (a rotation; one transaction). Returns how
+   * many were sealed again, and the integrations whose secrets no key held opens.
+   */
+  async learnSecrets(): Promise<{ resealed: number; unreadable: IntegrationRow[] }> {
+    const resealed: { id: string; secrets: string }[] = [];
+    const unreadable: IntegrationRow[] = [];
     for (const row of this.#store.listIntegrations()) {
+      let opened: { value: Sealed; underPrevious: boolean };
       try {
-        const sealed = await this.#box.open<Sealed>(row.secrets);
-        this.#redactor.add([...Object.values(sealed.config), sealed.destinationSecret]);
+        opened = await this.#box.unseal<Sealed>(row.secrets);
       } catch {
-        // a wrong master key shows on the integration's next run
+        unreadable.push(row);
+        continue;
+      }
+      const sealed = opened.value;
+      this.#redactor.add([...Object.values(sealed.config), sealed.destinationSecret]);
+      if (opened.underPrevious) {
+        resealed.push({ id: row.id, secrets: await this.#box.seal(sealed) });
       }
     }
+    if (resealed.length > 0) this.#store.replaceSecrets(resealed);
+    return { resealed: resealed.length, unreadable };
   }
 
   /** Validates and stores a new integration; every problem is reported at once. */
@@ -257,15 +271,19 @@ export class Integrations {
     };
   }
 
-  /** The names of the secret fields that hold a value (never the values). */
-  async secretsSet(row: IntegrationRow): Promise<string[]> {
+  /**
+   * The names of the secret fields that hold a value (never the values), and whether the master
+   * key opens the stored secrets at all (when not, the status is `secrets-unreadable`).
+   */
+  async secretsState(row: IntegrationRow): Promise<{ readable: boolean; names: string[] }> {
     try {
       const sealed = await this.#box.open<Sealed>(row.secrets);
-      return Object.keys(sealed.config).filter((k) =>
+      const names = Object.keys(sealed.config).filter((k) =>
         sealed.config[k] !== undefined && sealed.config[k] !== ""
       ).sort();
+      return { readable: true, names };
     } catch {
-      return [];
+      return { readable: false, names: [] };
     }
   }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { createHost, HostError } from "./mod.ts";
-import { loadMasterKey } from "./secrets.ts";
+import { loadMasterKey, parseMasterKey } from "./secrets.ts";
 import { readSettings, type Settings } from "./settings.ts";
 
 /** The admin token: HOST_ADMIN_TOKEN, else `<dataDir>/admin.token` (generated once, mode 0600). */
@@ -33,8 +33,12 @@ if (import.meta.main) {
   await Deno.mkdir(settings.dataDir, { recursive: true });
   await Deno.mkdir(settings.pluginsDir, { recursive: true });
   let masterKey: Uint8Array;
+  let previousMasterKey: Uint8Array | undefined;
   try {
     masterKey = await loadMasterKey(settings.masterKey, settings.dataDir);
+    previousMasterKey = settings.masterKeyPrevious
+      ? parseMasterKey(settings.masterKeyPrevious, "HOST_MASTER_KEY_PREVIOUS")
+      : undefined;
   } catch (error) {
     if (!(error instanceof HostError)) throw error;
     console.error(`Cannot start: ${error.message}${error.hint ? `\n  ${error.hint}` : ""}`);
@@ -46,6 +50,7 @@ if (import.meta.main) {
     pluginsDir: settings.pluginsDir,
     adminToken: token,
     masterKey,
+    previousMasterKey,
     allowLoopback: settings.allowLoopback,
     secureCookies: settings.secureCookies,
   });

@@ -7,15 +7,29 @@
 import { compactDecrypt, CompactEncrypt } from "jose";
 import { HostError } from "./errors.ts";
 
-/** Seals and opens JSON values under one 256-bit key. */
+/** What an operator can do when stored secrets cannot be opened. */
+export const SECRETS_UNREADABLE_HINT =
+  "Start the host with the master key they were sealed with (HOST_MASTER_KEY or the data folder's master.key; during a rotation, the old key in HOST_MASTER_KEY_PREVIOUS).";
+
+/**
+ * Seals and opens JSON values under one 256-bit key. During a rotation it also holds the previous
+ * key: it opens what was sealed under either, and seals under the current one only.
+ */
 export class SecretBox {
   #key: Uint8Array;
+  #previous?: Uint8Array;
 
-  constructor(key: Uint8Array) {
-    if (key.length !== 32) {
+  constructor(key: Uint8Array, previous?: Uint8Array) {
+    if (key.length !== 32 || (previous && previous.length !== 32)) {
       throw new HostError("SECRETS_UNAVAILABLE", "The master key must be 32 bytes");
     }
     this.#key = key;
+    this.#previous = previous;
+  }
+
+  /** True when a previous key is held (a rotation is under way). */
+  get rotating(): boolean {
+    return this.#previous !== undefined;
   }
 
   /** Encrypts a JSON value into a compact JWE. */
@@ -25,22 +39,32 @@ export class SecretBox {
       .encrypt(this.#key);
   }
 
-  /** Decrypts a compact JWE made by `seal`. */
+  /** Decrypts a compact JWE made by `seal`, under the current key or else the previous one. */
   async open<T = unknown>(jwe: string): Promise<T> {
-    try {
-      const { plaintext } = await compactDecrypt(jwe, this.#key);
-      return JSON.parse(new TextDecoder().decode(plaintext));
-    } catch (cause) {
-      throw new HostError(
-        "SECRETS_UNAVAILABLE",
-        "Cannot decrypt stored secrets: the master key differs from the one they were sealed with",
-        {
-          hint:
-            "Start the host with the HOST_MASTER_KEY (or data/master.key) used when they were saved.",
-          cause,
-        },
-      );
+    return (await this.unseal<T>(jwe)).value;
+  }
+
+  /**
+   * Decrypts a compact JWE and says whether it was sealed under the previous key (so it should
+   * be sealed again); SECRETS_UNAVAILABLE when no key held opens it.
+   */
+  async unseal<T = unknown>(jwe: string): Promise<{ value: T; underPrevious: boolean }> {
+    const keys = this.#previous ? [this.#key, this.#previous] : [this.#key];
+    let cause: unknown;
+    for (const key of keys) {
+      try {
+        const { plaintext } = await compactDecrypt(jwe, key);
+        const value = JSON.parse(new TextDecoder().decode(plaintext));
+        return { value, underPrevious: key === this.#previous };
+      } catch (error) {
+        cause = error;
+      }
     }
+    throw new HostError(
+      "SECRETS_UNAVAILABLE",
+      "Cannot decrypt stored secrets: the master key differs from the one they were sealed with",
+      { hint: SECRETS_UNREADABLE_HINT, cause },
+    );
   }
 }
 

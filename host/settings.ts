@@ -13,6 +13,8 @@ export interface Settings {
   pluginsDir: string;
   adminToken?: string;
   masterKey?: string;
+  /** The master key before a rotation: secrets sealed under it are sealed again at start. */
+  masterKeyPrevious?: string;
   allowLoopback: boolean;
   /** Session cookies marked `Secure`, for a host behind a TLS-terminating proxy. */
   secureCookies: boolean;
@@ -52,6 +54,7 @@ export function readSettings(env: (name: string) => string | undefined): Setting
     pluginsDir: (env("HOST_PLUGINS_DIR") || "./plugins").replace(/\/$/, ""),
     adminToken: token || undefined,
     masterKey: env("HOST_MASTER_KEY") || undefined,
+    masterKeyPrevious: env("HOST_MASTER_KEY_PREVIOUS") || undefined,
     allowLoopback,
     secureCookies,
   };

@@ -238,6 +238,14 @@ export class Store {
     );
   }
 
+  /** Replaces integrations' sealed secrets, all in one transaction (a key rotation). */
+  replaceSecrets(sealed: { id: string; secrets: string }[]): void {
+    const update = this.#sql("UPDATE integrations SET secrets = ? WHERE id = ?");
+    this.transaction(() => {
+      for (const { id, secrets } of sealed) update.run(secrets, id);
+    });
+  }
+
   deleteIntegration(id: string): boolean {
     return Number(this.#sql("DELETE FROM integrations WHERE id = ?").run(id).changes) > 0;
   }

@@ -189,13 +189,26 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     async (c) => render(c, "Integration", await integrationView(c, takeFlash(c))),
   );
 
+  /** A check or preview the master key cannot open the secrets for: the page says so. */
+  const unreadable = async (c: Context<Env>, error: unknown) => {
+    if (!(error instanceof HostError) || error.code !== "SECRETS_UNAVAILABLE") throw error;
+    return render(c, "Integration", await integrationView(c, error.message), 409);
+  };
   ui.post("/integrations/:id/check", async (c) => {
-    const result = await checkIntegration(deps, c.req.param("id"));
-    return render(c, "Test connection", await integrationView(c, undefined, checkResult(result)));
+    try {
+      const result = await checkIntegration(deps, c.req.param("id"));
+      return render(c, "Test connection", await integrationView(c, undefined, checkResult(result)));
+    } catch (error) {
+      return await unreadable(c, error);
+    }
   });
   ui.post("/integrations/:id/preview", async (c) => {
-    const result = await previewIntegration(deps, c.req.param("id"));
-    return render(c, "Preview", await integrationView(c, undefined, previewResult(result)));
+    try {
+      const result = await previewIntegration(deps, c.req.param("id"));
+      return render(c, "Preview", await integrationView(c, undefined, previewResult(result)));
+    } catch (error) {
+      return await unreadable(c, error);
+    }
   });
   ui.post("/integrations/:id/runs", (c) => {
     const id = c.req.param("id");
@@ -238,7 +251,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     const state = {
       values: row.config,
       errors: {},
-      secretsSet: await deps.integrations.secretsSet(row),
+      secretsSet: (await deps.integrations.secretsState(row)).names,
     };
     const host = {
       name: row.name,
@@ -279,7 +292,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       const state = {
         values: raw,
         errors: configErrors,
-        secretsSet: await deps.integrations.secretsSet(row),
+        secretsSet: (await deps.integrations.secretsState(row)).names,
       };
       const page = formOf(
         c,

@@ -101,6 +101,8 @@ export async function testHost(
     /** Reopen this folder (a restart) instead of a new one; pass the same `masterKey`. */
     dir?: string;
     masterKey?: Uint8Array;
+    /** HOST_MASTER_KEY_PREVIOUS: the key before a rotation. */
+    previousMasterKey?: Uint8Array;
     secureCookies?: boolean;
   } = {},
 ) {
@@ -127,6 +129,7 @@ export async function testHost(
     pluginsDir,
     adminToken: ADMIN,
     masterKey,
+    previousMasterKey: options.previousMasterKey,
     allowLoopback: true,
     secureCookies: options.secureCookies,
     clock,

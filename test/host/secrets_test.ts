@@ -35,14 +35,38 @@ Deno.test("loadMasterKey() creates a 0600 key file once and reuses it; HOST_MAST
   }
 });
 
+Deno.test("SecretBox with a previous key opens what either key sealed and seals under the current one", async () => {
+  const [oldKey, key] = [
+    crypto.getRandomValues(new Uint8Array(32)),
+    crypto.getRandomValues(new Uint8Array(32)),
+  ];
+  const old = await new SecretBox(oldKey).seal({ v: "old" });
+  const box = new SecretBox(key, oldKey);
+  equal(box.rotating, true);
+  const opened = await box.unseal<{ v: string }>(old);
+  equal(opened.value.v, "old");
+  equal(opened.underPrevious, true);
+  const fresh = await box.seal({ v: "new" });
+  equal((await box.unseal(fresh)).underPrevious, false);
+  // Sealed under the current key only: the previous key alone cannot open it.
+  await rejects(
+    new SecretBox(oldKey).open(fresh),
+    (e: HostError) => e.code === "SECRETS_UNAVAILABLE",
+  );
+  await rejects(
+    new SecretBox(crypto.getRandomValues(new Uint8Array(32)), oldKey).open(fresh),
+    (e: HostError) => e.code === "SECRETS_UNAVAILABLE" && /HOST_MASTER_KEY/.test(e.hint ?? ""),
+  );
+});
+
 Deno.test("parseMasterKey() names the variable it refuses", () => {
   throws(
-    () => parseMasterKey("c2hvcnQ", "HOST_MASTER_KEY"),
-    (e: HostError) => /^HOST_MASTER_KEY must decode to 32 bytes/.test(e.message),
+    () => parseMasterKey("c2hvcnQ", "HOST_MASTER_KEY_PREVIOUS"),
+    (e: HostError) => /^HOST_MASTER_KEY_PREVIOUS must decode to 32 bytes/.test(e.message),
   );
   throws(
-    () => parseMasterKey("not base64 at all!", "HOST_MASTER_KEY"),
-    (e: HostError) => /^HOST_MASTER_KEY is not base64url/.test(e.message),
+    () => parseMasterKey("not base64 at all!", "HOST_MASTER_KEY_PREVIOUS"),
+    (e: HostError) => /^HOST_MASTER_KEY_PREVIOUS is not base64url/.test(e.message),
   );
 });
 

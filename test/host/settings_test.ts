@@ -10,6 +10,7 @@ Deno.test("readSettings() applies the documented defaults", () => {
     pluginsDir: "./plugins",
     adminToken: undefined,
     masterKey: undefined,
+    masterKeyPrevious: undefined,
     allowLoopback: false,
     secureCookies: false,
   });
@@ -23,6 +24,7 @@ Deno.test("readSettings() reads every variable and refuses bad values by name", 
     HOST_PLUGINS_DIR: "/etc/host/plugins",
     HOST_ADMIN_TOKEN: "a-long-enough-admin-token",
     HOST_MASTER_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+    HOST_MASTER_KEY_PREVIOUS: "HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4",
     HOST_ALLOW_LOOPBACK: "1",
     HOST_SECURE_COOKIES: "1",
   };
@@ -30,6 +32,10 @@ Deno.test("readSettings() reads every variable and refuses bad values by name", 
   deepStrictEqual(
     [s.port, s.hostname, s.dataDir, s.pluginsDir, s.allowLoopback, s.secureCookies],
     [9000, "0.0.0.0", "/var/lib/host", "/etc/host/plugins", true, true],
+  );
+  deepStrictEqual(
+    [s.masterKey, s.masterKeyPrevious],
+    [env.HOST_MASTER_KEY, env.HOST_MASTER_KEY_PREVIOUS],
   );
   throws(
     () => readSettings((n) => ({ HOST_PORT: "http" } as Record<string, string>)[n]),
