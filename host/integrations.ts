@@ -203,23 +203,32 @@ export class Integrations {
     return this.#store.getIntegration(row.id)!;
   }
 
-  /** Applies a partial update; omitted secrets keep their stored value. */
+  /**
+   * Applies a partial update; omitted secrets keep their stored value. When the stored secrets
+   * cannot be opened (a lost master key), the update must bring every secret field of its config
+   * and the destination secret; the ones it leaves out are named.
+   */
   async update(id: string, input: unknown): Promise<IntegrationRow> {
     const row = this.get(id);
     const parsed = v.safeParse(updateSchema, input);
     if (!parsed.success) throw invalid(issuesOf(parsed.issues));
     const body = parsed.output;
-    const sealed = await this.#box.open<Sealed>(row.secrets);
-    const issues: Issue[] = [];
+    const sealed = await this.#box.open<Sealed>(row.secrets).catch(() => undefined);
+    const issues = sealed ? [] : this.#secretsToReenter(row, body);
+    const reenter = new Set(issues.map((i) => i.path));
     const url = body.destination?.url ?? row.destinationUrl;
-    const destinationSecret = body.destination?.secret ?? sealed.destinationSecret;
-    issues.push(...this.#destinationIssues(url, destinationSecret));
+    const destinationSecret = body.destination?.secret ?? sealed?.destinationSecret ?? "";
+    issues.push(
+      ...this.#destinationIssues(url, destinationSecret).filter((i) => !reenter.has(i.path)),
+    );
     let plain = row.config;
-    let secret = sealed.config;
+    let secret = sealed?.config ?? {};
     if (body.config) {
       const installed = this.#registry.require(row.pluginId, "change the config");
       const merged = { ...row.config, ...secret, ...withoutEmptySecrets(installed, body.config) };
-      const config = this.#validateConfig(installed, merged, issues);
+      const configIssues: Issue[] = [];
+      const config = this.#validateConfig(installed, merged, configIssues);
+      issues.push(...configIssues.filter((i) => !reenter.has(i.path)));
       if (config) ({ plain, secret } = splitSecrets(installed, config));
     }
     if (issues.length > 0) throw invalid(issues);
@@ -285,6 +294,29 @@ export class Integrations {
     } catch {
       return { readable: false, names: [] };
     }
+  }
+
+  /**
+   * The secrets an update of an integration whose stored secrets cannot be opened leaves out:
+   * the secret fields of the config it will have (the chosen `apiVersion` branch's), and the
+   * destination secret. Without its plugin the fields are unknown: PLUGIN_NOT_FOUND.
+   */
+  #secretsToReenter(row: IntegrationRow, body: v.InferOutput<typeof updateSchema>): Issue[] {
+    const installed = this.#registry.require(row.pluginId, "re-enter its secrets");
+    const config = { ...row.config, ...body.config };
+    const given = (value: unknown) =>
+      value !== undefined && value !== null && (typeof value !== "string" || value.trim() !== "");
+    const why = "the stored secrets cannot be read with this host's master key";
+    const issues = [...secretFields(installed.manifest.configSchema, config)].sort()
+      .filter((name) => !given(body.config?.[name]))
+      .map((name) => ({ path: `config.${name}`, message: `Enter this secret again: ${why}` }));
+    if (!given(body.destination?.secret)) {
+      issues.push({
+        path: "destination.secret",
+        message: `Enter the webhook secret again: ${why}`,
+      });
+    }
+    return issues;
   }
 
   #validateConfig(

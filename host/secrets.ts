@@ -9,7 +9,7 @@ import { HostError } from "./errors.ts";
 
 /** What an operator can do when stored secrets cannot be opened. */
 export const SECRETS_UNREADABLE_HINT =
-  "Start the host with the master key they were sealed with (HOST_MASTER_KEY or the data folder's master.key; during a rotation, the old key in HOST_MASTER_KEY_PREVIOUS).";
+  "Start the host with the master key they were sealed with (HOST_MASTER_KEY or the data folder's master.key; during a rotation, the old key in HOST_MASTER_KEY_PREVIOUS), or re-enter the integration's secrets: edit it in the UI, or PATCH /api/integrations/:id with every secret field of its config and destination.secret.";
 
 /**
  * Seals and opens JSON values under one 256-bit key. During a rotation it also holds the previous

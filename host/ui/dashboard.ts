@@ -71,6 +71,8 @@ ${
                 <td>${i.status === "secrets-unreadable"
                   ? html`
                     <div class="error">The stored secrets cannot be read with this master key.</div>
+                    <div class="help"><a href="/integrations/${i
+                      .id}/edit">Enter them again</a></div>
                   `
                   : ""}${i.lastError
                   ? html`<div class="error">${i.lastError}</div>${

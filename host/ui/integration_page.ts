@@ -40,7 +40,7 @@ export function integrationPage(options: {
     ${i.status === "secrets-unreadable"
       ? html`
         <div class="alert-box" id="secrets-unreadable"
-          role="alert"><strong>Secrets unreadable:</strong> this host's master key cannot open the stored secrets, so runs, checks and previews fail.<div class="help">Restart the host with the key they were sealed with.</div></div>
+          role="alert"><strong>Secrets unreadable:</strong> this host's master key cannot open the stored secrets, so runs, checks and previews fail.<div class="help">Restart the host with the key they were sealed with, or <a href="${base}/edit">enter them again</a> (every secret field and the webhook secret).</div></div>
       `
       : ""}
     ${i.lastError

@@ -133,7 +133,11 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       enabled: true,
       errors: {},
     };
-    return render(c, "New integration", formOf(c, installed, { values: {}, errors: {} }, host));
+    return render(
+      c,
+      "New integration",
+      formOf(c, { installed, state: { values: {}, errors: {} }, host }),
+    );
   });
 
   ui.post("/plugins/:plugin/new", async (c) => {
@@ -173,13 +177,12 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
       const { configErrors, hostErrors } = splitIssues(error.issues);
       const state = { values: raw, errors: configErrors };
-      const page = formOf(
-        c,
+      const page = formOf(c, {
         installed,
         state,
-        { ...host, errors: hostErrors },
-        error.issues.length,
-      );
+        host: { ...host, errors: hostErrors },
+        problems: error.issues.length,
+      });
       return render(c, "New integration", page, 422);
     }
   });
@@ -248,11 +251,8 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       const why = `Plugin "${row.pluginId}" is not installed; install it to edit this integration.`;
       return render(c, "Paused", why, 409);
     }
-    const state = {
-      values: row.config,
-      errors: {},
-      secretsSet: (await deps.integrations.secretsState(row)).names,
-    };
+    const secrets = await deps.integrations.secretsState(row);
+    const state = { values: row.config, errors: {}, secretsSet: secrets.names };
     const host = {
       name: row.name,
       destinationUrl: row.destinationUrl,
@@ -261,7 +261,11 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       enabled: row.enabled,
       errors: {},
     };
-    return render(c, "Edit integration", formOf(c, installed, state, host, 0, row.id));
+    return render(
+      c,
+      "Edit integration",
+      formOf(c, { installed, state, host, editId: row.id, secretsUnreadable: !secrets.readable }),
+    );
   });
   ui.post("/integrations/:id/edit", async (c) => {
     const row = deps.integrations.get(c.req.param("id"));
@@ -289,19 +293,16 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
       const { configErrors, hostErrors } = splitIssues(error.issues);
-      const state = {
-        values: raw,
-        errors: configErrors,
-        secretsSet: (await deps.integrations.secretsState(row)).names,
-      };
-      const page = formOf(
-        c,
+      const secrets = await deps.integrations.secretsState(row);
+      const state = { values: raw, errors: configErrors, secretsSet: secrets.names };
+      const page = formOf(c, {
         installed,
         state,
-        { ...host, errors: hostErrors },
-        error.issues.length,
-        row.id,
-      );
+        host: { ...host, errors: hostErrors },
+        problems: error.issues.length,
+        editId: row.id,
+        secretsUnreadable: !secrets.readable,
+      });
       return render(c, "Edit integration", page, 422);
     }
   });
@@ -316,24 +317,32 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     return c.html(page("Error", "Something went wrong; the host's log has the details."), 500);
   });
 
-  /** The integration form for a new integration, or for editing `editId`. */
+  /**
+   * The integration form for a new integration, or for editing `editId`; `secretsUnreadable` asks
+   * for every secret again.
+   */
   function formOf(
     c: Context<Env>,
-    installed: InstalledPlugin,
-    state: FieldState,
-    host: HostFields,
-    problems = 0,
-    editId?: string,
+    options: {
+      installed: InstalledPlugin;
+      state: FieldState;
+      host: HostFields;
+      problems?: number;
+      editId?: string;
+      secretsUnreadable?: boolean;
+    },
   ) {
+    const { installed, editId } = options;
     return integrationForm({
       manifest: installed.manifest,
       layout: layoutOf(installed.manifest.configSchema as SchemaNode),
-      state,
-      host,
+      state: options.state,
+      host: options.host,
       action: editId ? `/integrations/${editId}/edit` : `/plugins/${installed.manifest.id}/new`,
       csrf: c.get("session").csrf,
       editing: editId !== undefined,
-      problems,
+      problems: options.problems ?? 0,
+      secretsUnreadable: options.secretsUnreadable,
     });
   }
 
