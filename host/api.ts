@@ -39,7 +39,9 @@ const STATUS: Partial<Record<HostErrorCode, 400 | 404 | 409 | 422 | 500 | 502 | 
   PLUGIN_NOT_FOUND: 409,
   RUN_IN_PROGRESS: 409,
   CONFLICT: 409,
-  SECRETS_UNAVAILABLE: 503,
+  // The host is fine; this integration's secrets need the right key or re-entering first.
+  SECRETS_UNAVAILABLE: 409,
+  STORAGE_FAILED: 503,
 };
 
 const digest = (text: string) => createHash("sha256").update(text).digest();
@@ -237,24 +239,38 @@ export function runView(run: RunRow) {
   };
 }
 
+/**
+ * An integration's status (SPEC §5.5). Secrets the master key cannot open come first: nothing
+ * else the integration does can work until they are re-entered or the right key is back.
+ */
+function statusOf(row: IntegrationRow, secretsReadable: boolean): string {
+  if (!secretsReadable) return "secrets-unreadable";
+  return row.lastRunAt === null ? "never-run" : row.lastError ? "error" : "connected";
+}
+
 /** An integration as the API shows it: never a secret value. */
 export async function view(deps: ApiDeps, row: IntegrationRow) {
   const installed = deps.registry.get(row.pluginId);
   const [lastRun] = deps.store.listRuns(row.id, 1);
   const now = deps.clock.now();
+  const secrets = await deps.integrations.secretsState(row);
   return {
     id: row.id,
     plugin: row.pluginId,
     name: row.name,
     config: row.config,
-    secretsSet: await deps.integrations.secretsSet(row),
-    destination: { url: row.destinationUrl, secretSet: true, format: row.destinationFormat },
+    secretsSet: secrets.names,
+    destination: {
+      url: row.destinationUrl,
+      secretSet: secrets.readable,
+      format: row.destinationFormat,
+    },
     schedule: {
       intervalSeconds: row.intervalSeconds ?? installed?.manifest.schedule.defaultIntervalSeconds ??
         null,
       enabled: row.enabled,
     },
-    status: row.lastRunAt === null ? "never-run" : row.lastError ? "error" : "connected",
+    status: statusOf(row, secrets.readable),
     paused: !installed,
     ...(installed ? {} : { pausedReason: `Plugin "${row.pluginId}" is not installed` }),
     lastError: row.lastError,

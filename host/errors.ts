@@ -21,6 +21,7 @@ export type HostErrorCode =
   | "NET_FAILED"
   | "DELIVERY_FAILED"
   | "SECRETS_UNAVAILABLE"
+  | "STORAGE_FAILED"
   | "INTERRUPTED"
   | "CANCELLED"
   | "INTERNAL";

@@ -147,16 +147,30 @@ export class Integrations {
     this.#allowLoopback = deps.allowLoopback;
   }
 
-  /** Registers every stored secret with the redactor (at start). */
-  async learnSecrets(): Promise<void> {
+  /**
+   * At start: registers every stored secret with the redactor, and seals again under the current
+   * master key what was sealed under the previous one (a rotation; one transaction). Returns how
+   * many were sealed again, and the integrations whose secrets no key held opens.
+   */
+  async learnSecrets(): Promise<{ resealed: number; unreadable: IntegrationRow[] }> {
+    const resealed: { id: string; secrets: string }[] = [];
+    const unreadable: IntegrationRow[] = [];
     for (const row of this.#store.listIntegrations()) {
+      let opened: { value: Sealed; underPrevious: boolean };
       try {
-        const sealed = await this.#box.open<Sealed>(row.secrets);
-        this.#redactor.add([...Object.values(sealed.config), sealed.destinationSecret]);
+        opened = await this.#box.unseal<Sealed>(row.secrets);
       } catch {
-        // a wrong master key shows on the integration's next run
+        unreadable.push(row);
+        continue;
+      }
+      const sealed = opened.value;
+      this.#redactor.add([...Object.values(sealed.config), sealed.destinationSecret]);
+      if (opened.underPrevious) {
+        resealed.push({ id: row.id, secrets: await this.#box.seal(sealed) });
       }
     }
+    if (resealed.length > 0) this.#store.replaceSecrets(resealed);
+    return { resealed: resealed.length, unreadable };
   }
 
   /** Validates and stores a new integration; every problem is reported at once. */
@@ -205,23 +219,32 @@ export class Integrations {
     return this.#store.getIntegration(row.id)!;
   }
 
-  /** Applies a partial update; omitted secrets keep their stored value. */
+  /**
+   * Applies a partial update; omitted secrets keep their stored value. When the stored secrets
+   * cannot be opened (a lost master key), the update must bring every secret field of its config
+   * and the destination secret; the ones it leaves out are named.
+   */
   async update(id: string, input: unknown): Promise<IntegrationRow> {
     const row = this.get(id);
     const parsed = v.safeParse(updateSchema, input);
     if (!parsed.success) throw invalid(issuesOf(parsed.issues));
     const body = parsed.output;
-    const sealed = await this.#box.open<Sealed>(row.secrets);
-    const issues: Issue[] = [];
+    const sealed = await this.#box.open<Sealed>(row.secrets).catch(() => undefined);
+    const issues = sealed ? [] : this.#secretsToReenter(row, body);
+    const reenter = new Set(issues.map((i) => i.path));
     const url = body.destination?.url ?? row.destinationUrl;
-    const destinationSecret = body.destination?.secret ?? sealed.destinationSecret;
-    issues.push(...this.#destinationIssues(url, destinationSecret));
+    const destinationSecret = body.destination?.secret ?? sealed?.destinationSecret ?? "";
+    issues.push(
+      ...this.#destinationIssues(url, destinationSecret).filter((i) => !reenter.has(i.path)),
+    );
     let plain = row.config;
-    let secret = sealed.config;
+    let secret = sealed?.config ?? {};
     if (body.config) {
       const installed = this.#registry.require(row.pluginId, "change the config");
       const merged = { ...row.config, ...secret, ...withoutEmptySecrets(installed, body.config) };
-      const config = await this.#validateConfig(installed, merged, issues, id);
+      const configIssues: Issue[] = [];
+      const config = await this.#validateConfig(installed, merged, configIssues, id);
+      issues.push(...configIssues.filter((i) => !reenter.has(i.path)));
       if (config) ({ plain, secret } = splitSecrets(installed, config));
     }
     if (issues.length > 0) throw invalid(issues);
@@ -286,16 +309,43 @@ export class Integrations {
     return { url: row.destinationUrl, secret: sealed.destinationSecret };
   }
 
-  /** The names of the secret fields that hold a value (never the values). */
-  async secretsSet(row: IntegrationRow): Promise<string[]> {
+  /**
+   * The names of the secret fields that hold a value (never the values), and whether the master
+   * key opens the stored secrets at all (when not, the status is `secrets-unreadable`).
+   */
+  async secretsState(row: IntegrationRow): Promise<{ readable: boolean; names: string[] }> {
     try {
       const sealed = await this.#box.open<Sealed>(row.secrets);
-      return Object.keys(sealed.config).filter((k) =>
+      const names = Object.keys(sealed.config).filter((k) =>
         sealed.config[k] !== undefined && sealed.config[k] !== ""
       ).sort();
+      return { readable: true, names };
     } catch {
-      return [];
+      return { readable: false, names: [] };
     }
+  }
+
+  /**
+   * The secrets an update of an integration whose stored secrets cannot be opened leaves out:
+   * the secret fields of the config it will have (the chosen `apiVersion` branch's), and the
+   * destination secret. Without its plugin the fields are unknown: PLUGIN_NOT_FOUND.
+   */
+  #secretsToReenter(row: IntegrationRow, body: v.InferOutput<typeof updateSchema>): Issue[] {
+    const installed = this.#registry.require(row.pluginId, "re-enter its secrets");
+    const config = { ...row.config, ...body.config };
+    const given = (value: unknown) =>
+      value !== undefined && value !== null && (typeof value !== "string" || value.trim() !== "");
+    const why = "the stored secrets cannot be read with this host's master key";
+    const issues = [...secretFields(installed.manifest.configSchema, config)].sort()
+      .filter((name) => !given(body.config?.[name]))
+      .map((name) => ({ path: `config.${name}`, message: `Enter this secret again: ${why}` }));
+    if (!given(body.destination?.secret)) {
+      issues.push({
+        path: "destination.secret",
+        message: `Enter the webhook secret again: ${why}`,
+      });
+    }
+    return issues;
   }
 
   /**

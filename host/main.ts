@@ -3,8 +3,8 @@
  * serves the UI and API. All `Deno.*` process concerns live here.
  * @module
  */
-import { createHost } from "./mod.ts";
-import { loadMasterKey } from "./secrets.ts";
+import { createHost, HostError } from "./mod.ts";
+import { loadMasterKey, parseMasterKey } from "./secrets.ts";
 import { readSettings, type Settings } from "./settings.ts";
 
 /** The admin token: HOST_ADMIN_TOKEN, else `<dataDir>/admin.token` (generated once, mode 0600). */
@@ -32,13 +32,27 @@ if (import.meta.main) {
   }
   await Deno.mkdir(settings.dataDir, { recursive: true });
   await Deno.mkdir(settings.pluginsDir, { recursive: true });
+  let masterKey: Uint8Array;
+  let previousMasterKey: Uint8Array | undefined;
+  try {
+    masterKey = await loadMasterKey(settings.masterKey, settings.dataDir);
+    previousMasterKey = settings.masterKeyPrevious
+      ? parseMasterKey(settings.masterKeyPrevious, "HOST_MASTER_KEY_PREVIOUS")
+      : undefined;
+  } catch (error) {
+    if (!(error instanceof HostError)) throw error;
+    console.error(`Cannot start: ${error.message}${error.hint ? `\n  ${error.hint}` : ""}`);
+    Deno.exit(2);
+  }
   const { token, generated } = await adminToken(settings);
   const host = createHost({
     dataDir: settings.dataDir,
     pluginsDir: settings.pluginsDir,
     adminToken: token,
-    masterKey: await loadMasterKey(settings.masterKey, settings.dataDir),
+    masterKey,
+    previousMasterKey,
     allowLoopback: settings.allowLoopback,
+    secureCookies: settings.secureCookies,
   });
   await host.start();
   const shutdown = new AbortController();

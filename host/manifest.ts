@@ -107,18 +107,36 @@ export async function integrityOf(bytes: Uint8Array): Promise<string> {
   return `sha256-${btoa(String.fromCharCode(...digest))}`;
 }
 
-/** Names of the config fields marked `writeOnly` in any branch of the schema: the secrets. */
-export function secretFields(schema: Record<string, unknown>): Set<string> {
+/**
+ * Names of the config fields marked `writeOnly`: the secrets. Given a config, only those of the
+ * `oneOf`/`anyOf` branches its `const` values choose (such as the Mimecast `apiVersion`), or of
+ * every branch when none fits; without one, of every branch.
+ */
+export function secretFields(
+  schema: Record<string, unknown>,
+  config?: Record<string, unknown>,
+): Set<string> {
+  type Node =
+    & { properties?: Record<string, Record<string, unknown> | undefined> }
+    & Record<
+      string,
+      unknown
+    >;
   const found = new Set<string>();
-  const walk = (node: unknown) => {
+  const fits = (branch: Node) =>
+    Object.entries(branch?.properties ?? {}).every(([name, prop]) =>
+      prop?.const === undefined || (config?.[name] ?? prop.default) === prop.const
+    );
+  const walk = (node: Node) => {
     if (!node || typeof node !== "object") return;
-    const n = node as Record<string, unknown>;
-    const props = n.properties as Record<string, Record<string, unknown>> | undefined;
-    for (const [name, prop] of Object.entries(props ?? {})) {
+    for (const [name, prop] of Object.entries(node.properties ?? {})) {
       if (prop?.writeOnly === true) found.add(name);
     }
     for (const key of ["oneOf", "anyOf", "allOf"]) {
-      if (Array.isArray(n[key])) (n[key] as unknown[]).forEach(walk);
+      if (!Array.isArray(node[key])) continue;
+      const branches = node[key] as Node[];
+      const chosen = config && key !== "allOf" ? branches.filter(fits) : branches;
+      (chosen.length > 0 ? chosen : branches).forEach(walk);
     }
   };
   walk(schema);

@@ -19,7 +19,7 @@ import { Registry } from "./registry.ts";
 import type { SandboxLimits } from "./sandbox/mod.ts";
 import { runOnce } from "./run.ts";
 import { Runner, Scheduler } from "./scheduler.ts";
-import { Redactor, SecretBox } from "./secrets.ts";
+import { Redactor, SecretBox, SECRETS_UNREADABLE_HINT } from "./secrets.ts";
 import { Store } from "./store/mod.ts";
 import { uiRoutes } from "./ui/mod.ts";
 import type { Clock, Logger } from "./types.ts";
@@ -33,7 +33,11 @@ export interface HostOptions {
   pluginsDir: string;
   adminToken: string;
   masterKey: Uint8Array;
+  /** The master key before a rotation: what was sealed under it is sealed again at start. */
+  previousMasterKey?: Uint8Array;
   allowLoopback?: boolean;
+  /** Session cookies marked `Secure` (HOST_SECURE_COOKIES). */
+  secureCookies?: boolean;
   clock?: Clock;
   /** The network, for plugins and webhooks (tests pass a fake). */
   fetch?: typeof fetch;
@@ -79,7 +83,7 @@ export function createHost(options: HostOptions): Host {
     limits: options.sourceLimits,
     sandboxLimits: options.sandboxLimits,
   });
-  const box = new SecretBox(options.masterKey);
+  const box = new SecretBox(options.masterKey, options.previousMasterKey);
   const integrations = new Integrations({ store, registry, box, redactor, allowLoopback });
   const delivery = new Delivery({
     store,
@@ -135,7 +139,10 @@ export function createHost(options: HostOptions): Host {
       onError: (c) => c.json({ error: "The request body is larger than 1 MiB" }, 413),
     }),
   );
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/healthz", (c) => {
+    const reason = store.problem();
+    return reason ? c.json({ status: "unavailable", reason }, 503) : c.json({ status: "ok" });
+  });
   app.get(
     "/metrics",
     (c) =>
@@ -145,7 +152,7 @@ export function createHost(options: HostOptions): Host {
   );
   const apiDeps = { ...runDeps, runner, adminToken: options.adminToken, shutdown: shutdown.signal };
   app.route("/api", apiRoutes(apiDeps));
-  app.route("/", uiRoutes(apiDeps));
+  app.route("/", uiRoutes(apiDeps, { secureCookies: options.secureCookies }));
   app.notFound((c) =>
     c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)
   );
@@ -166,7 +173,31 @@ export function createHost(options: HostOptions): Host {
       if (interrupted > 0) {
         logger.warn("Runs left running by a crash were marked failed", { count: interrupted });
       }
-      await integrations.learnSecrets();
+      const { resealed, unreadable } = await integrations.learnSecrets();
+      if (resealed > 0) {
+        logger.info(
+          `Re-sealed ${resealed} integration${
+            resealed === 1 ? "'s" : "s'"
+          } secrets under the new master key`,
+          { count: resealed },
+        );
+      }
+      if (box.rotating && unreadable.length === 0) {
+        logger.info(
+          "Every integration's secrets are sealed under the current master key: remove HOST_MASTER_KEY_PREVIOUS",
+        );
+      }
+      if (unreadable.length > 0) {
+        logger.error(
+          `Cannot open the stored secrets of ${unreadable.length} integration(s) with this master key: ${
+            unreadable.map((row) => `${row.id} "${row.name}"`).join(", ")
+          }. They show secrets-unreadable and their runs fail until this is fixed`,
+          {
+            integrations: unreadable.map(({ id, name }) => ({ id, name })),
+            hint: SECRETS_UNREADABLE_HINT,
+          },
+        );
+      }
       await registry.start(options.scanIntervalMs ?? 1000);
       // Deliver what a crash left in the outbox, without waiting for the next run.
       for (const id of store.integrationsWithPending()) {

@@ -13,7 +13,20 @@ export interface Settings {
   pluginsDir: string;
   adminToken?: string;
   masterKey?: string;
+  /** The master key before a rotation: secrets sealed under it are sealed again at start. */
+  masterKeyPrevious?: string;
   allowLoopback: boolean;
+  /** Session cookies marked `Secure`, for a host behind a TLS-terminating proxy. */
+  secureCookies: boolean;
+}
+
+/** A yes/no variable: `1`/`true` or `0`/`false`/empty; anything else is refused by name. */
+function flag(env: (name: string) => string | undefined, name: string): boolean {
+  const value = env(name) ?? "0";
+  if (!["0", "1", "", "true", "false"].includes(value)) {
+    throw new HostError("CONFIG_INVALID", `${name} must be 1 or 0, not "${value}"`);
+  }
+  return value === "1" || value === "true";
 }
 
 /** Reads settings from an environment lookup. */
@@ -25,10 +38,8 @@ export function readSettings(env: (name: string) => string | undefined): Setting
       `HOST_PORT must be a port number (0-65535), not "${env("HOST_PORT")}"`,
     );
   }
-  const allow = env("HOST_ALLOW_LOOPBACK") ?? "0";
-  if (!["0", "1", "", "true", "false"].includes(allow)) {
-    throw new HostError("CONFIG_INVALID", `HOST_ALLOW_LOOPBACK must be 1 or 0, not "${allow}"`);
-  }
+  const allowLoopback = flag(env, "HOST_ALLOW_LOOPBACK");
+  const secureCookies = flag(env, "HOST_SECURE_COOKIES");
   const token = env("HOST_ADMIN_TOKEN");
   if (token !== undefined && token !== "" && token.length < 16) {
     throw new HostError(
@@ -43,6 +54,8 @@ export function readSettings(env: (name: string) => string | undefined): Setting
     pluginsDir: (env("HOST_PLUGINS_DIR") || "./plugins").replace(/\/$/, ""),
     adminToken: token || undefined,
     masterKey: env("HOST_MASTER_KEY") || undefined,
-    allowLoopback: allow === "1" || allow === "true",
+    masterKeyPrevious: env("HOST_MASTER_KEY_PREVIOUS") || undefined,
+    allowLoopback,
+    secureCookies,
   };
 }

@@ -5,8 +5,10 @@
  * migrations applied at open.
  * @module
  */
-import { chmodSync } from "node:fs";
+import { chmodSync, closeSync, openSync, statSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { HostError } from "../errors.ts";
 import type { SkippedSpan } from "../types.ts";
 import {
   type AlertWrite,
@@ -35,19 +37,56 @@ function secondsOf(iso: string | null, fallback: number): number {
   return Number.isNaN(ms) ? fallback : Math.floor(ms / 1000);
 }
 
+/** SQLite's result code for a full disk (or a database at its `max_page_count`). */
+const SQLITE_FULL = 13;
+
+/** A full disk as a HostError with the operator's next step; any other error as it is. */
+function storageError(error: unknown, path: string): unknown {
+  if ((error as { errcode?: unknown })?.errcode !== SQLITE_FULL) return error;
+  return new HostError(
+    "STORAGE_FAILED",
+    `Cannot write to the database: ${(error as Error).message}`,
+    {
+      hint:
+        `Free space on the disk that holds ${path} (and its -wal file). Nothing stored is lost: the next run resumes from the last stored page.`,
+      cause: error,
+    },
+  );
+}
+
+/** A file system error in plain words. */
+function why(error: unknown): string {
+  const code = (error as { code?: string })?.code ?? "";
+  const plain: Record<string, string> = {
+    ENOENT: "it no longer exists",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    EROFS: "the file system is read-only",
+    ENOSPC: "the disk is full",
+  };
+  return plain[code] ?? (error as Error)?.message ?? String(error);
+}
+
 /** The host's database. */
 export class Store {
   readonly db: DatabaseSync;
+  #path: string;
+  /** The database file's inode at open: another one at that path means it was replaced. */
+  #inode?: number;
   #now: () => number;
   #statements = new Map<string, StatementSync>();
 
   /** Opens (and migrates) the database; `now` stamps rows, so tests can fake time. */
   constructor(path: string, now: () => number = Date.now) {
     this.#now = now;
+    this.#path = path;
     this.db = new DatabaseSync(path);
     // Owner only (SPEC §5.4): set before WAL mode creates the -wal and -shm files, which SQLite
     // then gives the database file's own permissions.
-    if (path !== ":memory:") chmodSync(path, 0o600);
+    if (path !== ":memory:") {
+      chmodSync(path, 0o600);
+      this.#inode = statSync(path).ino;
+    }
     this.db.exec(
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
     );
@@ -70,7 +109,10 @@ export class Store {
     return (this.#sql("PRAGMA user_version").get() as { user_version: number }).user_version;
   }
 
-  /** Runs `fn` in one IMMEDIATE transaction; rolls back if it throws. */
+  /**
+   * Runs `fn` in one IMMEDIATE transaction; rolls back if it throws, and throws what went wrong.
+   * A full disk is a STORAGE_FAILED error with a hint to free space.
+   */
   transaction<T>(fn: () => T): T {
     this.#sql("BEGIN IMMEDIATE").run();
     try {
@@ -78,8 +120,10 @@ export class Store {
       this.#sql("COMMIT").run();
       return result;
     } catch (error) {
-      this.#sql("ROLLBACK").run();
-      throw error;
+      // SQLite rolls back by itself on some errors (a full disk among them); a ROLLBACK then fails
+      // with "no transaction is active" and would hide the error that matters.
+      if (this.db.isTransaction) this.#sql("ROLLBACK").run();
+      throw storageError(error, this.#path);
     }
   }
 
@@ -99,6 +143,39 @@ export class Store {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * Why the database cannot be used now, or undefined when it can: its folder gone or not
+   * writable, its file gone or replaced (an open database keeps writing to a deleted file, so
+   * queries alone would say all is well), or a query failing. Cheap enough to poll every second.
+   */
+  problem(): string | undefined {
+    if (this.#path !== ":memory:") {
+      const folder = dirname(this.#path);
+      const probe = `${this.#path}-health`;
+      try {
+        closeSync(openSync(probe, "w", 0o600));
+        unlinkSync(probe);
+      } catch (error) {
+        return `Cannot write to the data folder ${folder}: ${why(error)}`;
+      }
+      let inode: number | undefined;
+      try {
+        inode = statSync(this.#path).ino;
+      } catch (error) {
+        return `Cannot find the database ${this.#path}: ${why(error)}`;
+      }
+      if (inode !== this.#inode) {
+        return `The database ${this.#path} was replaced after the host opened it; restart the host`;
+      }
+    }
+    try {
+      this.#sql("SELECT COUNT(*) FROM sqlite_master").get();
+    } catch (error) {
+      return `Cannot read the database ${this.#path}: ${(error as Error).message}`;
+    }
+    return undefined;
   }
 
   // ── integrations ──────────────────────────────────────────────────────────
@@ -159,6 +236,14 @@ export class Store {
       this.#iso(),
       id,
     );
+  }
+
+  /** Replaces integrations' sealed secrets, all in one transaction (a key rotation). */
+  replaceSecrets(sealed: { id: string; secrets: string }[]): void {
+    const update = this.#sql("UPDATE integrations SET secrets = ? WHERE id = ?");
+    this.transaction(() => {
+      for (const { id, secrets } of sealed) update.run(secrets, id);
+    });
   }
 
   deleteIntegration(id: string): boolean {

@@ -68,7 +68,13 @@ ${
                     html`<div>${s.logType}: ${age(s.lagSeconds)} · ${s.alerts} alerts</div>`
                   )}</td>
                 <td>${runSummary(i.lastRun)}</td>
-                <td>${i.lastError
+                <td>${i.status === "secrets-unreadable"
+                  ? html`
+                    <div class="error">The stored secrets cannot be read with this master key.</div>
+                    <div class="help"><a href="/integrations/${i
+                      .id}/edit">Enter them again</a></div>
+                  `
+                  : ""}${i.lastError
                   ? html`<div class="error">${i.lastError}</div>${
                     i.lastHint ? html`<div class="help">${i.lastHint}</div>` : ""
                   }`

@@ -29,8 +29,12 @@ export function integrationForm(options: {
   csrf: string;
   editing: boolean;
   problems?: number;
+  /** The stored secrets cannot be opened with this host's master key: every one is asked again. */
+  secretsUnreadable?: boolean;
 }): Html {
   const { host } = options;
+  // Editing keeps the stored webhook secret when left blank, unless it cannot be read.
+  const keepsSecret = options.editing && !options.secretsUnreadable;
   const err = (name: string) =>
     html`${(host.errors[name] ?? []).map((e) => html`<p class="error" role="alert">${e}</p>`)}`;
   const cls = (name: string) => (host.errors[name]?.length ? "field invalid" : "field");
@@ -38,6 +42,13 @@ export function integrationForm(options: {
 ${
     options.problems
       ? html`<p class="alert-box" role="alert">${options.problems} field(s) need attention; see below.</p>`
+      : ""
+  }${
+    options.secretsUnreadable
+      ? html`
+        <p class="alert-box"
+          id="secrets-unreadable">This host's master key cannot read the stored secrets. Enter every secret again (the fields marked *, the webhook secret included) and save; nothing else is lost.</p>
+      `
       : ""
   }
 <form method="post" action="${options.action}" novalidate>${csrfField(options.csrf)}
@@ -54,10 +65,10 @@ ${
     err("destination.url")
   }</div>
 <div class="${cls("destination.secret")}"><label for="f-destination-secret">Webhook secret${
-    options.editing ? "" : " *"
+    keepsSecret ? "" : " *"
   }</label>
 <p class="help">whsec_ and base64; your receiver verifies each request with it.${
-    options.editing ? " A secret is stored: leave blank to keep it." : ""
+    keepsSecret ? " A secret is stored: leave blank to keep it." : ""
   }</p>
 <input type="password" id="f-destination-secret" name="destination.secret" autocomplete="new-password">
 <button type="button" class="secondary" data-generate-secret="f-destination-secret" hidden>Generate</button>

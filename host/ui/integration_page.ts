@@ -37,6 +37,12 @@ export function integrationPage(options: {
     ${i.pausedReason
       ? html`<p class="alert-box">${i.pausedReason}: drop its manifest into the plugins folder to resume.</p>`
       : ""}
+    ${i.status === "secrets-unreadable"
+      ? html`
+        <div class="alert-box" id="secrets-unreadable"
+          role="alert"><strong>Secrets unreadable:</strong> this host's master key cannot open the stored secrets, so runs, checks and previews fail.<div class="help">Restart the host with the key they were sealed with, or <a href="${base}/edit">enter them again</a> (every secret field and the webhook secret).</div></div>
+      `
+      : ""}
     ${i.lastError
       ? html`<div class="alert-box" id="last-error"><strong>Last error:</strong> ${i.lastError}${
         i.lastHint ? html`<div class="help">${i.lastHint}</div>` : ""

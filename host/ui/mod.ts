@@ -30,9 +30,9 @@ import { csrfMatches, type Session, Sessions } from "./session.ts";
 
 type Env = { Variables: { session: Session } };
 
-/** The UI routes. */
-export function uiRoutes(deps: ApiDeps): Hono<Env> {
-  const sessions = new Sessions(deps.clock.now);
+/** The UI routes; `secureCookies` marks the session cookie `Secure` (HOST_SECURE_COOKIES). */
+export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {}): Hono<Env> {
+  const sessions = new Sessions(deps.clock.now, { secure: options.secureCookies });
   const flashes = new Map<string, string>(); // session id → one notice for the next page
   const ui = new Hono<Env>();
 
@@ -133,7 +133,11 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
       enabled: true,
       errors: {},
     };
-    return render(c, "New integration", formOf(c, installed, { values: {}, errors: {} }, host));
+    return render(
+      c,
+      "New integration",
+      formOf(c, { installed, state: { values: {}, errors: {} }, host }),
+    );
   });
 
   ui.post("/plugins/:plugin/new", async (c) => {
@@ -173,13 +177,12 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
       const { configErrors, hostErrors } = splitIssues(error.issues);
       const state = { values: raw, errors: configErrors };
-      const page = formOf(
-        c,
+      const page = formOf(c, {
         installed,
         state,
-        { ...host, errors: hostErrors },
-        error.issues.length,
-      );
+        host: { ...host, errors: hostErrors },
+        problems: error.issues.length,
+      });
       return render(c, "New integration", page, 422);
     }
   });
@@ -189,13 +192,26 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     async (c) => render(c, "Integration", await integrationView(c, takeFlash(c))),
   );
 
+  /** A check or preview the master key cannot open the secrets for: the page says so. */
+  const unreadable = async (c: Context<Env>, error: unknown) => {
+    if (!(error instanceof HostError) || error.code !== "SECRETS_UNAVAILABLE") throw error;
+    return render(c, "Integration", await integrationView(c, error.message), 409);
+  };
   ui.post("/integrations/:id/check", async (c) => {
-    const result = await checkIntegration(deps, c.req.param("id"));
-    return render(c, "Test connection", await integrationView(c, undefined, checkResult(result)));
+    try {
+      const result = await checkIntegration(deps, c.req.param("id"));
+      return render(c, "Test connection", await integrationView(c, undefined, checkResult(result)));
+    } catch (error) {
+      return await unreadable(c, error);
+    }
   });
   ui.post("/integrations/:id/preview", async (c) => {
-    const result = await previewIntegration(deps, c.req.param("id"));
-    return render(c, "Preview", await integrationView(c, undefined, previewResult(result)));
+    try {
+      const result = await previewIntegration(deps, c.req.param("id"));
+      return render(c, "Preview", await integrationView(c, undefined, previewResult(result)));
+    } catch (error) {
+      return await unreadable(c, error);
+    }
   });
   ui.post("/integrations/:id/runs", (c) => {
     const id = c.req.param("id");
@@ -235,11 +251,8 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
       const why = `Plugin "${row.pluginId}" is not installed; install it to edit this integration.`;
       return render(c, "Paused", why, 409);
     }
-    const state = {
-      values: row.config,
-      errors: {},
-      secretsSet: await deps.integrations.secretsSet(row),
-    };
+    const secrets = await deps.integrations.secretsState(row);
+    const state = { values: row.config, errors: {}, secretsSet: secrets.names };
     const host = {
       name: row.name,
       destinationUrl: row.destinationUrl,
@@ -248,7 +261,11 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
       enabled: row.enabled,
       errors: {},
     };
-    return render(c, "Edit integration", formOf(c, installed, state, host, 0, row.id));
+    return render(
+      c,
+      "Edit integration",
+      formOf(c, { installed, state, host, editId: row.id, secretsUnreadable: !secrets.readable }),
+    );
   });
   ui.post("/integrations/:id/edit", async (c) => {
     const row = deps.integrations.get(c.req.param("id"));
@@ -276,19 +293,16 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
       const { configErrors, hostErrors } = splitIssues(error.issues);
-      const state = {
-        values: raw,
-        errors: configErrors,
-        secretsSet: await deps.integrations.secretsSet(row),
-      };
-      const page = formOf(
-        c,
+      const secrets = await deps.integrations.secretsState(row);
+      const state = { values: raw, errors: configErrors, secretsSet: secrets.names };
+      const page = formOf(c, {
         installed,
         state,
-        { ...host, errors: hostErrors },
-        error.issues.length,
-        row.id,
-      );
+        host: { ...host, errors: hostErrors },
+        problems: error.issues.length,
+        editId: row.id,
+        secretsUnreadable: !secrets.readable,
+      });
       return render(c, "Edit integration", page, 422);
     }
   });
@@ -303,24 +317,32 @@ export function uiRoutes(deps: ApiDeps): Hono<Env> {
     return c.html(page("Error", "Something went wrong; the host's log has the details."), 500);
   });
 
-  /** The integration form for a new integration, or for editing `editId`. */
+  /**
+   * The integration form for a new integration, or for editing `editId`; `secretsUnreadable` asks
+   * for every secret again.
+   */
   function formOf(
     c: Context<Env>,
-    installed: InstalledPlugin,
-    state: FieldState,
-    host: HostFields,
-    problems = 0,
-    editId?: string,
+    options: {
+      installed: InstalledPlugin;
+      state: FieldState;
+      host: HostFields;
+      problems?: number;
+      editId?: string;
+      secretsUnreadable?: boolean;
+    },
   ) {
+    const { installed, editId } = options;
     return integrationForm({
       manifest: installed.manifest,
       layout: layoutOf(installed.manifest.configSchema as SchemaNode),
-      state,
-      host,
+      state: options.state,
+      host: options.host,
       action: editId ? `/integrations/${editId}/edit` : `/plugins/${installed.manifest.id}/new`,
       csrf: c.get("session").csrf,
       editing: editId !== undefined,
-      problems,
+      problems: options.problems ?? 0,
+      secretsUnreadable: options.secretsUnreadable,
     });
   }
 

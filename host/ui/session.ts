@@ -25,9 +25,12 @@ const random = () =>
 export class Sessions {
   #sessions = new Map<string, Session>();
   #now: () => number;
+  #secure: boolean;
 
-  constructor(now: () => number = Date.now) {
+  /** `secure` marks every cookie `Secure` (HOST_SECURE_COOKIES, behind a TLS-terminating proxy). */
+  constructor(now: () => number = Date.now, options: { secure?: boolean } = {}) {
     this.#now = now;
+    this.#secure = options.secure ?? false;
   }
 
   /** Starts a session and sets its cookie. */
@@ -38,7 +41,8 @@ export class Sessions {
       httpOnly: true,
       sameSite: "Strict",
       path: "/",
-      secure: new URL(c.req.url).protocol === "https:",
+      // Behind a proxy that terminates TLS the request arrives as http: the setting says https.
+      secure: this.#secure || new URL(c.req.url).protocol === "https:",
       maxAge: TTL_MS / 1000,
     });
     return session;

@@ -103,6 +103,9 @@ export async function testHost(
     dir?: string;
     masterKey?: Uint8Array;
     sandboxLimits?: Partial<SandboxLimits>;
+    /** HOST_MASTER_KEY_PREVIOUS: the key before a rotation. */
+    previousMasterKey?: Uint8Array;
+    secureCookies?: boolean;
   } = {},
 ) {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "host-test-" });
@@ -128,7 +131,9 @@ export async function testHost(
     pluginsDir,
     adminToken: ADMIN,
     masterKey,
+    previousMasterKey: options.previousMasterKey,
     allowLoopback: true,
+    secureCookies: options.secureCookies,
     clock,
     fetch: net,
     logWrite: (line) => logLines.push(line),

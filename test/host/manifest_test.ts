@@ -61,6 +61,20 @@ Deno.test("secretFields() finds every writeOnly field across the schema's branch
   ]);
 });
 
+Deno.test("secretFields() with a config names the secrets of the branch its apiVersion chooses", () => {
+  const schema = generatedConfigSchema();
+  deepStrictEqual([...secretFields(schema, { apiVersion: "2.0" })], ["clientSecret"]);
+  // apiVersion left out: the branch whose default it is.
+  deepStrictEqual([...secretFields(schema, { baseUrl: "https://x" })], ["clientSecret"]);
+  deepStrictEqual([...secretFields(schema, { apiVersion: "1.0" })].sort(), [
+    "accessKey",
+    "applicationKey",
+    "secretKey",
+  ]);
+  // No branch fits: every secret, so none is forgotten.
+  equal(secretFields(schema, { apiVersion: "3.0" }).size, 4);
+});
+
 Deno.test("hostAllowed() matches exact hosts and *. wildcards, and nothing else", () => {
   const net = ["*.mimecast.com", "uspcom-api.mimecast-pscom-us.com"];
   equal(hostAllowed("eu-api.mimecast.com", net), true);

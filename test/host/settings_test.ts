@@ -10,7 +10,9 @@ Deno.test("readSettings() applies the documented defaults", () => {
     pluginsDir: "./plugins",
     adminToken: undefined,
     masterKey: undefined,
+    masterKeyPrevious: undefined,
     allowLoopback: false,
+    secureCookies: false,
   });
 });
 
@@ -22,16 +24,19 @@ Deno.test("readSettings() reads every variable and refuses bad values by name", 
     HOST_PLUGINS_DIR: "/etc/host/plugins",
     HOST_ADMIN_TOKEN: "a-long-enough-admin-token",
     HOST_MASTER_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+    HOST_MASTER_KEY_PREVIOUS: "HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4",
     HOST_ALLOW_LOOPBACK: "1",
+    HOST_SECURE_COOKIES: "1",
   };
   const s = readSettings((n) => env[n]);
-  deepStrictEqual([s.port, s.hostname, s.dataDir, s.pluginsDir, s.allowLoopback], [
-    9000,
-    "0.0.0.0",
-    "/var/lib/host",
-    "/etc/host/plugins",
-    true,
-  ]);
+  deepStrictEqual(
+    [s.port, s.hostname, s.dataDir, s.pluginsDir, s.allowLoopback, s.secureCookies],
+    [9000, "0.0.0.0", "/var/lib/host", "/etc/host/plugins", true, true],
+  );
+  deepStrictEqual(
+    [s.masterKey, s.masterKeyPrevious],
+    [env.HOST_MASTER_KEY, env.HOST_MASTER_KEY_PREVIOUS],
+  );
   throws(
     () => readSettings((n) => ({ HOST_PORT: "http" } as Record<string, string>)[n]),
     (e: HostError) => /HOST_PORT/.test(e.message),
@@ -39,6 +44,10 @@ Deno.test("readSettings() reads every variable and refuses bad values by name", 
   throws(
     () => readSettings((n) => ({ HOST_ALLOW_LOOPBACK: "yes" } as Record<string, string>)[n]),
     (e: HostError) => /HOST_ALLOW_LOOPBACK/.test(e.message),
+  );
+  throws(
+    () => readSettings((n) => ({ HOST_SECURE_COOKIES: "on" } as Record<string, string>)[n]),
+    (e: HostError) => /HOST_SECURE_COOKIES must be 1 or 0/.test(e.message),
   );
   throws(
     () => readSettings((n) => ({ HOST_ADMIN_TOKEN: "short" } as Record<string, string>)[n]),
