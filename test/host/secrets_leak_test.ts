@@ -5,7 +5,7 @@
 import { equal } from "node:assert/strict";
 import { generateRecords, MimecastSimulator } from "../../fixtures/simulator/mod.ts";
 import { FakeClock } from "../_helpers.ts";
-import { awaitRun, HOOK_URL, NOW, SIM_ORIGIN, testHost } from "./_host.ts";
+import { awaitRun, HOOK_URL, integrationBody, NOW, SIM_ORIGIN, testHost } from "./_host.ts";
 
 const PLANTED = {
   clientSecret: "PLANTED-client-secret-7f3a9c",
@@ -106,5 +106,55 @@ Deno.test("planted secrets appear in no response, log line, run record, webhook 
     }
   } finally {
     await Deno.remove(t.dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("a 422 never echoes a secret entered with the wrong type or shape", async () => {
+  const t = await testHost();
+  try {
+    const number = 98765432109876;
+    const cases: [Record<string, unknown>, string, string][] = [
+      // [config, the path refused, what must not come back]
+      [{ ...integrationBody().config, clientSecret: number }, "config.clientSecret", `${number}`],
+      [
+        { ...integrationBody("1.0").config, accessKey: ["PLANTED-access-key-in-a-list"] },
+        "config.accessKey",
+        "PLANTED-access-key-in-a-list",
+      ],
+      [
+        { ...integrationBody("1.0").config, secretKey: "PLANTED secret key with spaces!" },
+        "config.secretKey",
+        "PLANTED secret key with spaces!",
+      ],
+    ];
+    for (const [config, path, planted] of cases) {
+      const body = { ...integrationBody(), config };
+      for (
+        const [method, url] of [["POST", "/api/integrations"]] as const
+      ) {
+        const response = await t.request(url, { method, json: body });
+        equal(response.status, 422);
+        const text = await response.text();
+        const issues = JSON.parse(text).issues as { path: string; message: string }[];
+        const issue = issues.find((i) => i.path === path);
+        equal(typeof issue?.message, "string", `${path} is named: ${text}`);
+        equal(text.includes(planted), false, `the answer echoes the secret: ${text}`);
+      }
+    }
+    // An update too.
+    const created = await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...integrationBody(), schedule: { enabled: false } },
+    });
+    const { id } = await created.json();
+    const response = await t.request(`/api/integrations/${id}`, {
+      method: "PATCH",
+      json: { config: { clientSecret: number }, destination: { secret: number } },
+    });
+    equal(response.status, 422);
+    const text = await response.text();
+    equal(text.includes(`${number}`), false, `the answer echoes the secret: ${text}`);
+  } finally {
+    await t.close();
   }
 });
