@@ -46,6 +46,26 @@ export async function runOnce(
   runId: string,
   signal: AbortSignal,
 ): Promise<void> {
+  try {
+    await runAndRecord(deps, integrationId, runId, signal);
+  } catch (error) {
+    // Recording the run's end failed too (a full disk, a database gone): the run stays
+    // `running` until the next start marks it interrupted; the host keeps going.
+    deps.logger.error("Cannot record the end of a run; the database refused it", {
+      integrationId,
+      runId,
+      error: deps.redactor.redact(error instanceof Error ? error.message : String(error)),
+      hint: "Free space or restore the data folder; the next start marks the run interrupted.",
+    });
+  }
+}
+
+async function runAndRecord(
+  deps: RunDeps,
+  integrationId: string,
+  runId: string,
+  signal: AbortSignal,
+): Promise<void> {
   const { store, registry, integrations, delivery, clock } = deps;
   const logger = childLogger(deps.logger, { integrationId, runId });
   try {

@@ -109,3 +109,43 @@ Deno.test("a run on a full disk fails naming the disk, with a hint; the next one
     await t.close();
   }
 });
+
+Deno.test("a run whose end cannot be recorded (the disk full even for that) is logged; the host keeps going", async () => {
+  const t = await testHost();
+  try {
+    t.sim.add("url", generateRecords("url", 20, { start: NOW - 3_600_000, stepMs: 30_000 }));
+    const created = await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...integrationBody(), schedule: { enabled: false } },
+    });
+    const { id } = await created.json();
+    // Every write of a run's end fails, as on a disk full even for a few bytes.
+    const store = t.host.store;
+    const finishRun = store.finishRun.bind(store);
+    store.finishRun = () => {
+      throw new HostError("STORAGE_FAILED", "Cannot write: database or disk is full");
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (event: PromiseRejectionEvent) => {
+      event.preventDefault();
+      unhandled.push(event.reason);
+    };
+    globalThis.addEventListener("unhandledrejection", onUnhandled);
+    try {
+      const started = await t.request(`/api/integrations/${id}/runs`, { method: "POST" });
+      equal(started.status, 202);
+      await t.host.runner.settled(id);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      globalThis.removeEventListener("unhandledrejection", onUnhandled);
+      store.finishRun = finishRun;
+    }
+    equal(unhandled.length, 0, `unhandled: ${unhandled}`);
+    const line = t.logLines.find((l) => l.includes("Cannot record the end of a run"));
+    ok(line, "the log says the run's end could not be recorded");
+    match(line!, /database or disk is full/);
+    equal((await t.request("/healthz")).status, 200);
+  } finally {
+    await t.close();
+  }
+});
