@@ -127,7 +127,9 @@ Deno.test("hostile plugins in the plugins folder: every act refused, failures na
     equal(ended.get(spin)!.status, "failed");
     match(ended.get(spin)!.error!, /\[plugin spin\] fetch: .*(stopped responding|did not answer)/);
     equal(ended.get(hog)!.status, "failed");
-    match(ended.get(hog)!.error!, /\[plugin hog\] fetch: .*(memory|heap)/i);
+    // The heap cap stops it; on a loaded machine its garbage collector may first block the
+    // event loop past the heartbeat limit: contained either way, named either way.
+    match(ended.get(hog)!.error!, /\[plugin hog\] fetch: .*(memory|heap|stopped responding)/i);
     equal(ended.get(malformed)!.status, "failed");
     match(ended.get(malformed)!.error!, /\[plugin malformed\] fetch: a page must be/);
     equal(ended.get(snoop)!.status, "succeeded", ended.get(snoop)!.error);
