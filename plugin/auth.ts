@@ -78,9 +78,15 @@ export interface TokenDeps {
 /** API 2.0: one token per authenticator, refreshed 60 s before `expires_in` or after a 401. */
 export function tokenAuthenticator(config: Api2Config, deps: TokenDeps): Authenticator {
   let token: { value: string; expiresAt: number } | undefined;
+  // One request at a time: the log types' streams ask together at the start of a run, and
+  // share the one token it brings.
+  let requesting: Promise<{ value: string; expiresAt: number }> | undefined;
   return {
     async headers() {
-      if (!token || deps.clock.now() >= token.expiresAt) token = await requestToken(config, deps);
+      if (!token || deps.clock.now() >= token.expiresAt) {
+        requesting ??= requestToken(config, deps).finally(() => (requesting = undefined));
+        token = await requesting;
+      }
       return { "Authorization": `Bearer ${token.value}` };
     },
     invalidate() {

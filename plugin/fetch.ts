@@ -1,6 +1,7 @@
 /**
- * The plugin's `fetch` (SPEC §3.2, §3.6): per configured TTP log type, two closed windows, oldest
- * first, pages of 100 with the filters frozen, until `next` is absent or a page is empty:
+ * The plugin's `fetch` (SPEC §3.2, §3.6): the configured log types fetched concurrently, and per
+ * TTP log type two closed windows, oldest first, pages of 100 with the filters frozen, until
+ * `next` is absent or a page is empty:
  *
  * 1. the *live* window `[live, now - lag]`, for on-time records at their usual latency;
  * 2. the *settling* window `[settled, min(live at start, now - H)]` (H = `lateArrivalMinutes`):
@@ -23,6 +24,7 @@ import { formatIsoSecond, formatMimecastDate, parseMimecastDate } from "./dates.
 import { paginate } from "./paginate.ts";
 import { LOG_KINDS, type MimecastRecord, recordKey, recordTime } from "./records.ts";
 import { rejectionPages } from "./siem/mod.ts";
+import { interleave } from "./streams.ts";
 
 /**
  * A cursor older than Mimecast's retention resumes this far inside it, so the records at the
@@ -69,7 +71,10 @@ interface RunTimes {
   first: number;
 }
 
-/** Yields pages of every configured log type, in order, each with its checkpoint. */
+/**
+ * Yields pages of every configured log type, the log types fetched concurrently, each page with
+ * the checkpoint that is true once it and every page before it are stored.
+ */
 export async function* fetchPages(
   ctx: FetchContext,
   client: MimecastClient = createClient(ctx),
@@ -82,10 +87,16 @@ export async function* fetchPages(
     finalAt: toSecond(now - ctx.config.lateArrivalMinutes * 60_000),
     first: toSecond(now - durationMs(ctx.config.startFrom)),
   };
-  for (const logType of ctx.config.logTypes) {
-    if (logType === "rejections") yield* rejectionPages(ctx, client, checkpoint);
-    else yield* logTypePages(ctx, client, checkpoint, logType, times);
-  }
+  // Each log type its own stream, fetched concurrently (./streams.ts).
+  yield* interleave(
+    structuredClone(checkpoint),
+    ctx.config.logTypes.map((logType) => [
+      logType,
+      logType === "rejections"
+        ? rejectionPages(ctx, client, checkpoint)
+        : logTypePages(ctx, client, checkpoint, logType, times),
+    ]),
+  );
 }
 
 async function* logTypePages(

@@ -48,6 +48,15 @@ Deno.test("tokenAuthenticator() caches the token until 60 s before expiry", asyn
   equal(sim.calls.get("/oauth/token"), 2);
 });
 
+Deno.test("tokenAuthenticator() asked by several streams at once requests one token", async () => {
+  const clock = new FakeClock(Date.UTC(2025, 2, 4, 12));
+  const sim = new MimecastSimulator({ now: clock.now });
+  const auth = tokenAuthenticator(simConfig("2.0") as Api2Config, { fetch: sim.fetch, clock });
+  const headers = await Promise.all([auth.headers("/a"), auth.headers("/b"), auth.headers("/c")]);
+  equal(new Set(headers.map((h) => h.Authorization)).size, 1);
+  equal(sim.calls.get("/oauth/token"), 1);
+});
+
 Deno.test("tokenAuthenticator() fails with TOKEN_FAILED and the client-credentials hint on bad secrets", async () => {
   const clock = new FakeClock(Date.UTC(2025, 2, 4, 12));
   const sim = new MimecastSimulator({ now: clock.now });
