@@ -1,4 +1,6 @@
-import { deepStrictEqual, equal, rejects } from "node:assert/strict";
+import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import {
   Delivery,
@@ -102,5 +104,49 @@ Deno.test("a dead letter's last error names the real network cause and the host"
     silent.close();
     await accepting;
     for (const conn of held) conn.close();
+  }
+});
+
+Deno.test("batches to a receiver that answers with a body go over one kept-alive connection", async () => {
+  let connections = 0;
+  let requests = 0;
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => {
+      requests++;
+      response.setHeader("content-type", "application/json");
+      response.end(JSON.stringify({ accepted: true, note: "x".repeat(40_000) }));
+    });
+  });
+  server.on("connection", () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const batches = Array.from(
+    { length: 20 },
+    (_, i) => ({ seq: i + 1, webhookId: `msg_${i}`, body: "{}", alertCount: 1 }) as BatchRow,
+  );
+  let delivered = 0;
+  const store = {
+    nextPending: (_id: string, after = 0) => batches.find((b) => b.seq > after),
+    markDelivered: () => void delivered++,
+    noteAttempt: () => {},
+    markDead: () => {},
+  } as unknown as Store;
+  const delivery = new Delivery({
+    store,
+    allowLoopback: true,
+    clock: new FakeClock(0),
+    logger: memoryLogger(),
+  });
+  try {
+    await delivery.drain("int-1", () => Promise.resolve({ url, secret: generateWebhookSecret() }));
+    equal(delivered, 20);
+    equal(requests, 20);
+    // The answer read to its end frees the connection (a second may open while the first
+    // settles back into the pool); cancelled unread, each batch took a new one (20).
+    ok(connections <= 2, `${connections} connections for 20 batches`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
   }
 });
