@@ -10,6 +10,8 @@
  * writes the host's CPU profile.
  * @module
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { build, installInto } from "../build.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -72,25 +74,34 @@ async function spawnListening(args: string[], env: Record<string, string> = {}) 
   }
 }
 
-/** The webhook sink: reads and counts each request, and parses nothing, so it costs both sides little. */
-function sink() {
+/**
+ * The webhook sink: reads and counts each request, and parses nothing, so it costs both sides
+ * little. It keeps connections alive as receivers do: `node:http`, because Deno 2.9.5's
+ * `Deno.serve` closes the connection after every request whose body is 16 KiB or more, which
+ * left a socket in TIME-WAIT per batch (for the bare pipe and the host alike) until loopback ran
+ * short of ports in the middle of long runs.
+ */
+async function sink() {
   const stats = { requests: 0, bytes: 0 };
-  const controller = new AbortController();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    onListen: () => {},
-  }, async (request) => {
-    const body = await request.text();
-    stats.requests++;
-    stats.bytes += body.length;
-    return new Response(null, { status: 204 });
+  const server = createServer((request, response) => {
+    let bytes = 0;
+    request.on("data", (chunk: Uint8Array) => (bytes += chunk.length));
+    request.on("end", () => {
+      stats.requests++;
+      stats.bytes += bytes;
+      response.statusCode = 204;
+      response.end();
+    });
   });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${server.addr.port}/hook`,
+    url: `http://127.0.0.1:${port}/hook`,
     stats,
-    close: () => controller.abort(),
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
   };
 }
 
@@ -160,7 +171,7 @@ export async function measure(n: number, options: { pluginDir?: URL } = {}): Pro
     "--step",
     String(STEP_MS),
   ]);
-  const webhook = sink();
+  const webhook = await sink();
   let host: Awaited<ReturnType<typeof spawnListening>> | undefined;
   try {
     const bareSeconds = await barePipe(sim.url, webhook.url);
