@@ -36,11 +36,37 @@ const maxRequestBytes = Number(Deno.args[2]) || 16 * MIB;
 
 // Taken before any plugin code runs; a plugin that writes to stdout itself breaks the wire, and the
 // host then stops it.
-const out = Deno.stdout.writable.getWriter();
+const stdout = Deno.stdout;
 const decoder = new TextDecoder();
+let pending: Uint8Array[] = [];
+let writing = Promise.resolve();
 
+/**
+ * Queues a line; the lines of one turn go out together, in order, through the asynchronous
+ * write (the stream writer's first write is synchronous and held the event loop while the host
+ * drained the pipe).
+ */
 function write(line: Uint8Array): void {
-  out.write(line).catch(() => {});
+  pending.push(line);
+  if (pending.length > 1) return;
+  queueMicrotask(() => {
+    const lines = pending;
+    pending = [];
+    const bytes = lines.length === 1 ? lines[0] : joinLines(lines);
+    writing = writing.then(async () => {
+      for (let at = 0; at < bytes.byteLength;) at += await stdout.write(bytes.subarray(at));
+    }).catch(() => {});
+  });
+}
+
+function joinLines(lines: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(lines.reduce((n, line) => n + line.byteLength, 0));
+  let at = 0;
+  for (const line of lines) {
+    out.set(line, at);
+    at += line.byteLength;
+  }
+  return out;
 }
 
 function send(message: SandboxMessage): void {
