@@ -15,7 +15,13 @@
  * @module
  */
 import type { Clock } from "../types.ts";
-import { CHUNK_BYTES, NULL_BODY_STATUSES, type SandboxMessage, toErrorData } from "./_protocol.ts";
+import {
+  CHUNK_BYTES,
+  join,
+  NULL_BODY_STATUSES,
+  type SandboxMessage,
+  toErrorData,
+} from "./_protocol.ts";
 
 /** The call an operation belongs to. */
 export interface OpOwner {
@@ -119,7 +125,7 @@ export class HostOps {
           size += step.value.byteLength;
         }
         if (step.done || size >= CHUNK_BYTES) {
-          if (size > 0) op.held = parts.length === 1 ? parts[0] : concat(parts, size);
+          if (size > 0) op.held = parts.length === 1 ? parts[0] : join(parts, size);
           return { done: step.done === true };
         }
       }
@@ -248,14 +254,4 @@ export class HostOps {
     state.busy = false;
     state.owner.busy--;
   }
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }

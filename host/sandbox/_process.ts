@@ -4,7 +4,7 @@
  * memory watched; and how it ended, in words.
  * @module
  */
-import { encodeLine, type Hook, LineTooLongError, readLines } from "./_protocol.ts";
+import { encodeLine, type Hook, join, LineTooLongError, readLines } from "./_protocol.ts";
 
 /** Why a sandbox process ended; `hook` is the call that caused it, when one did. */
 export interface Ending {
@@ -57,16 +57,6 @@ async function residentMiB(pid: number): Promise<number | undefined> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   return kb ? Number(kb[1]) / 1024 : undefined;
-}
-
-function joinLines(lines: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(lines.reduce((n, line) => n + line.byteLength, 0));
-  let at = 0;
-  for (const line of lines) {
-    out.set(line, at);
-    at += line.byteLength;
-  }
-  return out;
 }
 
 /** A running sandbox process and its wire. */
@@ -128,7 +118,7 @@ export class SandboxProcess {
     const lines = this.#outbox;
     this.#outbox = [];
     if (this.#killed || lines.length === 0) return;
-    this.#writer.write(lines.length === 1 ? lines[0] : joinLines(lines)).catch(() => {});
+    this.#writer.write(lines.length === 1 ? lines[0] : join(lines)).catch(() => {});
   }
 
   /** Stops the process now, for `why`; the first reason given is the one kept. */

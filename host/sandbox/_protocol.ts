@@ -143,7 +143,11 @@ export async function* readLines(
   }
 }
 
-function join(parts: Uint8Array[], size: number): Uint8Array {
+/** The parts one after another in one array (`size`: their total length, when known). */
+export function join(
+  parts: Uint8Array[],
+  size = parts.reduce((n, part) => n + part.byteLength, 0),
+): Uint8Array {
   const out = new Uint8Array(size);
   let at = 0;
   for (const part of parts) {

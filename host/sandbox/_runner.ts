@@ -13,6 +13,7 @@ import {
   type ErrorData,
   fromErrorData,
   type HostMessage,
+  join,
   readLines,
   type SandboxMessage,
   toErrorData,
@@ -52,21 +53,11 @@ function write(line: Uint8Array): void {
   queueMicrotask(() => {
     const lines = pending;
     pending = [];
-    const bytes = lines.length === 1 ? lines[0] : joinLines(lines);
+    const bytes = lines.length === 1 ? lines[0] : join(lines);
     writing = writing.then(async () => {
       for (let at = 0; at < bytes.byteLength;) at += await stdout.write(bytes.subarray(at));
     }).catch(() => {});
   });
-}
-
-function joinLines(lines: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(lines.reduce((n, line) => n + line.byteLength, 0));
-  let at = 0;
-  for (const line of lines) {
-    out.set(line, at);
-    at += line.byteLength;
-  }
-  return out;
 }
 
 function send(message: SandboxMessage): void {

@@ -1,4 +1,5 @@
 /** Helpers for the sandbox tests: fixture plugins' bytes, a listener that counts, a lag meter. */
+import { deepStrictEqual, match, ok } from "node:assert/strict";
 import type { SandboxLimits } from "../../../host/sandbox/mod.ts";
 import { build } from "../../../build.ts";
 
@@ -80,4 +81,33 @@ export function lagMeter(): { stop(): number } {
       return Math.round(worst);
     },
   };
+}
+
+/** What the snoop fixture reports of one forbidden act. */
+export interface Outcome {
+  where: string;
+  name: string;
+  ok: boolean;
+  value?: string;
+  error?: string;
+}
+
+/**
+ * Every act refused by the runtime's permission system, in every hook, and at least `min` of
+ * them: the snoop's report as a test reads it.
+ */
+export function assertAllRefused(outcomes: Outcome[], min: number): void {
+  deepStrictEqual(
+    new Set(outcomes.map((o) => o.where)),
+    new Set(["import", "validateConfig", "check", "fetch", "normalize"]),
+  );
+  ok(outcomes.length >= min, `${outcomes.length} attempts`);
+  for (const o of outcomes) {
+    ok(!o.ok, `${o.where}: "${o.name}" was allowed (${o.value})`);
+    match(
+      o.error ?? "",
+      /NotCapable|Requires (read|write|net|env|run|import) access|--no-remote|--no-npm|permission denied/,
+      `${o.where}: "${o.name}" failed for another reason: ${o.error}`,
+    );
+  }
 }
