@@ -20,6 +20,7 @@ import {
 import { lagSeconds } from "./metrics.ts";
 import type { RunDeps } from "./run.ts";
 import type { Runner } from "./scheduler.ts";
+import { statusFacts, statusOf } from "./status.ts";
 import type { IntegrationRow, RunRow, Store } from "./store/mod.ts";
 
 /** What the API closes over. */
@@ -31,6 +32,8 @@ export interface ApiDeps extends RunDeps {
   adminToken: string;
   /** Aborted when the host stops; background deliveries listen to it. */
   shutdown: AbortSignal;
+  /** When each integration's next scheduled run is due (the scheduler). */
+  schedule?: { nextRunAt(integrationId: string): number | undefined };
 }
 
 const STATUS: Partial<Record<HostErrorCode, 400 | 404 | 409 | 422 | 500 | 502 | 503>> = {
@@ -239,21 +242,17 @@ export function runView(run: RunRow) {
   };
 }
 
-/**
- * An integration's status (SPEC §5.5). Secrets the master key cannot open come first: nothing
- * else the integration does can work until they are re-entered or the right key is back.
- */
-function statusOf(row: IntegrationRow, secretsReadable: boolean): string {
-  if (!secretsReadable) return "secrets-unreadable";
-  return row.lastRunAt === null ? "never-run" : row.lastError ? "error" : "connected";
-}
-
 /** An integration as the API shows it: never a secret value. */
 export async function view(deps: ApiDeps, row: IntegrationRow) {
   const installed = deps.registry.get(row.pluginId);
   const [lastRun] = deps.store.listRuns(row.id, 1);
   const now = deps.clock.now();
   const secrets = await deps.integrations.secretsState(row);
+  const facts = await statusFacts(deps, row);
+  const { status, reason } = statusOf(facts);
+  const next = facts.enabled && facts.pluginInstalled
+    ? deps.schedule?.nextRunAt(row.id)
+    : undefined;
   return {
     id: row.id,
     plugin: row.pluginId,
@@ -270,7 +269,9 @@ export async function view(deps: ApiDeps, row: IntegrationRow) {
         null,
       enabled: row.enabled,
     },
-    status: statusOf(row, secrets.readable),
+    status,
+    statusReason: reason,
+    nextRunAt: next === undefined ? null : new Date(next).toISOString(),
     paused: !installed,
     ...(installed ? {} : { pausedReason: `Plugin "${row.pluginId}" is not installed` }),
     lastError: row.lastError,

@@ -4,13 +4,21 @@
  * @module
  */
 import type { DeliveryStats } from "./delivery.ts";
+import { lagSeconds } from "./status.ts";
 import type { Store } from "./store/mod.ts";
+
+export { lagSeconds };
 
 const esc = (value: string) =>
   value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
 /** Renders the metrics page. */
-export function renderMetrics(store: Store, delivery: DeliveryStats, now: number): string {
+export function renderMetrics(
+  store: Store,
+  delivery: DeliveryStats,
+  now: number,
+  statuses: { integration: string; status: string }[] = [],
+): string {
   const lines: string[] = [];
   const metric = (
     name: string,
@@ -86,17 +94,11 @@ export function renderMetrics(store: Store, delivery: DeliveryStats, now: number
     "How far behind now each log type is fully received (or its newest alert's age).",
     lag,
   );
+  metric(
+    "host_integration_status",
+    "gauge",
+    "Each integration's status (1 for the one it has now), as the API and the console show it.",
+    statuses.map((s) => [{ integration: s.integration, status: s.status }, 1]),
+  );
   return lines.join("\n") + "\n";
-}
-
-/**
- * A stream's lag: how far behind now its records are fully listed (the plugin's progress), or,
- * for a plugin that reports none, the age of its newest alert.
- */
-export function lagSeconds(
-  stream: { newestAt: string | null; listedAt: string | null },
-  now: number,
-): number | null {
-  const at = stream.listedAt ?? stream.newestAt;
-  return at ? Math.max(0, Math.round((now - Date.parse(at)) / 1000)) : null;
 }

@@ -13,6 +13,7 @@ import { Delivery, type DeliveryPolicy } from "./delivery.ts";
 import { Integrations } from "./integrations.ts";
 import { createLogger } from "./logger.ts";
 import { renderMetrics } from "./metrics.ts";
+import { statusFacts, statusOf } from "./status.ts";
 import { limitedFetch } from "./net.ts";
 import type { SourceLimits } from "./plugin_source.ts";
 import { Registry } from "./registry.ts";
@@ -143,14 +144,24 @@ export function createHost(options: HostOptions): Host {
     const reason = store.problem();
     return reason ? c.json({ status: "unavailable", reason }, 503) : c.json({ status: "ok" });
   });
-  app.get(
-    "/metrics",
-    (c) =>
-      c.text(renderMetrics(store, delivery.stats, clock.now()), 200, {
-        "Content-Type": "text/plain; version=0.0.4",
-      }),
-  );
-  const apiDeps = { ...runDeps, runner, adminToken: options.adminToken, shutdown: shutdown.signal };
+  app.get("/metrics", async (c) => {
+    const statuses = await Promise.all(
+      store.listIntegrations().map(async (row) => ({
+        integration: row.id,
+        status: statusOf(await statusFacts({ ...runDeps, runner }, row)).status,
+      })),
+    );
+    return c.text(renderMetrics(store, delivery.stats, clock.now(), statuses), 200, {
+      "Content-Type": "text/plain; version=0.0.4",
+    });
+  });
+  const apiDeps = {
+    ...runDeps,
+    runner,
+    adminToken: options.adminToken,
+    shutdown: shutdown.signal,
+    schedule: scheduler,
+  };
   app.route("/api", apiRoutes(apiDeps));
   app.route("/", uiRoutes(apiDeps, { secureCookies: options.secureCookies }));
   app.notFound((c) =>

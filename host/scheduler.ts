@@ -111,6 +111,11 @@ export class Scheduler {
     this.#deps = { maxConcurrent: 8, random: Math.random, ...deps };
   }
 
+  /** When an integration's next scheduled run is due (epoch ms), once the scheduler has seen it. */
+  nextRunAt(integrationId: string): number | undefined {
+    return this.#due.get(integrationId);
+  }
+
   /** One pass: starts the runs that are due, up to the concurrency limit. */
   tick(): string[] {
     const { store, registry, runner, clock, maxConcurrent, random } = this.#deps;

@@ -53,15 +53,7 @@ ${
               <tr data-integration="${i.id}">
                 <td><a href="/integrations/${i.id}">${i.name}</a><br><span class="muted">${i
                   .plugin}</span></td>
-                <td>${badge(i.status)}${i.paused
-                  ? html`
-                    ${badge("paused")}
-                  `
-                  : ""}${i.runningRunId
-                  ? html`
-                    ${badge("running")}
-                  `
-                  : ""}</td>
+                <td>${badge(i.status)}<div class="help">${i.statusReason}</div></td>
                 <td>${i.streams.length === 0
                   ? "—"
                   : i.streams.map((s) =>

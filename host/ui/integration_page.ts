@@ -29,11 +29,12 @@ export function integrationPage(options: {
   const base = `/integrations/${i.id}`;
   return html`
     ${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : ""}
-    <h1>${i.name} ${badge(i.status)}${i.paused
+    <h1>${i.name} ${badge(i.status)}</h1>
+    <p class="help" id="status-reason">${i.statusReason}${i.nextRunAt
       ? html`
-        ${badge("paused")}
+        · next run at ${i.nextRunAt}
       `
-      : ""}</h1>
+      : ""}</p>
     ${i.pausedReason
       ? html`<p class="alert-box">${i.pausedReason}: drop its manifest into the plugins folder to resume.</p>`
       : ""}

@@ -21,7 +21,7 @@ th{font-size:.8rem;text-transform:uppercase;color:#5b6470}
 .card{background:#fff;border:1px solid #e3e6ea;border-radius:6px;padding:1rem 1.2rem;margin-bottom:1rem}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:999px;font-size:.8rem;font-weight:600}
 .badge.connected,.badge.succeeded,.badge.ok{background:#dcf5e3;color:#135c2a}.badge.error,.badge.failed,.badge.secrets-unreadable{background:#fde2e1;color:#8a1c16}
-.badge.never-run,.badge.running,.badge.paused{background:#e8ecf3;color:#33415c}
+.badge.never-run,.badge.running,.badge.paused{background:#e8ecf3;color:#33415c}.badge.stale{background:#fff4d6;color:#7a5200}
 label{display:block;font-weight:600;margin:.8rem 0 .2rem}.help{color:#5b6470;font-size:.85rem;margin:.15rem 0}
 input[type=text],input[type=url],input[type=password],input[type=number],select,textarea{width:100%;max-width:36rem;padding:.4rem .5rem;border:1px solid #b9c0c9;border-radius:4px;font:inherit}
 textarea{min-height:4.5rem}.field.invalid input,.field.invalid select,.field.invalid textarea{border-color:#c62828}
