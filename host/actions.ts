@@ -5,6 +5,7 @@
  * @module
  */
 import type { ApiDeps } from "./api.ts";
+import type { WebhookProbe } from "./delivery.ts";
 import { HostError, wrapPluginError } from "./errors.ts";
 import { type DestinationFormat, formatAlert, storedFormat } from "./formats/mod.ts";
 import { type Sandbox, sortResults } from "./sandbox/mod.ts";
@@ -127,6 +128,24 @@ export async function previewIntegration(deps: ApiDeps, id: string): Promise<Pre
   }
   out.filtered = out.filtered.slice(0, 500);
   return out;
+}
+
+/**
+ * Sends one signed test event to the integration's webhook and reports the receiver's answer
+ * (SPEC §5.5): nothing is stored, and nothing is retried.
+ */
+export async function testWebhook(deps: ApiDeps, id: string): Promise<WebhookProbe> {
+  const row = deps.integrations.get(id);
+  const destination = await deps.integrations.destination(row);
+  const probe = await deps.delivery.probe(destination, {
+    type: `${row.pluginId}.test`,
+    integrationId: row.id,
+  });
+  return {
+    ...probe,
+    ...(probe.error ? { error: deps.redactor.redact(probe.error) } : {}),
+    ...(probe.excerpt ? { excerpt: deps.redactor.redact(probe.excerpt) } : {}),
+  };
 }
 
 /** Starts a run now, or names the one already going; PLUGIN_NOT_FOUND when the plugin is gone. */

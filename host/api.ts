@@ -16,6 +16,7 @@ import {
   previewIntegration,
   redriveDeadLetters,
   startRun,
+  testWebhook,
 } from "./actions.ts";
 import { lagSeconds } from "./metrics.ts";
 import type { RunDeps } from "./run.ts";
@@ -140,6 +141,10 @@ export function apiRoutes(deps: ApiDeps): Hono {
   api.post("/integrations/:id/check", async (c) => {
     const result = await checkIntegration(deps, c.req.param("id"));
     return c.json(result, result.error ? 502 : 200);
+  });
+
+  api.post("/integrations/:id/test-webhook", async (c) => {
+    return c.json(await testWebhook(deps, c.req.param("id")));
   });
 
   api.post("/integrations/:id/preview", async (c) => {

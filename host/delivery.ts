@@ -161,6 +161,53 @@ export class Delivery {
     }
   }
 
+  /**
+   * Sends one signed test event (`type: "<plugin>.test"`, no alerts) to a destination, once, and
+   * reports what the receiver answered: its status, the time it took and the start of its body.
+   */
+  async probe(
+    dest: Destination,
+    event: { type: string; integrationId: string },
+  ): Promise<WebhookProbe> {
+    const webhookId = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
+    const timestamp = Math.floor(this.#clock.now() / 1000);
+    const body = JSON.stringify({ ...event, test: true, alerts: [] });
+    const started = performance.now();
+    const timeout = AbortSignal.timeout(this.#policy.timeoutMs);
+    try {
+      const response = await this.#fetch(dest.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "mimecast-alerts-host/1",
+          "webhook-id": webhookId,
+          "webhook-timestamp": String(timestamp),
+          "webhook-signature": signWebhook(dest.secret, webhookId, timestamp, body),
+        },
+        body,
+        redirect: "manual",
+        signal: timeout,
+      });
+      const excerpt = await drain(response.body);
+      return {
+        ok: response.status >= 200 && response.status < 300,
+        status: response.status,
+        ms: Math.round(performance.now() - started),
+        excerpt,
+        webhookId,
+      };
+    } catch (cause) {
+      const what = timeout.aborted
+        ? `timed out after ${this.#policy.timeoutMs} ms`
+        : cause instanceof HostError
+        ? cause.message
+        : cause instanceof NetworkError
+        ? cause.detail
+        : networkFailure(cause)?.detail ?? (cause instanceof Error ? cause.message : String(cause));
+      return { ok: false, ms: Math.round(performance.now() - started), error: what, webhookId };
+    }
+  }
+
   /** Tries one batch until success, a final refusal, or its retries are spent. */
   async #deliver(
     batch: BatchRow,
@@ -284,16 +331,37 @@ export class Delivery {
  * whole leaves its connection free for the next batch, while one cancelled unread closes it,
  * and a new connection per batch left thousands in TIME-WAIT during a backlog.
  */
-async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
-  if (!body) return;
+async function drain(body: ReadableStream<Uint8Array> | null): Promise<string> {
+  if (!body) return "";
   const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let excerpt = "";
   let read = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return;
+    if (done) return excerpt;
+    if (excerpt.length < EXCERPT_CHARS) {
+      excerpt = (excerpt + decoder.decode(value, { stream: true })).slice(0, EXCERPT_CHARS);
+    }
     read += value.byteLength;
-    if (read > 64 * 1024) return void await reader.cancel();
+    if (read > 64 * 1024) {
+      await reader.cancel();
+      return excerpt;
+    }
   }
+}
+
+/** How much of a receiver's answer is kept to show. */
+const EXCERPT_CHARS = 500;
+
+/** What a receiver answered to a test event. */
+export interface WebhookProbe {
+  ok: boolean;
+  status?: number;
+  ms: number;
+  excerpt?: string;
+  error?: string;
+  webhookId: string;
 }
 
 /** `Retry-After` as seconds or an HTTP date, in ms from now. */

@@ -4,6 +4,7 @@
  * @module
  */
 import { html } from "hono/html";
+import type { WebhookProbe } from "../delivery.ts";
 import type { BatchRow, RunRow } from "../store/mod.ts";
 import {
   DESTINATION_FORMATS,
@@ -51,6 +52,11 @@ export function integrationPage(options: {
       : ""}
     <div
       class="actions">${postButton(`${base}/check`, "Test connection", options.csrf)}${postButton(
+        `${base}/test-webhook`,
+        "Send test event",
+        options.csrf,
+        "secondary",
+      )}${postButton(
         `${base}/preview`,
         "Preview",
         options.csrf,
@@ -202,6 +208,20 @@ export function integrationPage(options: {
 }
 
 /** The result of a connection check. */
+/** What the webhook receiver answered to a test event. */
+export function webhookResult(result: WebhookProbe): Html {
+  return html`<div class="card" id="webhook-result"><h2>Send test event: ${
+    badge(result.ok ? "ok" : "failed")
+  }</h2>
+<p>${
+    result.status === undefined
+      ? html`<span class="error">${result.error}</span>`
+      : html`The receiver answered <strong>${result.status}</strong> in ${result.ms} ms.`
+  } <span
+      class="muted">webhook-id ${result.webhookId}</span></p>
+${result.excerpt ? html`<pre class="excerpt">${result.excerpt}</pre>` : ""}</div>`;
+}
+
 export function checkResult(
   result: { ok: boolean; results: CheckResult[]; error?: string; hint?: string },
 ): Html {

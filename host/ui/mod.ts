@@ -14,6 +14,7 @@ import {
   previewIntegration,
   redriveDeadLetters,
   startRun,
+  testWebhook,
 } from "../actions.ts";
 import { type ApiDeps, bearerMatches, view } from "../api.ts";
 import { generateWebhookSecret } from "../delivery.ts";
@@ -25,7 +26,7 @@ import { type FieldState, layoutOf, readConfigForm, type SchemaNode } from "./fo
 import { page, pageScript, SCRIPT_PATH } from "./layout.ts";
 import { dashboardPage, loginPage } from "./dashboard.ts";
 import { type HostFields, integrationForm } from "./integration_form.ts";
-import { checkResult, integrationPage, previewResult } from "./integration_page.ts";
+import { checkResult, integrationPage, previewResult, webhookResult } from "./integration_page.ts";
 import { csrfMatches, type Session, Sessions } from "./session.ts";
 
 type Env = { Variables: { session: Session } };
@@ -201,6 +202,18 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     try {
       const result = await checkIntegration(deps, c.req.param("id"));
       return render(c, "Test connection", await integrationView(c, undefined, checkResult(result)));
+    } catch (error) {
+      return await unreadable(c, error);
+    }
+  });
+  ui.post("/integrations/:id/test-webhook", async (c) => {
+    try {
+      const result = await testWebhook(deps, c.req.param("id"));
+      return render(
+        c,
+        "Send test event",
+        await integrationView(c, undefined, webhookResult(result)),
+      );
     } catch (error) {
       return await unreadable(c, error);
     }

@@ -366,3 +366,39 @@ Deno.test("a name or webhook URL with a control character is refused, not stored
     await t.close();
   }
 });
+
+Deno.test("test-webhook sends one signed test event and reports the receiver's answer", async () => {
+  const t = await testHost();
+  try {
+    const created = await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...integrationBody(), schedule: { enabled: false } },
+    });
+    const { id } = await created.json();
+    const sent = await (await t.request(`/api/integrations/${id}/test-webhook`, {
+      method: "POST",
+    })).json();
+    equal(sent.ok, true);
+    equal(sent.status, 200);
+    equal(typeof sent.ms, "number");
+    equal(t.receiver.received.length, 1);
+    const [event] = t.receiver.received;
+    equal(event.id, sent.webhookId);
+    equal(event.json.type, "mimecast.test");
+    equal(event.json.integrationId, id);
+    deepStrictEqual(event.json.alerts, []);
+    t.receiver.verifyAll(WEBHOOK_SECRET);
+    equal(t.host.store.pendingCount(id), 0, "nothing stored");
+
+    // A refusal is reported as the receiver gave it, not retried.
+    t.receiver.script = [{ status: 503 }];
+    const refused = await (await t.request(`/api/integrations/${id}/test-webhook`, {
+      method: "POST",
+    })).json();
+    equal(refused.ok, false);
+    equal(refused.status, 503);
+    equal(t.receiver.received.length, 1, "a 503 is not retried");
+  } finally {
+    await t.close();
+  }
+});

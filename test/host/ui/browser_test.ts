@@ -163,6 +163,11 @@ Deno.test("the UI: log in, create an integration through the generated form, tes
     equal(await page.locator("#check-result .badge.ok").count(), 4); // overall + three log types
     await shot(page, "3-test-connection");
 
+    // The webhook before going live: one signed test event, and what the receiver answered.
+    await page.click("button:has-text('Send test event')");
+    equal(await page.locator("#webhook-result .badge.ok").count(), 1);
+    match(await page.textContent("#webhook-result") ?? "", /The receiver answered 2\d\d in \d+ ms/);
+
     await page.click("button:has-text('Run now')");
     match(await page.textContent(".notice") ?? "", /Run .* started/);
     for (let i = 0; i < 100 && !(await page.locator("#runs .badge.succeeded").count()); i++) {
