@@ -14,7 +14,7 @@ import {
 } from "../formats/mod.ts";
 import type { Alert, CheckResult } from "../types.ts";
 import type { IntegrationView } from "./dashboard.ts";
-import { age, badge, type Html, postButton } from "./layout.ts";
+import { age, badge, csrfField, type Html, postButton } from "./layout.ts";
 
 /** An integration's page: status, actions, streams, runs, dead letters, invalid records. */
 export function integrationPage(options: {
@@ -67,12 +67,7 @@ export function integrationPage(options: {
           `${base}/runs`,
           "Run now",
           options.csrf,
-        )}<a class="button secondary" href="${base}/edit">Edit</a>${postButton(
-          `${base}/delete`,
-          "Delete",
-          options.csrf,
-          "danger",
-        )}</div>
+        )}<a class="button secondary" href="${base}/edit">Edit</a><a class="button danger" href="${base}/delete">Delete…</a></div>
     ${options.result ?? ""}
     <div class="card">
       <div>Plugin: <strong>${i.plugin}</strong> · webhook: <code>${i.destination
@@ -363,4 +358,33 @@ ${
       </details>
     `
   }</div>`;
+}
+
+/** What deleting an integration loses, and the button that does it. */
+export function deletePage(
+  i: { id: string; name: string; outboxPending: number; deadLetters: number },
+  runs: number,
+  csrf: string,
+): Html {
+  const base = `/integrations/${i.id}`;
+  return html`
+    <h1>Delete ${i.name}?</h1>
+    <div class="card" id="delete-loses">
+      <p>Deleting it removes, for good:</p>
+      <ul>
+        <li><strong>${i.outboxPending}</strong> batch(es) waiting in the outbox, never to be delivered</li>
+        <li><strong>${i.deadLetters}</strong> dead letter(s), which can no longer be redriven</li>
+        <li><strong>${runs}</strong> run(s) of history, its invalid records and its log types' progress</li>
+        <li>its checkpoint: created again, it starts over from its <em>startFrom</em></li>
+        <li>its config and sealed secrets</li>
+      </ul>
+      <p class="help">Alerts already delivered stay with the receiver. A running run is cancelled
+        first. To stop it for a while instead, turn its schedule off in <a href="${base}/edit">Edit</a>.</p>
+      <div class="actions">
+        <form method="post" action="${base}/delete">${csrfField(csrf)}<input type="hidden"
+            name="confirm" value="yes"><button class="danger">Delete ${i.name}</button></form>
+        <a class="button secondary" href="${base}">Keep it</a>
+      </div>
+    </div>
+  `;
 }

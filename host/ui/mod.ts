@@ -26,7 +26,13 @@ import { type FieldState, layoutOf, readConfigForm, type SchemaNode } from "./fo
 import { page, pageScript, SCRIPT_PATH } from "./layout.ts";
 import { dashboardPage, loginPage } from "./dashboard.ts";
 import { type HostFields, integrationForm } from "./integration_form.ts";
-import { checkResult, integrationPage, previewResult, webhookResult } from "./integration_page.ts";
+import {
+  checkResult,
+  deletePage,
+  integrationPage,
+  previewResult,
+  webhookResult,
+} from "./integration_page.ts";
 import { csrfMatches, type Session, Sessions } from "./session.ts";
 
 type Env = { Variables: { session: Session } };
@@ -246,7 +252,16 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     flashes.set(c.get("session").id, `${requeued} dead letter(s) requeued for delivery.`);
     return c.redirect(`/integrations/${id}`, 303);
   });
+  ui.get("/integrations/:id/delete", async (c) => {
+    const id = c.req.param("id");
+    const integration = await view(deps, deps.integrations.get(id));
+    const runs = deps.store.listRuns(id, 100_000).length;
+    return render(c, "Delete", deletePage(integration, runs, c.get("session").csrf));
+  });
   ui.post("/integrations/:id/delete", async (c) => {
+    // Only from the page that names what is lost: a bare post asks first.
+    const form = await c.req.parseBody();
+    if (form.confirm !== "yes") return c.redirect(`/integrations/${c.req.param("id")}/delete`, 303);
     const row = await deleteIntegration(deps, c.req.param("id"));
     flashes.set(c.get("session").id, `Integration "${row.name}" deleted.`);
     return c.redirect("/", 303);

@@ -205,7 +205,7 @@ Deno.test("the UI: log in, create an integration through the generated form, tes
   }
 });
 
-Deno.test("the UI works without JavaScript: log in, create, run", async () => {
+Deno.test("the UI works without JavaScript: log in, create, run, delete after a confirmation", async () => {
   const w = await world();
   const browser = await launch();
   try {
@@ -234,6 +234,28 @@ Deno.test("the UI works without JavaScript: log in, create, run", async () => {
     }
     equal(await page.locator("#runs .badge.succeeded").count(), 1);
     equal(w.inbox.alerts.length > 0, true);
+
+    // Delete asks first, naming what is lost; "Keep it" keeps it.
+    const integrationUrl = page.url();
+    await page.click("a:has-text('Delete')");
+    match(await page.textContent("#delete-loses") ?? "", /0\s+batch\(es\) waiting in the outbox/);
+    match(await page.textContent("#delete-loses") ?? "", /1\s+run\(s\) of history/);
+    await page.click("a:has-text('Keep it')");
+    equal(page.url(), integrationUrl);
+    equal(w.host.store.listIntegrations().length, 1);
+    // A post without the confirmation (an old page's one-click button) asks first too.
+    const csrf = await page.locator("input[name='_csrf']").first().getAttribute("value");
+    const bare = await page.request.post(`${integrationUrl}/delete`, {
+      form: { _csrf: csrf ?? "" },
+      maxRedirects: 0,
+    });
+    equal(bare.status(), 303);
+    equal(bare.headers()["location"], `${new URL(integrationUrl).pathname}/delete`);
+    equal(w.host.store.listIntegrations().length, 1);
+    await page.click("a:has-text('Delete')");
+    await page.click("button:has-text('Delete No JS')");
+    match(await page.textContent(".notice") ?? "", /Integration "No JS" deleted/);
+    equal(w.host.store.listIntegrations().length, 0);
   } finally {
     await browser.close();
     await w.close();
