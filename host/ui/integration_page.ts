@@ -68,6 +68,7 @@ export function integrationPage(options: {
           "Run now",
           options.csrf,
         )}<a class="button secondary" href="${base}/edit">Edit</a><a class="button danger" href="${base}/delete">Delete…</a></div>
+    ${liveSection(i)}
     ${options.result ?? ""}
     <div class="card">
       <div>Plugin: <strong>${i.plugin}</strong> · webhook: <code>${i.destination
@@ -372,7 +373,8 @@ export function deletePage(
     <div class="card" id="delete-loses">
       <p>Deleting it removes, for good:</p>
       <ul>
-        <li><strong>${i.outboxPending}</strong> batch(es) waiting in the outbox, never to be delivered</li>
+        <li><strong>${i
+          .outboxPending}</strong> batch(es) waiting in the outbox, never to be delivered</li>
         <li><strong>${i.deadLetters}</strong> dead letter(s), which can no longer be redriven</li>
         <li><strong>${runs}</strong> run(s) of history, its invalid records and its log types' progress</li>
         <li>its checkpoint: created again, it starts over from its <em>startFrom</em></li>
@@ -386,5 +388,54 @@ export function deletePage(
         <a class="button secondary" href="${base}">Keep it</a>
       </div>
     </div>
+  `;
+}
+
+/**
+ * The running run's progress, per log type (SPEC §5.8): polled by the page script every second
+ * (from `/integrations/:id/live`), and without JavaScript the page reloads itself while a run
+ * goes on. Without a run it says so, and polling stops.
+ */
+export function liveSection(i: IntegrationView): Html {
+  const run = i.runningRunId && i.lastRun?.id === i.runningRunId ? i.lastRun : undefined;
+  if (!run) {
+    return html`
+      <section id="live" class="card">
+        <h2>Now</h2>
+        <p class="muted">No run is going on.</p>
+      </section>
+    `;
+  }
+  return html`
+    <section id="live" class="card" data-running="${run.id}"
+      data-live="/integrations/${i
+        .id}/live" aria-live="polite">
+      <noscript><meta http-equiv="refresh" content="2"></noscript>
+      <h2>Now: run ${badge("running")} <span class="muted">started ${run.startedAt}</span></h2>
+      <p
+        id="live-counts">fetched <strong>${run.counts.fetched}</strong> · alerts <strong>${run
+          .counts
+          .alerts}</strong> · delivered <strong>${run.counts.delivered}</strong> · filtered ${run
+          .counts
+          .filtered} · duplicates ${run.counts.duplicates} · invalid ${run.counts.invalid}</p>
+      <table>
+        <thead>
+          <tr>
+            <th>Log type</th>
+            <th>Received up to (UTC)</th>
+            <th>Behind now</th>
+          </tr>
+        </thead>
+        <tbody>${i.streams.map((s) =>
+          html`
+            <tr data-log-type="${s.logType}">
+              <td>${s.logType}</td>
+              <td>${s.listedAt ?? "—"}</td>
+              <td>${age(s.lagSeconds)}</td>
+            </tr>
+          `
+        )}</tbody>
+      </table>
+    </section>
   `;
 }

@@ -29,12 +29,30 @@ textarea{min-height:4.5rem}.field.invalid input,.field.invalid select,.field.inv
 .alert-box{background:#fde2e1;border:1px solid #f5b5b1;padding:.6rem .9rem;border-radius:4px;margin-bottom:1rem}
 fieldset{border:1px solid #e3e6ea;border-radius:6px;margin:1rem 0;padding:.4rem 1rem 1rem;background:#fff}legend{font-weight:700;padding:0 .3rem}
 button,.button{background:#14213d;color:#fff;border:0;border-radius:4px;padding:.45rem .9rem;font:inherit;cursor:pointer;text-decoration:none;display:inline-block}
-button.secondary{background:#5b6470}button.danger{background:#b3261e}.actions{display:flex;gap:.5rem;flex-wrap:wrap;margin:.8rem 0}.actions form{margin:0}
+button.secondary,.button.secondary{background:#5b6470}button.danger,.button.danger{background:#b3261e}.actions{display:flex;gap:.5rem;flex-wrap:wrap;margin:.8rem 0}.actions form{margin:0}
 code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{white-space:pre-wrap;word-break:break-all;background:#f1f3f5;padding:.5rem;border-radius:4px;max-height:18rem;overflow:auto}
 .muted{color:#5b6470}.checks label{display:inline-flex;gap:.3rem;font-weight:400;margin-right:1rem}
 `;
 
 const SCRIPT = `
+(function live() {
+  var section = document.getElementById("live");
+  if (!section || !section.hasAttribute("data-running")) return;
+  var url = section.getAttribute("data-live");
+  setTimeout(function poll() {
+    fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      return r.ok ? r.text() : Promise.reject(r.status);
+    }).then(function (text) {
+      var next = new DOMParser().parseFromString(text, "text/html").getElementById("live");
+      if (!next) return;
+      var current = document.getElementById("live");
+      current.replaceWith(next);
+      // The run ended: show its outcome in the history once.
+      if (!next.hasAttribute("data-running")) location.reload();
+      else setTimeout(poll, 1000);
+    }).catch(function () { setTimeout(poll, 3000); });
+  }, 1000);
+})();
 document.querySelectorAll("select[data-discriminator]").forEach(function (select) {
   function show() {
     document.querySelectorAll("[data-branch]").forEach(function (el) {

@@ -30,6 +30,7 @@ import {
   checkResult,
   deletePage,
   integrationPage,
+  liveSection,
   previewResult,
   webhookResult,
 } from "./integration_page.ts";
@@ -251,6 +252,11 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     const requeued = await redriveDeadLetters(deps, id);
     flashes.set(c.get("session").id, `${requeued} dead letter(s) requeued for delivery.`);
     return c.redirect(`/integrations/${id}`, 303);
+  });
+  // The live section alone, for the page script's polling.
+  ui.get("/integrations/:id/live", async (c) => {
+    const integration = await view(deps, deps.integrations.get(c.req.param("id")));
+    return c.html(liveSection(integration), 200, { "Cache-Control": "no-store" });
   });
   ui.get("/integrations/:id/delete", async (c) => {
     const id = c.req.param("id");

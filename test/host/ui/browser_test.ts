@@ -59,6 +59,7 @@ async function world() {
   return {
     host,
     hostUrl,
+    sim,
     simUrl,
     inbox,
     inboxUrl,
@@ -256,6 +257,84 @@ Deno.test("the UI works without JavaScript: log in, create, run, delete after a 
     await page.click("button:has-text('Delete No JS')");
     match(await page.textContent(".notice") ?? "", /Integration "No JS" deleted/);
     equal(w.host.store.listIntegrations().length, 0);
+  } finally {
+    await browser.close();
+    await w.close();
+  }
+});
+
+Deno.test("a run's progress is watched live: updated in place with JavaScript, by reloading without", async () => {
+  const w = await world();
+  const browser = await launch();
+  try {
+    // A slower Mimecast and more clicks: a run of about 15 pages at 150 ms each.
+    w.sim.latencyMs = 150;
+    w.sim.add(
+      "url",
+      generateRecords("url", 1500, { start: Date.now() - 2 * 3_600_000, stepMs: 4000 }),
+    );
+    const create = async (name: string) => {
+      const response = await fetch(`${w.hostUrl}/api/integrations`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          plugin: "mimecast",
+          name,
+          config: {
+            apiVersion: "2.0",
+            baseUrl: w.simUrl,
+            ...SIM_CLIENT,
+            startFrom: "7d",
+            logTypes: ["url"],
+          },
+          destination: { url: `${w.inboxUrl}/hook`, secret: SECRET },
+          schedule: { enabled: false },
+        }),
+      });
+      equal(response.status, 201);
+      return (await response.json()).id as string;
+    };
+    const counts = (page: Page) => page.textContent("#live-counts").catch(() => null);
+
+    // With JavaScript: the section updates itself while the page stays; at the end it reloads.
+    const withJs = await browser.newPage();
+    await login(withJs, w.hostUrl);
+    const a = await create("Live JS");
+    await withJs.goto(`${w.hostUrl}/integrations/${a}`);
+    match(await withJs.textContent("#live") ?? "", /No run is going on/);
+    await withJs.click("button:has-text('Run now')");
+    equal(await withJs.locator("#live[data-running]").count(), 1);
+    await withJs.evaluate(() => ((globalThis as unknown as { stay: boolean }).stay = true));
+    const first = await counts(withJs);
+    let changed = false;
+    for (let i = 0; i < 60 && !changed; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = await counts(withJs);
+      changed = now !== null && now !== first;
+    }
+    equal(changed, true, "the counts moved on the page");
+    equal(
+      await withJs.evaluate(() => (globalThis as unknown as { stay?: boolean }).stay),
+      true,
+      "without a reload",
+    );
+    await shot(withJs, "7-run-live");
+    await withJs.waitForSelector("#runs .badge.succeeded", { timeout: 20_000 });
+    match(await withJs.textContent("#live") ?? "", /No run is going on/);
+
+    // Without JavaScript: the page reloads itself every 2 s while the run goes on.
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const noJs = await context.newPage();
+    await login(noJs, w.hostUrl);
+    const b = await create("Live no JS");
+    await noJs.goto(`${w.hostUrl}/integrations/${b}`);
+    await noJs.click("button:has-text('Run now')");
+    equal(await noJs.locator("#live noscript").count(), 1);
+    const before = await counts(noJs);
+    await new Promise((r) => setTimeout(r, 2600));
+    const after = await counts(noJs);
+    equal(after !== before, true, `the page reloaded itself (${before} → ${after})`);
+    await noJs.waitForSelector("#runs .badge.succeeded", { timeout: 20_000 });
   } finally {
     await browser.close();
     await w.close();
