@@ -195,6 +195,14 @@ export function apiRoutes(deps: ApiDeps): Hono {
     const requeued = await redriveDeadLetters(deps, row.id, ids);
     return c.json({ requeued }, 202);
   });
+  api.delete("/integrations/:id/dead-letters/:webhookId", (c) => {
+    const row = integrations.get(c.req.param("id"));
+    const webhookId = c.req.param("webhookId");
+    if (!store.discardDeadLetter(row.id, webhookId)) {
+      throw new HostError("NOT_FOUND", `No dead letter ${webhookId} for integration ${row.id}`);
+    }
+    return c.body(null, 204);
+  });
   api.get("/integrations/:id/invalid-records", (c) => {
     const row = integrations.get(c.req.param("id"));
     return c.json(store.listInvalid(row.id));

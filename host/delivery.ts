@@ -274,6 +274,7 @@ export class Delivery {
     const host = new URL(dest.url).host;
     this.stats.requests++;
     let response: Response;
+    let answer: string;
     try {
       response = await this.#fetch(dest.url, {
         method: "POST",
@@ -288,7 +289,7 @@ export class Delivery {
         redirect: "manual",
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
-      await drain(response.body);
+      answer = await drain(response.body);
     } catch (cause) {
       signal?.throwIfAborted();
       if (cause instanceof HostError && cause.code === "NET_DENIED") {
@@ -315,7 +316,11 @@ export class Delivery {
       };
     }
     if (response.status >= 200 && response.status < 300) return { ok: true };
-    const error = `Cannot deliver batch to webhook at ${host}: received status ${response.status}`;
+    // The receiver's own words (the start of its answer) say why, in the dead letter too.
+    const said = answer.replace(/\s+/g, " ").trim().slice(0, 300);
+    const error = `Cannot deliver batch to webhook at ${host}: received status ${response.status}${
+      said ? ` (it answered: ${said})` : ""
+    }`;
     const retryable = response.status === 429 || response.status === 408 || response.status >= 500;
     return {
       ok: false,

@@ -479,6 +479,14 @@ export class Store {
     return Number((row as Row).n);
   }
 
+  /** Discards one dead letter for good; false when there is none by that id. */
+  discardDeadLetter(integrationId: string, webhookId: string): boolean {
+    const result = this.#sql(
+      "DELETE FROM batches WHERE integration_id = ? AND status = 'dead' AND webhook_id = ?",
+    ).run(integrationId, webhookId);
+    return Number(result.changes) > 0;
+  }
+
   /** Puts dead letters back in the outbox (all, or the given webhook ids); returns how many. */
   redrive(integrationId: string, webhookIds?: string[]): number {
     if (webhookIds && webhookIds.length > 0) {

@@ -160,16 +160,30 @@ export function integrationPage(options: {
             <th>Webhook id</th>
             <th>Alerts</th>
             <th>Attempts</th>
-            <th>Last error</th>
+            <th>Dead since (UTC)</th>
+            <th>Last error (with the receiver's answer)</th>
+            <th></th>
           </tr>
         </thead>
         <tbody>${options.deadLetters.map((b) =>
           html`
-            <tr>
+            <tr data-webhook-id="${b.webhookId}">
               <td><code>${b.webhookId}</code></td>
               <td>${b.alertCount}</td>
               <td>${b.attempts}</td>
+              <td>${b.deadAt ?? ""}</td>
               <td>${b.lastError ?? ""}</td>
+              <td class="actions">${postButton(
+                `${base}/dead-letters/${b.webhookId}/redrive`,
+                "Redrive",
+                options.csrf,
+                "secondary",
+              )}${postButton(
+                `${base}/dead-letters/${b.webhookId}/discard`,
+                "Discard",
+                options.csrf,
+                "danger",
+              )}</td>
             </tr>
           `
         )}</tbody>

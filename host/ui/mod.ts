@@ -258,6 +258,22 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     const integration = await view(deps, deps.integrations.get(c.req.param("id")));
     return c.html(liveSection(integration), 200, { "Cache-Control": "no-store" });
   });
+  ui.post("/integrations/:id/dead-letters/:webhookId/redrive", async (c) => {
+    const id = c.req.param("id");
+    const requeued = await redriveDeadLetters(deps, id, [c.req.param("webhookId")]);
+    flashes.set(c.get("session").id, `${requeued} dead letter(s) requeued for delivery.`);
+    return c.redirect(`/integrations/${id}`, 303);
+  });
+  ui.post("/integrations/:id/dead-letters/:webhookId/discard", (c) => {
+    const id = deps.integrations.get(c.req.param("id")).id;
+    const webhookId = c.req.param("webhookId");
+    const discarded = deps.store.discardDeadLetter(id, webhookId);
+    flashes.set(
+      c.get("session").id,
+      discarded ? `Dead letter ${webhookId} discarded.` : `No dead letter ${webhookId}.`,
+    );
+    return c.redirect(`/integrations/${id}`, 303);
+  });
   ui.get("/integrations/:id/delete", async (c) => {
     const id = c.req.param("id");
     const integration = await view(deps, deps.integrations.get(id));

@@ -39,7 +39,7 @@ export interface Received {
 /** A webhook receiver: answers from a script of statuses (then 200), verifying nothing itself. */
 export class Receiver {
   received: Received[] = [];
-  script: { status: number; headers?: Record<string, string> }[] = [];
+  script: { status: number; headers?: Record<string, string>; body?: string }[] = [];
   /** Called as each request arrives, before it is answered. */
   onRequest?: () => void;
   readonly fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -56,7 +56,7 @@ export class Receiver {
         json: JSON.parse(body),
       });
     }
-    return new Response(null, { status: next.status, headers: next.headers });
+    return new Response(next.body ?? null, { status: next.status, headers: next.headers });
   };
 
   /** Every alert received, in order. */

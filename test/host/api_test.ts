@@ -402,3 +402,55 @@ Deno.test("test-webhook sends one signed test event and reports the receiver's a
     await t.close();
   }
 });
+
+Deno.test("dead letters keep the receiver's answer; one can be redriven or discarded by its id", async () => {
+  const t = await testHost();
+  try {
+    t.sim.add("url", generateRecords("url", 300, { start: NOW - 3_600_000, stepMs: 10_000 }));
+    const { id } = await (await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...integrationBody(), schedule: { enabled: false } },
+    })).json();
+    t.receiver.script = Array.from({ length: 10 }, () => ({
+      status: 422,
+      body: '{"error":"field   alerts[0].threatId\nis not allowed"}',
+    }));
+    const { runId } = await (await t.request(`/api/integrations/${id}/runs`, { method: "POST" }))
+      .json();
+    equal((await awaitRun(t, id, runId)).status, "failed");
+    const dead = await (await t.request(`/api/integrations/${id}/dead-letters`)).json();
+    equal(dead.length >= 2, true, `${dead.length} dead letters`);
+    equal(
+      dead[0].lastError,
+      `Cannot deliver batch to webhook at 127.0.0.1:9702: received status 422 (it answered: {"error":"field alerts[0].threatId is not allowed"})`,
+    );
+
+    // Discard one: gone for good; a second discard is 404.
+    const [first, second] = dead;
+    equal(
+      (await t.request(`/api/integrations/${id}/dead-letters/${first.webhookId}`, {
+        method: "DELETE",
+      })).status,
+      204,
+    );
+    equal(
+      (await t.request(`/api/integrations/${id}/dead-letters/${first.webhookId}`, {
+        method: "DELETE",
+      })).status,
+      404,
+    );
+    // Redrive another by its id: delivered under the same webhook-id.
+    t.receiver.script = [];
+    await t.request(`/api/integrations/${id}/dead-letters/redrive`, {
+      method: "POST",
+      json: { webhookIds: [second.webhookId] },
+    });
+    await t.host.delivery.settle();
+    equal(t.receiver.received.some((r) => r.id === second.webhookId), true);
+    equal(t.receiver.received.some((r) => r.id === first.webhookId), false);
+    const left = await (await t.request(`/api/integrations/${id}/dead-letters`)).json();
+    equal(left.length, dead.length - 2);
+  } finally {
+    await t.close();
+  }
+});
