@@ -7,7 +7,7 @@ import { html } from "hono/html";
 import type { view } from "../api.ts";
 import type { Manifest } from "../manifest.ts";
 import type { RefusedManifest } from "../registry.ts";
-import { age, badge, type Html } from "./layout.ts";
+import { age, badge, type Html, when } from "./layout.ts";
 
 /** An integration as the API shows it. */
 export type IntegrationView = Awaited<ReturnType<typeof view>>;
@@ -115,7 +115,7 @@ function runSummary(run: IntegrationView["lastRun"]): Html {
   if (!run) return html`<span class="muted">never</span>`;
   const c = run.counts;
   return html`
-    ${badge(run.status)} <span class="muted">${run.startedAt.slice(0, 19).replace("T", " ")}</span>
+    ${badge(run.status)} <span class="muted">${when(run.startedAt)}</span>
     <div
       class="counts">fetched ${c.fetched} · filtered ${c.filtered} · invalid ${c
         .invalid} · alerts ${c.alerts} · delivered ${c.delivered}</div>

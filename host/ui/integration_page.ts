@@ -14,7 +14,7 @@ import {
 } from "../formats/mod.ts";
 import type { Alert, CheckResult } from "../types.ts";
 import type { IntegrationView } from "./dashboard.ts";
-import { age, badge, csrfField, type Html, postButton } from "./layout.ts";
+import { age, badge, csrfField, type Html, postButton, when } from "./layout.ts";
 
 /** An integration's page: status, actions, streams, runs, dead letters, invalid records. */
 export function integrationPage(options: {
@@ -33,7 +33,7 @@ export function integrationPage(options: {
     <h1>${i.name} ${badge(i.status)}</h1>
     <p class="help" id="status-reason">${i.statusReason}${i.nextRunAt
       ? html`
-        · next run at ${i.nextRunAt}
+        · next run ${when(i.nextRunAt)}
       `
       : ""}</p>
     ${i.pausedReason
@@ -99,9 +99,9 @@ export function integrationPage(options: {
               <td>${s.logType}${s.skipped
                 ? html`<div class="error">Not read: ${s.skipped.from} to ${s.skipped.to}. ${s.skipped.reason}</div>`
                 : ""}</td>
-              <td>${s.listedAt ?? "—"}</td>
+              <td>${when(s.listedAt)}</td>
               <td>${age(s.lagSeconds)}</td>
-              <td>${s.newestAt ?? "—"}</td>
+              <td>${when(s.newestAt)}</td>
               <td>${s.alerts}</td>
             </tr>
           `
@@ -128,7 +128,7 @@ export function integrationPage(options: {
         <tbody>${options.runs.map((r) =>
           html`
             <tr>
-              <td>${r.startedAt.slice(0, 19).replace("T", " ")}</td>
+              <td>${when(r.startedAt)}</td>
               <td>${badge(r.status)}</td>
               <td>${r.trigger}</td>
               <td>${r.counts.fetched}</td>
@@ -160,7 +160,7 @@ export function integrationPage(options: {
             <th>Webhook id</th>
             <th>Alerts</th>
             <th>Attempts</th>
-            <th>Dead since (UTC)</th>
+            <th>Dead since</th>
             <th>Last error (with the receiver's answer)</th>
             <th></th>
           </tr>
@@ -171,7 +171,7 @@ export function integrationPage(options: {
               <td><code>${b.webhookId}</code></td>
               <td>${b.alertCount}</td>
               <td>${b.attempts}</td>
-              <td>${b.deadAt ?? ""}</td>
+              <td>${when(b.deadAt)}</td>
               <td>${b.lastError ?? ""}</td>
               <td class="actions">${postButton(
                 `${base}/dead-letters/${b.webhookId}/redrive`,
@@ -202,7 +202,7 @@ export function integrationPage(options: {
         <tbody>${options.invalid.map((r) =>
           html`
             <tr>
-              <td>${r.createdAt.slice(0, 19)}</td>
+              <td>${when(r.createdAt)}</td>
               <td>
                 <pre>${JSON.stringify(r.issues, null, 1)}</pre>
               </td>
@@ -425,7 +425,9 @@ export function liveSection(i: IntegrationView): Html {
       data-live="/integrations/${i
         .id}/live" aria-live="polite">
       <noscript><meta http-equiv="refresh" content="2"></noscript>
-      <h2>Now: run ${badge("running")} <span class="muted">started ${run.startedAt}</span></h2>
+      <h2>Now: run ${badge("running")} <span class="muted">started ${when(
+        run.startedAt,
+      )}</span></h2>
       <p
         id="live-counts">fetched <strong>${run.counts.fetched}</strong> · alerts <strong>${run
           .counts
@@ -436,7 +438,7 @@ export function liveSection(i: IntegrationView): Html {
         <thead>
           <tr>
             <th>Log type</th>
-            <th>Received up to (UTC)</th>
+            <th>Received up to</th>
             <th>Behind now</th>
           </tr>
         </thead>
@@ -444,7 +446,7 @@ export function liveSection(i: IntegrationView): Html {
           html`
             <tr data-log-type="${s.logType}">
               <td>${s.logType}</td>
-              <td>${s.listedAt ?? "—"}</td>
+              <td>${when(s.listedAt)}</td>
               <td>${age(s.lagSeconds)}</td>
             </tr>
           `

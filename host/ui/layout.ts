@@ -32,6 +32,13 @@ button,.button{background:#14213d;color:#fff;border:0;border-radius:4px;padding:
 button.secondary,.button.secondary{background:#5b6470}button.danger,.button.danger{background:#b3261e}.actions{display:flex;gap:.5rem;flex-wrap:wrap;margin:.8rem 0}.actions form{margin:0}
 code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{white-space:pre-wrap;word-break:break-all;background:#f1f3f5;padding:.5rem;border-radius:4px;max-height:18rem;overflow:auto}
 .muted{color:#5b6470}.checks label{display:inline-flex;gap:.3rem;font-weight:400;margin-right:1rem}
+@media (max-width:700px){header{padding:.6rem .8rem;gap:.8rem}main{margin:1rem auto;padding:0 .7rem}
+table{display:block;overflow-x:auto;white-space:nowrap}.card{padding:.8rem}h1{font-size:1.25rem}}
+@media (prefers-color-scheme:dark){body{color:#e4e7eb;background:#111418}a{color:#8ab4f8}button,.button{background:#35558c}
+table,.card,fieldset{background:#1a1f25;border-color:#2e353e}th,td{border-color:#2e353e}
+th,.muted,.help{color:#9aa4b1}pre{background:#222932}.notice{background:#14263f;border-color:#2a4a75}
+.alert-box{background:#3a1a1a;border-color:#6b2b2b}.error{color:#ff8a80}
+input[type=text],input[type=url],input[type=password],input[type=number],select,textarea{background:#111418;color:#e4e7eb;border-color:#48515c}}
 `;
 
 const SCRIPT = `
@@ -127,6 +134,23 @@ export function postButton(action: string, label: string, csrf: string, kind = "
   return html`
     <form method="post"
       action="${action}">${csrfField(csrf)}<button class="${kind}">${label}</button></form>
+  `;
+}
+
+/**
+ * A moment as every page shows it: `2026-11-26 02:25:22 UTC`, with how long ago (or how soon)
+ * beside it, and the exact time in `datetime`.
+ */
+export function when(iso: string | null | undefined, now = Date.now()): Html | string {
+  if (!iso) return "—";
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  const text = new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+  const seconds = Math.round((now - ms) / 1000);
+  const relative = seconds >= 0 ? `${age(seconds)} ago` : `in ${age(-seconds)}`;
+  return html`
+    <time datetime="${new Date(ms).toISOString()}">${text} UTC</time> <span
+      class="muted">(${relative})</span>
   `;
 }
 

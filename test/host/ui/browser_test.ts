@@ -340,3 +340,54 @@ Deno.test("a run's progress is watched live: updated in place with JavaScript, b
     await w.close();
   }
 });
+
+Deno.test("at 375 px and with a dark preference: no page wider than the screen, dark colours, times in UTC", async () => {
+  const w = await world();
+  const browser = await launch();
+  try {
+    const response = await fetch(`${w.hostUrl}/api/integrations`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        plugin: "mimecast",
+        name: "A phone's view of a long integration name",
+        config: { apiVersion: "2.0", baseUrl: w.simUrl, ...SIM_CLIENT, startFrom: "7d" },
+        destination: { url: `${w.inboxUrl}/hook`, secret: SECRET },
+        schedule: { enabled: false },
+      }),
+    });
+    const { id } = await response.json();
+    const context = await browser.newContext({
+      viewport: { width: 375, height: 800 },
+      colorScheme: "dark",
+    });
+    const page = await context.newPage();
+    await login(page, w.hostUrl);
+    await page.goto(`${w.hostUrl}/integrations/${id}`);
+    await page.click("button:has-text('Run now')");
+    await page.waitForSelector("#runs .badge.succeeded", { timeout: 20_000 });
+    for (
+      const path of [
+        "/",
+        `/integrations/${id}`,
+        `/integrations/${id}/edit`,
+        "/plugins/mimecast/new",
+      ]
+    ) {
+      await page.goto(`${w.hostUrl}${path}`);
+      const width = await page.evaluate("document.documentElement.scrollWidth") as number;
+      equal(width <= 375, true, `${path} is ${width} px wide at 375 px`);
+      const background = await page.evaluate("getComputedStyle(document.body).backgroundColor");
+      equal(background, "rgb(17, 20, 24)", `${path} follows the dark preference`);
+    }
+    await page.goto(`${w.hostUrl}/integrations/${id}`);
+    match(
+      await page.textContent("#runs") ?? "",
+      /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+ s ago\)/,
+    );
+    await shot(page, "8-phone-dark");
+  } finally {
+    await browser.close();
+    await w.close();
+  }
+});
