@@ -31,10 +31,14 @@ export function integrationForm(options: {
   problems?: number;
   /** The stored secrets cannot be opened with this host's master key: every one is asked again. */
   secretsUnreadable?: boolean;
+  /** The webhook secret typed (or generated) before a validation error, kept by the host. */
+  keptDestinationSecret?: boolean;
 }): Html {
   const { host } = options;
-  // Editing keeps the stored webhook secret when left blank, unless it cannot be read.
-  const keepsSecret = options.editing && !options.secretsUnreadable;
+  // Editing keeps the stored webhook secret when left blank, unless it cannot be read; so does
+  // a form sent back with errors, which keeps what was typed (never in the page).
+  const keepsSecret = options.keptDestinationSecret ||
+    (options.editing && !options.secretsUnreadable);
   const err = (name: string) =>
     html`${(host.errors[name] ?? []).map((e) => html`<p class="error" role="alert">${e}</p>`)}`;
   const cls = (name: string) => (host.errors[name]?.length ? "field invalid" : "field");
@@ -68,7 +72,11 @@ ${
     keepsSecret ? "" : " *"
   }</label>
 <p class="help">whsec_ and base64; your receiver verifies each request with it.${
-    keepsSecret ? " A secret is stored: leave blank to keep it." : ""
+    options.keptDestinationSecret
+      ? " The secret you entered is kept: leave blank to keep it."
+      : keepsSecret
+      ? " A secret is stored: leave blank to keep it."
+      : ""
   }</p>
 <input type="password" id="f-destination-secret" name="destination.secret" autocomplete="new-password">
 <button type="button" class="secondary" data-generate-secret="f-destination-secret" hidden>Generate</button>

@@ -20,6 +20,7 @@ import { type ApiDeps, bearerMatches, view } from "../api.ts";
 import { generateWebhookSecret } from "../delivery.ts";
 import { HostError } from "../errors.ts";
 import { DEFAULT_FORMAT } from "../formats/mod.ts";
+import { secretFields } from "../manifest.ts";
 import type { Issue } from "../types.ts";
 import type { InstalledPlugin } from "../registry.ts";
 import { type FieldState, layoutOf, readConfigForm, type SchemaNode } from "./form.ts";
@@ -41,6 +42,17 @@ type Env = { Variables: { session: Session } };
 /** The UI routes; `secureCookies` marks the session cookie `Secure` (HOST_SECURE_COOKIES). */
 export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {}): Hono<Env> {
   const sessions = new Sessions(deps.clock.now, { secure: options.secureCookies });
+  /**
+   * Secrets typed into a form that came back with errors, per session and form, so the operator
+   * does not type them again; never put into the page. Taken by the next submission of that form.
+   */
+  const kept = new Map<string, KeptSecrets>();
+  const keptKey = (c: Context<Env>) => `${c.get("session").id} ${c.req.path}`;
+  /** What was kept for this form in the last 15 minutes, if anything. */
+  const keptFor = (c: Context<Env>): KeptSecrets | undefined => {
+    for (const [key, value] of kept) if (Date.now() - value.at > 15 * 60_000) kept.delete(key);
+    return kept.get(keptKey(c));
+  };
   const flashes = new Map<string, string>(); // session id → one notice for the next page
   const ui = new Hono<Env>();
 
@@ -158,22 +170,22 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     const { config, raw } = readConfigForm(layout, form);
     const host = hostFields(form);
     host.destinationFormat ||= DEFAULT_FORMAT;
-    const generated =
-      form.get("destination.generate") === "true" && !String(form.get("destination.secret") ?? "")
-        ? generateWebhookSecret()
-        : undefined;
+    const before = keptFor(c);
+    const typed = String(form.get("destination.secret") ?? "") || before?.destination || "";
+    const generated = form.get("destination.generate") === "true" && !typed
+      ? generateWebhookSecret()
+      : undefined;
+    const secret = generated ?? typed;
+    const secrets = withKept(installed, config, before);
     try {
       const row = await deps.integrations.create({
         plugin: installed.manifest.id,
         name: host.name,
         config,
-        destination: {
-          url: host.destinationUrl,
-          secret: generated ?? String(form.get("destination.secret") ?? ""),
-          format: host.destinationFormat,
-        },
+        destination: { url: host.destinationUrl, secret, format: host.destinationFormat },
         schedule: scheduleOf(host),
       });
+      kept.delete(keptKey(c));
       flashes.set(
         c.get("session").id,
         generated
@@ -184,12 +196,15 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
       const { configErrors, hostErrors } = splitIssues(error.issues);
-      const state = { values: raw, errors: configErrors };
+      const keeping = { config: secrets, destination: secret || undefined, at: Date.now() };
+      kept.set(keptKey(c), keeping);
+      const state = { values: raw, errors: configErrors, secretsSet: Object.keys(secrets) };
       const page = formOf(c, {
         installed,
         state,
         host: { ...host, errors: hostErrors },
         problems: error.issues.length,
+        keptDestinationSecret: keeping.destination !== undefined,
       });
       return render(c, "New integration", page, 422);
     }
@@ -326,7 +341,9 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     const { config, raw } = readConfigForm(layout, form);
     const host = hostFields(form);
     host.destinationFormat ||= row.destinationFormat;
-    const secret = String(form.get("destination.secret") ?? "");
+    const before = keptFor(c);
+    const secret = String(form.get("destination.secret") ?? "") || before?.destination || "";
+    const typedSecrets = withKept(installed, config, before);
     try {
       await deps.integrations.update(row.id, {
         name: host.name,
@@ -338,13 +355,23 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         },
         schedule: scheduleOf(host),
       });
+      kept.delete(keptKey(c));
       flashes.set(c.get("session").id, "Saved.");
       return c.redirect(`/integrations/${row.id}`, 303);
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
       const { configErrors, hostErrors } = splitIssues(error.issues);
       const secrets = await deps.integrations.secretsState(row);
-      const state = { values: raw, errors: configErrors, secretsSet: secrets.names };
+      kept.set(keptKey(c), {
+        config: typedSecrets,
+        destination: secret || undefined,
+        at: Date.now(),
+      });
+      const state = {
+        values: raw,
+        errors: configErrors,
+        secretsSet: [...new Set([...secrets.names, ...Object.keys(typedSecrets)])],
+      };
       const page = formOf(c, {
         installed,
         state,
@@ -352,6 +379,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         problems: error.issues.length,
         editId: row.id,
         secretsUnreadable: !secrets.readable,
+        keptDestinationSecret: secret !== "",
       });
       return render(c, "Edit integration", page, 422);
     }
@@ -380,6 +408,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       problems?: number;
       editId?: string;
       secretsUnreadable?: boolean;
+      keptDestinationSecret?: boolean;
     },
   ) {
     const { installed, editId } = options;
@@ -393,6 +422,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       editing: editId !== undefined,
       problems: options.problems ?? 0,
       secretsUnreadable: options.secretsUnreadable,
+      keptDestinationSecret: options.keptDestinationSecret,
     });
   }
 
@@ -414,6 +444,35 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
   }
 
   return ui;
+}
+
+/** What a form sent back with errors keeps of the secrets typed into it. */
+interface KeptSecrets {
+  config: Record<string, string>;
+  destination?: string;
+  at: number;
+}
+
+/**
+ * Fills the config's secret fields left blank with those kept from the last try, and returns the
+ * secrets the config now holds (to keep again if this try fails too).
+ */
+function withKept(
+  installed: InstalledPlugin,
+  config: Record<string, unknown>,
+  before?: KeptSecrets,
+): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const name of secretFields(installed.manifest.configSchema)) {
+    const typed = config[name];
+    if ((typed === undefined || typed === "") && before?.config[name]) {
+      config[name] = before.config[name];
+    }
+    if (typeof config[name] === "string" && config[name] !== "") {
+      secrets[name] = config[name] as string;
+    }
+  }
+  return secrets;
 }
 
 function hostFields(form: FormData): HostFields {
