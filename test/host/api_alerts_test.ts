@@ -294,6 +294,33 @@ Deno.test("GET /api/alerts?format=ndjson and ?format=csv export everything match
   }
 });
 
+Deno.test("an export larger than one database read is streamed in pieces, every alert once", async () => {
+  const t = await testHost();
+  try {
+    t.sim.add("url", generateRecords("url", 1100, { start: NOW - 2 * HOUR, stepMs: 1000 }));
+    const id = await createIntegration(t, "Many");
+    equal((await run(t, id)).counts.alerts, 550);
+    const ids = (await listAll(t, "", 500)).map((x) => x.id);
+    equal(ids.length, 550);
+    for (const format of ["ndjson", "csv"]) {
+      const response = await t.request(`/api/alerts?format=${format}`);
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      const pieces: string[] = [];
+      for (let read = await reader.read(); !read.done; read = await reader.read()) {
+        pieces.push(read.value);
+      }
+      ok(pieces.length > 1, `${format} came in ${pieces.length} piece(s)`);
+      const lines = pieces.join("").split(format === "csv" ? "\r\n" : "\n").slice(0, -1);
+      const exported = format === "csv"
+        ? lines.slice(1).map((line) => line.split(",")[0])
+        : lines.map((line) => JSON.parse(line).id);
+      deepStrictEqual(exported, ids, format);
+    }
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("stored alerts are pruned after HOST_ALERT_RETENTION_DAYS, at host start and at run start", async () => {
   const clock = new FakeClock(NOW);
   let t = await testHost({ clock, alertRetentionDays: 2 });
