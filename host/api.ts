@@ -18,6 +18,7 @@ import {
   startRun,
   testWebhook,
 } from "./actions.ts";
+import { alertRoutes } from "./api_alerts.ts";
 import { lagSeconds } from "./metrics.ts";
 import type { RunDeps } from "./run.ts";
 import type { Runner } from "./scheduler.ts";
@@ -207,6 +208,8 @@ export function apiRoutes(deps: ApiDeps): Hono {
     const row = integrations.get(c.req.param("id"));
     return c.json(store.listInvalid(row.id));
   });
+
+  api.route("/alerts", alertRoutes(store));
 
   api.notFound((c) =>
     c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)

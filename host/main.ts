@@ -53,6 +53,7 @@ if (import.meta.main) {
     previousMasterKey,
     allowLoopback: settings.allowLoopback,
     secureCookies: settings.secureCookies,
+    alertRetentionDays: settings.alertRetentionDays,
   });
   await host.start();
   const shutdown = new AbortController();

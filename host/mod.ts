@@ -18,7 +18,7 @@ import { limitedFetch } from "./net.ts";
 import type { SourceLimits } from "./plugin_source.ts";
 import { Registry } from "./registry.ts";
 import type { SandboxLimits } from "./sandbox/mod.ts";
-import { runOnce } from "./run.ts";
+import { pruneStoredAlerts, runOnce } from "./run.ts";
 import { Runner, Scheduler } from "./scheduler.ts";
 import { Redactor, SecretBox, SECRETS_UNREADABLE_HINT } from "./secrets.ts";
 import { Store } from "./store/mod.ts";
@@ -39,6 +39,8 @@ export interface HostOptions {
   allowLoopback?: boolean;
   /** Session cookies marked `Secure` (HOST_SECURE_COOKIES). */
   secureCookies?: boolean;
+  /** Days stored alerts are kept for `GET /api/alerts` (HOST_ALERT_RETENTION_DAYS, default 30). */
+  alertRetentionDays?: number;
   clock?: Clock;
   /** The network, for plugins and webhooks (tests pass a fake). */
   fetch?: typeof fetch;
@@ -103,6 +105,7 @@ export function createHost(options: HostOptions): Host {
     clock,
     logger,
     batchSize: options.batchSize,
+    alertRetentionDays: options.alertRetentionDays,
     pluginFetch: (installed: { manifest: { id: string; permissions: { net: string[] } } }) =>
       limitedFetch(installed.manifest.id, installed.manifest.permissions.net, allowLoopback, net),
   };
@@ -181,6 +184,7 @@ export function createHost(options: HostOptions): Host {
     logger,
     async start() {
       const interrupted = store.failInterruptedRuns();
+      pruneStoredAlerts(runDeps);
       if (interrupted > 0) {
         logger.warn("Runs left running by a crash were marked failed", { count: interrupted });
       }

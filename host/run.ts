@@ -14,7 +14,7 @@ import { childLogger } from "./logger.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import { type SortedPage, sortResults } from "./sandbox/mod.ts";
 import type { Redactor } from "./secrets.ts";
-import type { PageWrite, Store } from "./store/mod.ts";
+import { ALERT_RETENTION_DAYS, type PageWrite, type Store, summaryOf } from "./store/mod.ts";
 import type { Clock, Logger, Page, SkippedSpan } from "./types.ts";
 
 /** What a run needs, injected once. */
@@ -31,6 +31,8 @@ export interface RunDeps {
   batchSize?: number;
   /** The ids of stored alerts that occurred within this long are remembered, to drop duplicates (default 30 days, Mimecast's retention). */
   alertIdHorizonMs?: number;
+  /** Stored alerts are kept this many days for operators (default 30). */
+  alertRetentionDays?: number;
 }
 
 /** Pages a run reads ahead of the one it stores (each about 100 alerts). */
@@ -84,6 +86,7 @@ async function runAndRecord(
       integrationId,
       clock.now() - (deps.alertIdHorizonMs ?? ALERT_ID_HORIZON_MS),
     );
+    pruneStoredAlerts(deps);
     await delivery.drain(integrationId, destinationOf, signal);
 
     const pages = sandbox.normalizedPages({
@@ -166,6 +169,14 @@ async function runAndRecord(
   }
 }
 
+/** Deletes a bounded number of stored alerts older than the retention; returns how many. */
+export function pruneStoredAlerts(
+  deps: Pick<RunDeps, "store" | "clock" | "alertRetentionDays">,
+): number {
+  const days = deps.alertRetentionDays ?? ALERT_RETENTION_DAYS;
+  return deps.store.alerts.prune(deps.clock.now() - days * 86_400_000);
+}
+
 /**
  * The items of an async iterable, the next one asked for as soon as one is handed out, so that
  * the caller's work on this item overlaps the making of the next; never more than one is read
@@ -218,6 +229,7 @@ function pageWrite(
         ? alert.occurredAt
         : null,
       json: JSON.stringify(formatAlert(alert, run.format)),
+      summary: summaryOf(alert),
     })),
     envelope: envelopeOf(`${installed.manifest.id}.alerts`, run.integrationId, run.format),
     batchSize: run.batchSize,

@@ -18,6 +18,8 @@ export interface Settings {
   allowLoopback: boolean;
   /** Session cookies marked `Secure`, for a host behind a TLS-terminating proxy. */
   secureCookies: boolean;
+  /** Days stored alerts are kept for `GET /api/alerts`. */
+  alertRetentionDays: number;
 }
 
 /** A yes/no variable: `1`/`true` or `0`/`false`/empty; anything else is refused by name. */
@@ -40,6 +42,13 @@ export function readSettings(env: (name: string) => string | undefined): Setting
   }
   const allowLoopback = flag(env, "HOST_ALLOW_LOOPBACK");
   const secureCookies = flag(env, "HOST_SECURE_COOKIES");
+  const retention = env("HOST_ALERT_RETENTION_DAYS") || "30";
+  if (!/^[1-9][0-9]{0,4}$/.test(retention)) {
+    throw new HostError(
+      "CONFIG_INVALID",
+      `HOST_ALERT_RETENTION_DAYS must be a whole number of days (1-99999), not "${retention}"`,
+    );
+  }
   const token = env("HOST_ADMIN_TOKEN");
   if (token !== undefined && token !== "" && token.length < 16) {
     throw new HostError(
@@ -57,5 +66,6 @@ export function readSettings(env: (name: string) => string | undefined): Setting
     masterKeyPrevious: env("HOST_MASTER_KEY_PREVIOUS") || undefined,
     allowLoopback,
     secureCookies,
+    alertRetentionDays: Number(retention),
   };
 }

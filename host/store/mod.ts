@@ -1,8 +1,8 @@
 /**
  * Everything the host keeps, in one embedded SQLite database (`node:sqlite`, WAL): integrations
  * with their sealed secrets, checkpoints, the outbox of webhook batches (pending, and dead
- * letters), runs, and the invalid records kept for operators. Schema changes are numbered
- * migrations applied at open.
+ * letters), runs, and the invalid records and stored alerts kept for operators. Schema changes
+ * are numbered migrations applied at open.
  * @module
  */
 import { chmodSync, closeSync, openSync, statSync, unlinkSync } from "node:fs";
@@ -24,8 +24,25 @@ import {
   type RunRow,
 } from "./rows.ts";
 import { MIGRATIONS } from "./schema.ts";
+import { AlertStore } from "./alerts.ts";
 
-export type { AlertWrite, BatchRow, IntegrationRow, PageWrite, RunCounts, RunRow } from "./rows.ts";
+export type {
+  AlertSummary,
+  AlertWrite,
+  BatchRow,
+  IntegrationRow,
+  PageWrite,
+  RunCounts,
+  RunRow,
+} from "./rows.ts";
+export {
+  ALERT_RETENTION_DAYS,
+  type AlertCursor,
+  type AlertFilter,
+  AlertStore,
+  type StoredAlert,
+  summaryOf,
+} from "./alerts.ts";
 export { INVALID_KEPT } from "./rows.ts";
 
 /** Alert ids inserted per statement (three parameters each). */
@@ -75,6 +92,8 @@ export class Store {
   #inode?: number;
   #now: () => number;
   #statements = new Map<string, StatementSync>();
+  /** The alerts stored pages kept, for operators to search and export. */
+  readonly alerts: AlertStore;
 
   /** Opens (and migrates) the database; `now` stamps rows, so tests can fake time. */
   constructor(path: string, now: () => number = Date.now) {
@@ -91,6 +110,7 @@ export class Store {
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
     );
     this.#migrate();
+    this.alerts = new AlertStore((sql) => this.#sql(sql));
   }
 
   #migrate(): void {
@@ -284,14 +304,16 @@ export class Store {
   }
 
   /**
-   * Stores a page atomically: its new alerts as outbox batches (alerts already stored for the
-   * integration are dropped and counted as duplicates), its checkpoint, invalid records, stream
-   * progress, skipped spans and counts. Returns how many alerts were new and how many were not.
+   * Stores a page atomically: its new alerts as outbox batches and in the alerts store (alerts
+   * already stored for the integration are dropped and counted as duplicates), its checkpoint,
+   * invalid records, stream progress, skipped spans and counts. Returns how many alerts were new
+   * and how many were not.
    */
   storePage(page: PageWrite): { stored: number; duplicates: number } {
     const at = this.#iso();
     return this.transaction(() => {
       const fresh = this.#keepNewAlerts(page.integrationId, page.alerts);
+      this.alerts.keep(page, fresh, this.#now());
       const insert = this.#sql(
         `INSERT INTO batches (webhook_id, integration_id, run_id, body, alert_count, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
       );

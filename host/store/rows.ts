@@ -81,6 +81,20 @@ export interface AlertWrite {
   occurredAt: string | null;
   /** The alert as the webhook carries it, as JSON text. */
   json: string;
+  /** What the alerts store's filters need, read from the normalized alert. */
+  summary: AlertSummary;
+}
+
+/** The fields of an alert that operators filter and search on (SPEC §5.5). */
+export interface AlertSummary {
+  alertType?: string;
+  threatId?: string;
+  sender?: string;
+  recipient?: string;
+  subject?: string;
+  url?: string;
+  fileName?: string;
+  hash?: string;
 }
 
 /**

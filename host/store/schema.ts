@@ -101,4 +101,31 @@ export const MIGRATIONS: string[] = [
   // run, the plugin's own named counts beside the fixed ones (e.g. rejections per reason).
   `ALTER TABLE integrations ADD COLUMN destination_format TEXT NOT NULL DEFAULT 'alerts';
    ALTER TABLE runs ADD COLUMN notes TEXT;`,
+  // The alerts a page stored, kept for operators to search and export (SPEC §5.5) for the
+  // retention (HOST_ALERT_RETENTION_DAYS): the filters' fields beside the alert as delivered.
+  // `search` is the free-text fields lowercased by the host (SQLite's lower() knows only ASCII).
+  // Times are epoch milliseconds, so that ordering and ranges do not depend on how an ISO text
+  // was written.
+  `CREATE TABLE alerts (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+     run_id TEXT,
+     alert_id TEXT NOT NULL,
+     log_type TEXT NOT NULL,
+     alert_type TEXT,
+     threat_id TEXT,
+     occurred_ms INTEGER NOT NULL,
+     stored_ms INTEGER NOT NULL,
+     sender TEXT,
+     recipient TEXT,
+     subject TEXT,
+     url TEXT,
+     file_name TEXT,
+     hash TEXT,
+     search TEXT NOT NULL,
+     json TEXT NOT NULL
+   );
+   CREATE INDEX alerts_newest ON alerts(occurred_ms, seq);
+   CREATE INDEX alerts_by_integration ON alerts(integration_id, occurred_ms, seq);
+   CREATE INDEX alerts_stored ON alerts(stored_ms);`,
 ];

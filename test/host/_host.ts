@@ -106,6 +106,8 @@ export async function testHost(
     /** HOST_MASTER_KEY_PREVIOUS: the key before a rotation. */
     previousMasterKey?: Uint8Array;
     secureCookies?: boolean;
+    /** HOST_ALERT_RETENTION_DAYS. */
+    alertRetentionDays?: number;
   } = {},
 ) {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "host-test-" });
@@ -134,6 +136,7 @@ export async function testHost(
     previousMasterKey: options.previousMasterKey,
     allowLoopback: true,
     secureCookies: options.secureCookies,
+    alertRetentionDays: options.alertRetentionDays,
     clock,
     fetch: net,
     logWrite: (line) => logLines.push(line),

@@ -71,6 +71,7 @@ Deno.test("planted secrets appear in no response, log line, run record, webhook 
     await call(`/api/integrations/${id}/runs`);
     await call(`/api/integrations/${id}/dead-letters`);
     await call(`/api/integrations/${id}/invalid-records`);
+    equal((await call("/api/alerts?limit=500")).alerts.length > 0, true);
     await call(`/api/integrations/${id}`, {
       method: "PATCH",
       json: { config: { startFrom: "999d" } },

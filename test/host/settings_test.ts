@@ -13,6 +13,7 @@ Deno.test("readSettings() applies the documented defaults", () => {
     masterKeyPrevious: undefined,
     allowLoopback: false,
     secureCookies: false,
+    alertRetentionDays: 30,
   });
 });
 
@@ -27,11 +28,20 @@ Deno.test("readSettings() reads every variable and refuses bad values by name", 
     HOST_MASTER_KEY_PREVIOUS: "HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4",
     HOST_ALLOW_LOOPBACK: "1",
     HOST_SECURE_COOKIES: "1",
+    HOST_ALERT_RETENTION_DAYS: "7",
   };
   const s = readSettings((n) => env[n]);
   deepStrictEqual(
-    [s.port, s.hostname, s.dataDir, s.pluginsDir, s.allowLoopback, s.secureCookies],
-    [9000, "0.0.0.0", "/var/lib/host", "/etc/host/plugins", true, true],
+    [
+      s.port,
+      s.hostname,
+      s.dataDir,
+      s.pluginsDir,
+      s.allowLoopback,
+      s.secureCookies,
+      s.alertRetentionDays,
+    ],
+    [9000, "0.0.0.0", "/var/lib/host", "/etc/host/plugins", true, true, 7],
   );
   deepStrictEqual(
     [s.masterKey, s.masterKeyPrevious],
@@ -49,6 +59,12 @@ Deno.test("readSettings() reads every variable and refuses bad values by name", 
     () => readSettings((n) => ({ HOST_SECURE_COOKIES: "on" } as Record<string, string>)[n]),
     (e: HostError) => /HOST_SECURE_COOKIES must be 1 or 0/.test(e.message),
   );
+  for (const days of ["0", "-1", "1.5", "a month"]) {
+    throws(
+      () => readSettings((n) => ({ HOST_ALERT_RETENTION_DAYS: days } as Record<string, string>)[n]),
+      (e: HostError) => /HOST_ALERT_RETENTION_DAYS must be a whole number of days/.test(e.message),
+    );
+  }
   throws(
     () => readSettings((n) => ({ HOST_ADMIN_TOKEN: "short" } as Record<string, string>)[n]),
     (e: HostError) => /HOST_ADMIN_TOKEN/.test(e.message),

@@ -24,6 +24,7 @@ function page(runId: string, n: number): PageWrite {
       stream: "url",
       occurredAt: new Date(NOW).toISOString(),
       json: JSON.stringify({ id: `${runId}-${i}`, padding: "x".repeat(2000) }),
+      summary: {},
     })),
     envelope: { prefix: '{"alerts":[', suffix: "]}" },
     batchSize: 100,
