@@ -45,7 +45,7 @@ const CSV_COLUMNS = [
 ] as const;
 
 /** A request's query, checked. */
-interface AlertQuery {
+export interface AlertQuery {
   filter: AlertFilter;
   before?: AlertCursor;
   limit: number;
@@ -53,7 +53,7 @@ interface AlertQuery {
 }
 
 /** The cursor after an alert: opaque to clients. */
-function cursorOf(alert: StoredAlert): string {
+export function cursorOf(alert: StoredAlert): string {
   return btoa(`${alert.occurredMs}.${alert.seq}`).replace(/=+$/, "");
 }
 
@@ -75,7 +75,7 @@ function isoMs(text: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-function parseQuery(query: Record<string, string>): AlertQuery | string {
+export function parseQuery(query: Record<string, string>): AlertQuery | string {
   const unknown = Object.keys(query).filter((name) => !PARAMS.has(name));
   if (unknown.length > 0) {
     return `Unknown query parameter ${unknown.join(", ")}: use ${[...PARAMS].join(", ")}`;

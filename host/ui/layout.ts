@@ -106,6 +106,8 @@ export function page(
       </head>
       <body>
         <header><a href="/">Mimecast alerts host</a>${options.loggedIn
+          ? html`<a href="/">Integrations</a><a href="/alerts">Alerts</a>`
+          : ""}${options.loggedIn
           ? html`
             <form method="post"
               action="/logout"><input type="hidden" name="_csrf" value="${options

@@ -17,6 +17,8 @@ import {
   testWebhook,
 } from "../actions.ts";
 import { type ApiDeps, bearerMatches, view } from "../api.ts";
+import { alertRoutes, cursorOf, parseQuery } from "../api_alerts.ts";
+import { alertsPage } from "./alerts_page.ts";
 import { generateWebhookSecret } from "../delivery.ts";
 import { HostError } from "../errors.ts";
 import { DEFAULT_FORMAT } from "../formats/mod.ts";
@@ -100,7 +102,9 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     c.set("session", session);
     await next();
   };
-  for (const path of ["/", "/logout", "/plugins/*", "/integrations/*"]) ui.use(path, guard);
+  for (const path of ["/", "/logout", "/plugins/*", "/integrations/*", "/alerts", "/alerts/*"]) {
+    ui.use(path, guard);
+  }
 
   const render = (
     c: Context<Env>,
@@ -289,6 +293,29 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     );
     return c.redirect(`/integrations/${id}`, 303);
   });
+  // The Alerts page, and its exports (the API's handler, behind the session).
+  ui.get("/alerts", (c) => {
+    const raw = Object.fromEntries(
+      Object.entries(c.req.query()).filter(([, value]) => value !== ""),
+    );
+    const integrations = deps.store.listIntegrations().map((r) => ({ id: r.id, name: r.name }));
+    const query = parseQuery(raw);
+    if (typeof query === "string") {
+      return render(
+        c,
+        "Alerts",
+        alertsPage({ query: raw, alerts: [], next: null, integrations, error: query }),
+      );
+    }
+    const rows = deps.store.alerts.list(query.filter, {
+      before: query.before,
+      limit: query.limit + 1,
+    });
+    const alerts = rows.slice(0, query.limit);
+    const next = rows.length > query.limit ? cursorOf(alerts[alerts.length - 1]) : null;
+    return render(c, "Alerts", alertsPage({ query: raw, alerts, next, integrations }));
+  });
+  ui.route("/alerts/data", alertRoutes(deps.store));
   ui.get("/integrations/:id/delete", async (c) => {
     const id = c.req.param("id");
     const integration = await view(deps, deps.integrations.get(id));

@@ -192,6 +192,33 @@ Deno.test("the UI: log in, create an integration through the generated form, tes
     match(await page.textContent("#integrations") ?? "", /connected/);
     await shot(page, "6-dashboard-after-run");
 
+    // The alerts that were sent: listed newest first, searched, one alert's JSON, exported.
+    await page.click("header a[href='/alerts']");
+    const rows = await page.locator("#alerts tbody tr").count();
+    equal(rows, Math.min(delivered, 50));
+    equal(await page.locator("#next-page").count(), delivered > 50 ? 1 : 0);
+    const firstId = await page.locator("#alerts tbody tr").first().getAttribute("data-alert-id");
+    await page.locator("#alerts tbody tr").first().locator("summary").click();
+    const shown = JSON.parse(
+      await page.locator("#alerts tbody tr").first().locator("pre").textContent() ?? "{}",
+    );
+    equal(shown.id, firstId);
+    await page.selectOption("#a-log-type", "impersonation");
+    await page.click("#alert-search button:has-text('Search')");
+    const impersonation =
+      w.host.store.alerts.list({ logType: "impersonation" }, { limit: 1000 }).length;
+    equal(impersonation > 0, true);
+    equal(await page.locator("#alerts tbody tr").count(), Math.min(impersonation, 50));
+    const csv = await page.request.get(
+      `${w.hostUrl}${await page.locator("a:has-text('Export CSV')").getAttribute("href")}`,
+    );
+    equal(csv.status(), 200);
+    equal((await csv.text()).trim().split("\n").length, impersonation + 1); // and a header
+    await page.fill("#a-q", "no such sender anywhere");
+    await page.click("#alert-search button:has-text('Search')");
+    equal(await page.locator("#no-alerts").count(), 1);
+    await shot(page, "9-alerts");
+
     // A post without the session's CSRF token is refused.
     const status = await page.evaluate(
       async (id) =>
