@@ -4,11 +4,13 @@
  * @module
  */
 import { Hono } from "hono";
+import * as v from "valibot";
 import { bodyLimit } from "hono/body-limit";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { HostError, type HostErrorCode } from "./errors.ts";
 import type { Integrations } from "./integrations.ts";
 import type { Registry } from "./registry.ts";
+import { strictObject } from "./schemas.ts";
 import {
   cancelRun,
   checkIntegration,
@@ -33,8 +35,12 @@ export interface ApiDeps extends RunDeps {
   shutdown: AbortSignal;
 }
 
-const STATUS: Partial<Record<HostErrorCode, 400 | 404 | 409 | 422 | 500 | 502 | 503>> = {
+type ErrorStatus = 400 | 404 | 409 | 413 | 415 | 422 | 500 | 502 | 503;
+
+const STATUS: Partial<Record<HostErrorCode, ErrorStatus>> = {
   CONFIG_INVALID: 422,
+  REQUEST_MALFORMED: 400,
+  MEDIA_TYPE_UNSUPPORTED: 415,
   NOT_FOUND: 404,
   PLUGIN_NOT_FOUND: 409,
   RUN_IN_PROGRESS: 409,
@@ -52,25 +58,81 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return match !== null && timingSafeEqual(digest(match[1]), digest(token));
 }
 
+/**
+ * The request's JSON body: 415 when it is sent as anything but `application/json`, 400 when it
+ * is not JSON. An optional body may be left out (then `{}`). The body is read first, so the size
+ * limit answers before the content type is looked at.
+ */
 async function jsonBody(
-  c: { req: { text(): Promise<string> } },
+  c: { req: { text(): Promise<string>; header(name: string): string | undefined } },
   optional = false,
 ): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === "" && optional) return {};
+  const type = (c.req.header("Content-Type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/json") {
+    throw new HostError(
+      "MEDIA_TYPE_UNSUPPORTED",
+      `Cannot read a body of type "${
+        type || "none"
+      }": send JSON with Content-Type: application/json`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch {
-    throw new HostError("CONFIG_INVALID", "The request body must be JSON", {
-      issues: [{ path: "", message: "not JSON" }],
+    throw new HostError("REQUEST_MALFORMED", "Cannot read the request body: it is not valid JSON", {
+      issues: [{ path: "", message: "The body is not valid JSON" }],
     });
   }
 }
 
-/** The API routes, mounted under `/api`. */
+const runsQuery = strictObject({
+  limit: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[0-9]+$/, "limit must be a whole number from 1 to 100"),
+      v.transform(Number),
+      v.minValue(1, "limit must be a whole number from 1 to 100"),
+      v.maxValue(100, "limit must be a whole number from 1 to 100"),
+    ),
+  ),
+}, "The query");
+
+const redriveBody = strictObject({
+  webhookIds: v.optional(
+    v.array(v.string("Each webhook id must be text"), "webhookIds must be a list of webhook ids"),
+  ),
+});
+
+/** Parses a request's body or query with its schema: every issue at once, with its dot path. */
+function parsed<S extends v.GenericSchema>(
+  schema: S,
+  input: unknown,
+  bad: { code: "CONFIG_INVALID" | "REQUEST_MALFORMED"; what: string },
+): v.InferOutput<S> {
+  const result = v.safeParse(schema, input);
+  if (result.success) return result.output;
+  const issues = result.issues.map((i) => ({ path: v.getDotPath(i) ?? "", message: i.message }));
+  throw new HostError(
+    bad.code,
+    `Cannot accept the ${bad.what}: ${issues.map((i) => i.message).join("; ")}`,
+    { issues },
+  );
+}
+
+/** The paths a route pattern such as `/api/integrations/:id` matches. */
+function pattern(path: string): RegExp {
+  const escaped = path.split("/").map((part) =>
+    part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  );
+  return new RegExp(`^${escaped.join("/")}/?$`);
+}
+
+/** The API routes, under `/api` (mount the app at `/`). */
 export function apiRoutes(deps: ApiDeps): Hono {
   const { store, registry, integrations } = deps;
-  const api = new Hono();
+  const api = new Hono().basePath("/api");
 
   api.use("*", async (c, next) => {
     if (!bearerMatches(c.req.header("Authorization"), deps.adminToken)) {
@@ -152,7 +214,8 @@ export function apiRoutes(deps: ApiDeps): Hono {
   });
   api.get("/integrations/:id/runs", (c) => {
     const row = integrations.get(c.req.param("id"));
-    const limit = Math.min(100, Math.max(1, Number(c.req.query("limit") ?? 20) || 20));
+    const query = parsed(runsQuery, c.req.query(), { code: "REQUEST_MALFORMED", what: "query" });
+    const limit = query.limit ?? 20;
     return c.json(store.listRuns(row.id, limit).map(runView));
   });
   api.get("/runs/:runId", (c) => {
@@ -180,11 +243,11 @@ export function apiRoutes(deps: ApiDeps): Hono {
   });
   api.post("/integrations/:id/dead-letters/redrive", async (c) => {
     const row = integrations.get(c.req.param("id"));
-    const body = await jsonBody(c, true) as { webhookIds?: unknown };
-    const ids = Array.isArray(body?.webhookIds)
-      ? body.webhookIds.filter((x): x is string => typeof x === "string")
-      : undefined;
-    const requeued = await redriveDeadLetters(deps, row.id, ids);
+    const body = parsed(redriveBody, await jsonBody(c, true), {
+      code: "CONFIG_INVALID",
+      what: "redrive",
+    });
+    const requeued = await redriveDeadLetters(deps, row.id, body.webhookIds);
     return c.json({ requeued }, 202);
   });
   api.get("/integrations/:id/invalid-records", (c) => {
@@ -192,9 +255,21 @@ export function apiRoutes(deps: ApiDeps): Hono {
     return c.json(store.listInvalid(row.id));
   });
 
-  api.notFound((c) =>
-    c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)
-  );
+  // Registered last, so it answers only what no route above did: a known path asked with
+  // another method is a 405 naming the methods it takes, anything else a 404.
+  const routes = api.routes.filter((r) => r.method !== "ALL")
+    .map((r) => ({ method: r.method, path: pattern(r.path) }));
+  api.all("*", (c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))];
+    if (allowed.includes("GET")) allowed.push("HEAD");
+    if (allowed.length === 0) return c.json({ error: `No route ${c.req.method} ${path}` }, 404);
+    return c.json(
+      { error: `Cannot ${c.req.method} ${path}: it takes ${allowed.join(", ")}` },
+      405,
+      { Allow: allowed.join(", ") },
+    );
+  });
   api.onError((error, c) => apiError(deps, error, c));
   return api;
 }
@@ -203,7 +278,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
 export function apiError(
   deps: Pick<ApiDeps, "logger" | "redactor">,
   error: unknown,
-  c: { json: (body: unknown, status: 400 | 404 | 409 | 413 | 422 | 500 | 502 | 503) => Response },
+  c: { json: (body: unknown, status: ErrorStatus) => Response },
 ): Response {
   if (error instanceof HostError) {
     const status = STATUS[error.code] ?? 400;

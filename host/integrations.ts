@@ -9,6 +9,7 @@ import { isWebhookSecret } from "./delivery.ts";
 import { HostError } from "./errors.ts";
 import { DEFAULT_FORMAT, DESTINATION_FORMATS, type DestinationFormat } from "./formats/mod.ts";
 import { secretFields } from "./manifest.ts";
+import { strictObject } from "./schemas.ts";
 import { pluginUrlProblem, webhookUrlProblem } from "./net.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import type { Sandbox } from "./sandbox/mod.ts";
@@ -22,7 +23,7 @@ interface Sealed {
   destinationSecret: string;
 }
 
-const scheduleSchema = v.object({
+const scheduleSchema = strictObject({
   intervalSeconds: v.optional(
     v.pipe(
       v.number(),
@@ -32,7 +33,7 @@ const scheduleSchema = v.object({
     ),
   ),
   enabled: v.optional(v.boolean()),
-});
+}, "schedule");
 
 const formatSchema = v.picklist(
   Object.keys(DESTINATION_FORMATS) as DestinationFormat[],
@@ -54,7 +55,7 @@ const printable = (what: string) =>
     `${what} may not contain control characters (such as NUL, tab or line breaks)`,
   );
 
-const createSchema = v.object({
+const createSchema = strictObject({
   plugin: v.pipe(v.string("plugin is required"), v.nonEmpty("plugin is required")),
   name: v.pipe(
     v.string("name is required"),
@@ -64,15 +65,15 @@ const createSchema = v.object({
     printable("name"),
   ),
   config: v.record(v.string(), v.unknown(), "config must be an object"),
-  destination: v.object({
+  destination: strictObject({
     url: v.pipe(v.string("destination.url is required"), printable("destination.url")),
     secret: v.string("destination.secret is required"),
     format: v.optional(formatSchema),
-  }, "destination must be an object with url and secret"),
+  }, "destination"),
   schedule: v.optional(scheduleSchema),
 });
 
-const updateSchema = v.object({
+const updateSchema = strictObject({
   name: v.optional(
     v.pipe(
       v.string(),
@@ -84,11 +85,11 @@ const updateSchema = v.object({
   ),
   config: v.optional(v.record(v.string(), v.unknown(), "config must be an object")),
   destination: v.optional(
-    v.object({
+    strictObject({
       url: v.optional(v.pipe(v.string(), printable("destination.url"))),
       secret: v.optional(v.string("destination.secret must be text")),
       format: v.optional(formatSchema),
-    }),
+    }, "destination"),
   ),
   schedule: v.optional(scheduleSchema),
 });
