@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { HostError, type HostErrorCode } from "./errors.ts";
 import type { Integrations } from "./integrations.ts";
 import type { Registry } from "./registry.ts";
-import { strictObject } from "./schemas.ts";
+import { redriveBody, runsQuery } from "./schemas.ts";
 import {
   cancelRun,
   checkIntegration,
@@ -19,7 +19,9 @@ import {
   redriveDeadLetters,
   startRun,
 } from "./actions.ts";
+import { DOCS_PAGE, docsFile } from "./docs.ts";
 import { lagSeconds } from "./metrics.ts";
+import { openApiDocument } from "./openapi.ts";
 import type { RunDeps } from "./run.ts";
 import type { Runner } from "./scheduler.ts";
 import type { IntegrationRow, RunRow, Store } from "./store/mod.ts";
@@ -34,6 +36,9 @@ export interface ApiDeps extends RunDeps {
   /** Aborted when the host stops; background deliveries listen to it. */
   shutdown: AbortSignal;
 }
+
+/** The version of the HTTP API the OpenAPI document describes. */
+const API_VERSION = "1.0.0";
 
 type ErrorStatus = 400 | 404 | 409 | 413 | 415 | 422 | 500 | 502 | 503;
 
@@ -87,24 +92,6 @@ async function jsonBody(
   }
 }
 
-const runsQuery = strictObject({
-  limit: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^[0-9]+$/, "limit must be a whole number from 1 to 100"),
-      v.transform(Number),
-      v.minValue(1, "limit must be a whole number from 1 to 100"),
-      v.maxValue(100, "limit must be a whole number from 1 to 100"),
-    ),
-  ),
-}, "The query");
-
-const redriveBody = strictObject({
-  webhookIds: v.optional(
-    v.array(v.string("Each webhook id must be text"), "webhookIds must be a list of webhook ids"),
-  ),
-});
-
 /** Parses a request's body or query with its schema: every issue at once, with its dot path. */
 function parsed<S extends v.GenericSchema>(
   schema: S,
@@ -133,6 +120,19 @@ function pattern(path: string): RegExp {
 export function apiRoutes(deps: ApiDeps): Hono {
   const { store, registry, integrations } = deps;
   const api = new Hono().basePath("/api");
+
+  // The description of the API and its docs page hold no data: they need no token.
+  const document = openApiDocument(API_VERSION);
+  api.get("/openapi.json", (c) => c.json(document));
+  api.get("/docs", (c) => c.html(DOCS_PAGE));
+  api.get("/docs/:file", async (c) => {
+    const file = await docsFile(c.req.param("file"));
+    if (!file) return c.json({ error: `No docs file ${c.req.param("file")}` }, 404);
+    return c.body(file.text, 200, {
+      "Content-Type": file.type,
+      "Cache-Control": "public, max-age=3600",
+    });
+  });
 
   api.use("*", async (c, next) => {
     if (!bearerMatches(c.req.header("Authorization"), deps.adminToken)) {

@@ -55,7 +55,8 @@ const printable = (what: string) =>
     `${what} may not contain control characters (such as NUL, tab or line breaks)`,
   );
 
-const createSchema = strictObject({
+/** The body of `POST /api/integrations`. */
+export const createSchema = strictObject({
   plugin: v.pipe(v.string("plugin is required"), v.nonEmpty("plugin is required")),
   name: v.pipe(
     v.string("name is required"),
@@ -73,7 +74,8 @@ const createSchema = strictObject({
   schedule: v.optional(scheduleSchema),
 });
 
-const updateSchema = strictObject({
+/** The body of `PATCH /api/integrations/:id`: every field optional. */
+export const updateSchema = strictObject({
   name: v.optional(
     v.pipe(
       v.string(),

@@ -22,3 +22,23 @@ export function strictObject<const E extends v.ObjectEntries>(
     return `${what} must be a JSON object (fields: ${fields})`;
   });
 }
+
+/** The query of `GET /api/integrations/:id/runs`. */
+export const runsQuery = strictObject({
+  limit: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[0-9]+$/, "limit must be a whole number from 1 to 100"),
+      v.transform(Number),
+      v.minValue(1, "limit must be a whole number from 1 to 100"),
+      v.maxValue(100, "limit must be a whole number from 1 to 100"),
+    ),
+  ),
+}, "The query");
+
+/** The optional body of `POST /api/integrations/:id/dead-letters/redrive`. */
+export const redriveBody = strictObject({
+  webhookIds: v.optional(
+    v.array(v.string("Each webhook id must be text"), "webhookIds must be a list of webhook ids"),
+  ),
+});
