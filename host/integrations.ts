@@ -187,6 +187,7 @@ export class Integrations {
     if (typeof body.plugin === "string" && body.plugin !== "" && !installed) {
       issues.push({ path: "plugin", message: `No plugin "${body.plugin}" is installed` });
     }
+    if (typeof body.name === "string") issues.push(...this.#nameIssues(body.name));
     const destination = body.destination;
     if (typeof destination?.url === "string" && typeof destination?.secret === "string") {
       issues.push(...this.#destinationIssues(destination.url, destination.secret));
@@ -234,6 +235,7 @@ export class Integrations {
     const body = parsed.output;
     const sealed = await this.#box.open<Sealed>(row.secrets).catch(() => undefined);
     const issues = sealed ? [] : this.#secretsToReenter(row, body);
+    if (body.name !== undefined) issues.push(...this.#nameIssues(body.name, id));
     const reenter = new Set(issues.map((i) => i.path));
     const url = body.destination?.url ?? row.destinationUrl;
     const destinationSecret = body.destination?.secret ?? sealed?.destinationSecret ?? "";
@@ -427,6 +429,23 @@ export class Integrations {
       else check(`config.${key}`, value);
     }
     return issues;
+  }
+
+  /**
+   * Two integrations may not share a name (compared without case or surrounding spaces): the
+   * dashboard, the metrics and the logs name integrations, and two alike could not be told apart.
+   */
+  #nameIssues(name: string, id?: string): Issue[] {
+    const wanted = name.trim().toLowerCase();
+    const other = this.#store.listIntegrations().find((row) =>
+      row.id !== id && row.name.trim().toLowerCase() === wanted
+    );
+    return other
+      ? [{
+        path: "name",
+        message: `Integration ${other.id} is already named "${other.name}": choose another name`,
+      }]
+      : [];
   }
 
   #destinationIssues(url: string, secret: string): Issue[] {

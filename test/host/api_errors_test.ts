@@ -146,3 +146,41 @@ Deno.test("unknown fields in a body are a 422 naming each, and change nothing", 
     await t.close();
   }
 });
+
+Deno.test("two integrations may not share a name: a 422 naming the one that has it", async () => {
+  const t = await testHost();
+  try {
+    const body = integrationBody();
+    const first = await (await t.request("/api/integrations", { method: "POST", json: body }))
+      .json();
+    const same = await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...body, name: ` ${body.name.toUpperCase()} ` },
+    });
+    equal(same.status, 422);
+    const issues: Issue[] = (await same.json()).issues;
+    deepStrictEqual(issues.map((i) => i.path), ["name"]);
+    equal(issues[0].message.includes(first.id), true, issues[0].message);
+    equal((await (await t.request("/api/integrations")).json()).length, 1);
+
+    const second = await (await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...body, name: "Another" },
+    })).json();
+    const renamed = await t.request(`/api/integrations/${second.id}`, {
+      method: "PATCH",
+      json: { name: body.name },
+    });
+    equal(renamed.status, 422);
+    equal((await renamed.json()).issues[0].path, "name");
+    // Saving an integration under its own name is no conflict.
+    const kept = await t.request(`/api/integrations/${first.id}`, {
+      method: "PATCH",
+      json: { name: body.name, schedule: { intervalSeconds: 600 } },
+    });
+    equal(kept.status, 200);
+    await kept.body?.cancel();
+  } finally {
+    await t.close();
+  }
+});
