@@ -4,11 +4,13 @@
  * @module
  */
 import { Hono } from "hono";
+import * as v from "valibot";
 import { bodyLimit } from "hono/body-limit";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { HostError, type HostErrorCode } from "./errors.ts";
 import type { Integrations } from "./integrations.ts";
 import type { Registry } from "./registry.ts";
+import { redriveBody, runsQuery } from "./schemas.ts";
 import {
   cancelRun,
   checkIntegration,
@@ -19,7 +21,9 @@ import {
   testWebhook,
 } from "./actions.ts";
 import { alertRoutes } from "./api_alerts.ts";
+import { DOCS_PAGE, docsFile } from "./docs.ts";
 import { lagSeconds } from "./metrics.ts";
+import { openApiDocument } from "./openapi.ts";
 import type { RunDeps } from "./run.ts";
 import type { Runner } from "./scheduler.ts";
 import { statusFacts, statusOf } from "./status.ts";
@@ -38,8 +42,15 @@ export interface ApiDeps extends RunDeps {
   schedule?: { nextRunAt(integrationId: string): number | undefined };
 }
 
-const STATUS: Partial<Record<HostErrorCode, 400 | 404 | 409 | 422 | 500 | 502 | 503>> = {
+/** The version of the HTTP API the OpenAPI document describes. */
+const API_VERSION = "1.0.0";
+
+type ErrorStatus = 400 | 404 | 409 | 413 | 415 | 422 | 500 | 502 | 503;
+
+const STATUS: Partial<Record<HostErrorCode, ErrorStatus>> = {
   CONFIG_INVALID: 422,
+  REQUEST_MALFORMED: 400,
+  MEDIA_TYPE_UNSUPPORTED: 415,
   NOT_FOUND: 404,
   PLUGIN_NOT_FOUND: 409,
   RUN_IN_PROGRESS: 409,
@@ -57,25 +68,76 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return match !== null && timingSafeEqual(digest(match[1]), digest(token));
 }
 
+/**
+ * The request's JSON body: 415 when it is sent as anything but `application/json`, 400 when it
+ * is not JSON. An optional body may be left out (then `{}`). The body is read first, so the size
+ * limit answers before the content type is looked at.
+ */
 async function jsonBody(
-  c: { req: { text(): Promise<string> } },
+  c: { req: { text(): Promise<string>; header(name: string): string | undefined } },
   optional = false,
 ): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === "" && optional) return {};
+  const type = (c.req.header("Content-Type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/json") {
+    throw new HostError(
+      "MEDIA_TYPE_UNSUPPORTED",
+      `Cannot read a body of type "${
+        type || "none"
+      }": send JSON with Content-Type: application/json`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch {
-    throw new HostError("CONFIG_INVALID", "The request body must be JSON", {
-      issues: [{ path: "", message: "not JSON" }],
+    throw new HostError("REQUEST_MALFORMED", "Cannot read the request body: it is not valid JSON", {
+      issues: [{ path: "", message: "The body is not valid JSON" }],
     });
   }
 }
 
-/** The API routes, mounted under `/api`. */
+/** Parses a request's body or query with its schema: every issue at once, with its dot path. */
+function parsed<S extends v.GenericSchema>(
+  schema: S,
+  input: unknown,
+  bad: { code: "CONFIG_INVALID" | "REQUEST_MALFORMED"; what: string },
+): v.InferOutput<S> {
+  const result = v.safeParse(schema, input);
+  if (result.success) return result.output;
+  const issues = result.issues.map((i) => ({ path: v.getDotPath(i) ?? "", message: i.message }));
+  throw new HostError(
+    bad.code,
+    `Cannot accept the ${bad.what}: ${issues.map((i) => i.message).join("; ")}`,
+    { issues },
+  );
+}
+
+/** The paths a route pattern such as `/api/integrations/:id` matches. */
+function pattern(path: string): RegExp {
+  const escaped = path.split("/").map((part) =>
+    part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  );
+  return new RegExp(`^${escaped.join("/")}/?$`);
+}
+
+/** The API routes, under `/api` (mount the app at `/`). */
 export function apiRoutes(deps: ApiDeps): Hono {
   const { store, registry, integrations } = deps;
-  const api = new Hono();
+  const api = new Hono().basePath("/api");
+
+  // The description of the API and its docs page hold no data: they need no token.
+  const document = openApiDocument(API_VERSION);
+  api.get("/openapi.json", (c) => c.json(document));
+  api.get("/docs", (c) => c.html(DOCS_PAGE));
+  api.get("/docs/:file", async (c) => {
+    const file = await docsFile(c.req.param("file"));
+    if (!file) return c.json({ error: `No docs file ${c.req.param("file")}` }, 404);
+    return c.body(file.text, 200, {
+      "Content-Type": file.type,
+      "Cache-Control": "public, max-age=3600",
+    });
+  });
 
   api.use("*", async (c, next) => {
     if (!bearerMatches(c.req.header("Authorization"), deps.adminToken)) {
@@ -161,7 +223,8 @@ export function apiRoutes(deps: ApiDeps): Hono {
   });
   api.get("/integrations/:id/runs", (c) => {
     const row = integrations.get(c.req.param("id"));
-    const limit = Math.min(100, Math.max(1, Number(c.req.query("limit") ?? 20) || 20));
+    const query = parsed(runsQuery, c.req.query(), { code: "REQUEST_MALFORMED", what: "query" });
+    const limit = query.limit ?? 20;
     return c.json(store.listRuns(row.id, limit).map(runView));
   });
   api.get("/runs/:runId", (c) => {
@@ -189,11 +252,11 @@ export function apiRoutes(deps: ApiDeps): Hono {
   });
   api.post("/integrations/:id/dead-letters/redrive", async (c) => {
     const row = integrations.get(c.req.param("id"));
-    const body = await jsonBody(c, true) as { webhookIds?: unknown };
-    const ids = Array.isArray(body?.webhookIds)
-      ? body.webhookIds.filter((x): x is string => typeof x === "string")
-      : undefined;
-    const requeued = await redriveDeadLetters(deps, row.id, ids);
+    const body = parsed(redriveBody, await jsonBody(c, true), {
+      code: "CONFIG_INVALID",
+      what: "redrive",
+    });
+    const requeued = await redriveDeadLetters(deps, row.id, body.webhookIds);
     return c.json({ requeued }, 202);
   });
   api.delete("/integrations/:id/dead-letters/:webhookId", (c) => {
@@ -211,9 +274,21 @@ export function apiRoutes(deps: ApiDeps): Hono {
 
   api.route("/alerts", alertRoutes(store));
 
-  api.notFound((c) =>
-    c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)
-  );
+  // Registered last, so it answers only what no route above did: a known path asked with
+  // another method is a 405 naming the methods it takes, anything else a 404.
+  const routes = api.routes.filter((r) => r.method !== "ALL")
+    .map((r) => ({ method: r.method, path: pattern(r.path) }));
+  api.all("*", (c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))];
+    if (allowed.includes("GET")) allowed.push("HEAD");
+    if (allowed.length === 0) return c.json({ error: `No route ${c.req.method} ${path}` }, 404);
+    return c.json(
+      { error: `Cannot ${c.req.method} ${path}: it takes ${allowed.join(", ")}` },
+      405,
+      { Allow: allowed.join(", ") },
+    );
+  });
   api.onError((error, c) => apiError(deps, error, c));
   return api;
 }
@@ -222,7 +297,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
 export function apiError(
   deps: Pick<ApiDeps, "logger" | "redactor">,
   error: unknown,
-  c: { json: (body: unknown, status: 400 | 404 | 409 | 413 | 422 | 500 | 502 | 503) => Response },
+  c: { json: (body: unknown, status: ErrorStatus) => Response },
 ): Response {
   if (error instanceof HostError) {
     const status = STATUS[error.code] ?? 400;

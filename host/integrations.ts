@@ -9,6 +9,7 @@ import { isWebhookSecret } from "./delivery.ts";
 import { HostError } from "./errors.ts";
 import { DEFAULT_FORMAT, DESTINATION_FORMATS, type DestinationFormat } from "./formats/mod.ts";
 import { secretFields } from "./manifest.ts";
+import { strictObject } from "./schemas.ts";
 import { pluginUrlProblem, webhookUrlProblem } from "./net.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import type { Sandbox } from "./sandbox/mod.ts";
@@ -22,7 +23,7 @@ interface Sealed {
   destinationSecret: string;
 }
 
-const scheduleSchema = v.object({
+const scheduleSchema = strictObject({
   intervalSeconds: v.optional(
     v.pipe(
       v.number(),
@@ -32,7 +33,7 @@ const scheduleSchema = v.object({
     ),
   ),
   enabled: v.optional(v.boolean()),
-});
+}, "schedule");
 
 const formatSchema = v.picklist(
   Object.keys(DESTINATION_FORMATS) as DestinationFormat[],
@@ -54,7 +55,8 @@ const printable = (what: string) =>
     `${what} may not contain control characters (such as NUL, tab or line breaks)`,
   );
 
-const createSchema = v.object({
+/** The body of `POST /api/integrations`. */
+export const createSchema = strictObject({
   plugin: v.pipe(v.string("plugin is required"), v.nonEmpty("plugin is required")),
   name: v.pipe(
     v.string("name is required"),
@@ -64,15 +66,16 @@ const createSchema = v.object({
     printable("name"),
   ),
   config: v.record(v.string(), v.unknown(), "config must be an object"),
-  destination: v.object({
+  destination: strictObject({
     url: v.pipe(v.string("destination.url is required"), printable("destination.url")),
     secret: v.string("destination.secret is required"),
     format: v.optional(formatSchema),
-  }, "destination must be an object with url and secret"),
+  }, "destination"),
   schedule: v.optional(scheduleSchema),
 });
 
-const updateSchema = v.object({
+/** The body of `PATCH /api/integrations/:id`: every field optional. */
+export const updateSchema = strictObject({
   name: v.optional(
     v.pipe(
       v.string(),
@@ -84,11 +87,11 @@ const updateSchema = v.object({
   ),
   config: v.optional(v.record(v.string(), v.unknown(), "config must be an object")),
   destination: v.optional(
-    v.object({
+    strictObject({
       url: v.optional(v.pipe(v.string(), printable("destination.url"))),
       secret: v.optional(v.string("destination.secret must be text")),
       format: v.optional(formatSchema),
-    }),
+    }, "destination"),
   ),
   schedule: v.optional(scheduleSchema),
 });
@@ -184,6 +187,7 @@ export class Integrations {
     if (typeof body.plugin === "string" && body.plugin !== "" && !installed) {
       issues.push({ path: "plugin", message: `No plugin "${body.plugin}" is installed` });
     }
+    if (typeof body.name === "string") issues.push(...this.#nameIssues(body.name));
     const destination = body.destination;
     if (typeof destination?.url === "string" && typeof destination?.secret === "string") {
       issues.push(...this.#destinationIssues(destination.url, destination.secret));
@@ -231,6 +235,7 @@ export class Integrations {
     const body = parsed.output;
     const sealed = await this.#box.open<Sealed>(row.secrets).catch(() => undefined);
     const issues = sealed ? [] : this.#secretsToReenter(row, body);
+    if (body.name !== undefined) issues.push(...this.#nameIssues(body.name, id));
     const reenter = new Set(issues.map((i) => i.path));
     const url = body.destination?.url ?? row.destinationUrl;
     const destinationSecret = body.destination?.secret ?? sealed?.destinationSecret ?? "";
@@ -424,6 +429,23 @@ export class Integrations {
       else check(`config.${key}`, value);
     }
     return issues;
+  }
+
+  /**
+   * Two integrations may not share a name (compared without case or surrounding spaces): the
+   * dashboard, the metrics and the logs name integrations, and two alike could not be told apart.
+   */
+  #nameIssues(name: string, id?: string): Issue[] {
+    const wanted = name.trim().toLowerCase();
+    const other = this.#store.listIntegrations().find((row) =>
+      row.id !== id && row.name.trim().toLowerCase() === wanted
+    );
+    return other
+      ? [{
+        path: "name",
+        message: `Integration ${other.id} is already named "${other.name}": choose another name`,
+      }]
+      : [];
   }
 
   #destinationIssues(url: string, secret: string): Issue[] {

@@ -165,7 +165,7 @@ export function createHost(options: HostOptions): Host {
     shutdown: shutdown.signal,
     schedule: scheduler,
   };
-  app.route("/api", apiRoutes(apiDeps));
+  app.route("/", apiRoutes(apiDeps));
   app.route("/", uiRoutes(apiDeps, { secureCookies: options.secureCookies }));
   app.notFound((c) =>
     c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)

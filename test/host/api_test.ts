@@ -102,7 +102,7 @@ Deno.test("POST /api/integrations lists every bad field with its dot path, and 2
       body: "{",
       headers: { "Content-Type": "application/json" },
     });
-    equal(notJson.status, 422);
+    equal(notJson.status, 400);
     const huge = await t.request("/api/integrations", {
       method: "POST",
       body: "x".repeat(2 * 1024 * 1024),

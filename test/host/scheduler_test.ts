@@ -12,7 +12,7 @@ Deno.test("the scheduler starts due integrations once, honours enabled and inter
     })).json()).id;
     const off = (await (await t.request("/api/integrations", {
       method: "POST",
-      json: { ...integrationBody(), schedule: { enabled: false } },
+      json: { ...integrationBody(), name: "Paused", schedule: { enabled: false } },
     })).json()).id;
     // First sight: due within 10 s (spread so a fleet of integrations does not fire together).
     deepStrictEqual(t.host.scheduler.tick(), []);
