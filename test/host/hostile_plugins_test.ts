@@ -67,10 +67,19 @@ Deno.test("hostile plugins in the plugins folder: every act refused, failures na
     await dropPlugin(t.pluginsDir, "hog", "hog.js");
     await dropPlugin(t.pluginsDir, "malformed", "malformed.js");
     await dropPlugin(t.pluginsDir, "import-spin", "import_spin.js");
-    await t.host.registry.scan();
+    // The folder is watched (every 50 ms here): a scan may have begun before the last manifest
+    // landed, so wait for the one that sees them all; the endless import takes up to 10 s.
+    let plugins: { id: string }[] = [];
+    let refusedCount = 0;
+    for (let i = 0; i < 300 && (plugins.length < 5 || refusedCount < 1); i++) {
+      await t.host.registry.scan();
+      plugins = await (await t.request("/api/plugins")).json();
+      refusedCount = (await (await t.request("/api/plugins/refused")).json())
+        .filter((r: { loading?: boolean }) => !r.loading).length;
+      if (plugins.length < 5 || refusedCount < 1) await new Promise((r) => setTimeout(r, 50));
+    }
 
     // The import that never ends is refused, naming the plugin and the hook; the others load.
-    const plugins = await (await t.request("/api/plugins")).json();
     deepStrictEqual(
       plugins.map((p: { id: string }) => p.id).sort(),
       ["hog", "malformed", "mimecast", "snoop", "spin"],
