@@ -182,7 +182,14 @@ export function apiRoutes(deps: ApiDeps): Hono {
 
   api.post("/integrations", async (c) => {
     const row = await integrations.create(await jsonBody(c));
-    return c.json(await view(deps, row), 201);
+    const created = await view(deps, row);
+    // A webhook secret the host generated is in this answer, and never again.
+    return c.json(
+      row.generatedSecret
+        ? { ...created, destination: { ...created.destination, secret: row.generatedSecret } }
+        : created,
+      201,
+    );
   });
   api.get(
     "/integrations",

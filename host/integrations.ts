@@ -5,7 +5,7 @@
  * @module
  */
 import * as v from "valibot";
-import { isWebhookSecret } from "./delivery.ts";
+import { generateWebhookSecret, isWebhookSecret } from "./delivery.ts";
 import { HostError } from "./errors.ts";
 import { DEFAULT_FORMAT, DESTINATION_FORMATS, type DestinationFormat } from "./formats/mod.ts";
 import { secretFields } from "./manifest.ts";
@@ -68,7 +68,8 @@ export const createSchema = strictObject({
   config: v.record(v.string(), v.unknown(), "config must be an object"),
   destination: strictObject({
     url: v.pipe(v.string("destination.url is required"), printable("destination.url")),
-    secret: v.string("destination.secret is required"),
+    // Left out, one is generated and returned once in the answer.
+    secret: v.optional(v.string("destination.secret must be text")),
     format: v.optional(formatSchema),
   }, "destination"),
   schedule: v.optional(scheduleSchema),
@@ -177,7 +178,7 @@ export class Integrations {
   }
 
   /** Validates and stores a new integration; every problem is reported at once. */
-  async create(input: unknown): Promise<IntegrationRow> {
+  async create(input: unknown): Promise<IntegrationRow & { generatedSecret?: string }> {
     const parsed = v.safeParse(createSchema, input);
     const issues = parsed.success ? [] : issuesOf(parsed.issues);
     const body = (parsed.success ? parsed.output : input ?? {}) as Partial<
@@ -189,8 +190,12 @@ export class Integrations {
     }
     if (typeof body.name === "string") issues.push(...this.#nameIssues(body.name));
     const destination = body.destination;
-    if (typeof destination?.url === "string" && typeof destination?.secret === "string") {
-      issues.push(...this.#destinationIssues(destination.url, destination.secret));
+    const generatedSecret = destination && destination.secret === undefined
+      ? generateWebhookSecret()
+      : undefined;
+    const destinationSecret = destination?.secret ?? generatedSecret;
+    if (typeof destination?.url === "string" && typeof destinationSecret === "string") {
+      issues.push(...this.#destinationIssues(destination.url, destinationSecret));
     }
     const configInput = body.config;
     const config =
@@ -202,7 +207,8 @@ export class Integrations {
     }
     const valid = parsed.output;
     const { plain, secret } = splitSecrets(installed, config);
-    this.#redactor.add([...Object.values(secret), valid.destination.secret]);
+    const webhookSecret = valid.destination.secret ?? generatedSecret!;
+    this.#redactor.add([...Object.values(secret), webhookSecret]);
     const now = new Date().toISOString();
     const row = {
       id: crypto.randomUUID(),
@@ -210,7 +216,7 @@ export class Integrations {
       name: valid.name,
       config: plain,
       secrets: await this.#box.seal(
-        { config: secret, destinationSecret: valid.destination.secret } satisfies Sealed,
+        { config: secret, destinationSecret: webhookSecret } satisfies Sealed,
       ),
       destinationUrl: valid.destination.url,
       destinationFormat: valid.destination.format ?? DEFAULT_FORMAT,
@@ -220,7 +226,8 @@ export class Integrations {
       updatedAt: now,
     };
     this.#store.insertIntegration(row);
-    return this.#store.getIntegration(row.id)!;
+    const stored = this.#store.getIntegration(row.id)!;
+    return generatedSecret ? { ...stored, generatedSecret } : stored;
   }
 
   /**

@@ -454,3 +454,29 @@ Deno.test("dead letters keep the receiver's answer; one can be redriven or disca
     await t.close();
   }
 });
+
+Deno.test("a webhook secret left out is generated, returned once in the 201, and signs deliveries", async () => {
+  const t = await testHost();
+  try {
+    const body = integrationBody();
+    const created = await t.request("/api/integrations", {
+      method: "POST",
+      json: {
+        ...body,
+        destination: { url: body.destination.url },
+        schedule: { enabled: false },
+      },
+    });
+    equal(created.status, 201);
+    const answer = await created.json();
+    const generated = answer.destination.secret as string;
+    equal(/^whsec_[A-Za-z0-9+/]+=*$/.test(generated), true, generated);
+    const read = await (await t.request(`/api/integrations/${answer.id}`)).text();
+    equal(read.includes(generated), false, "never shown again");
+    await t.request(`/api/integrations/${answer.id}/test-webhook`, { method: "POST" });
+    equal(t.receiver.received.length, 1);
+    t.receiver.verifyAll(generated);
+  } finally {
+    await t.close();
+  }
+});
