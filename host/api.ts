@@ -346,7 +346,7 @@ export async function view(deps: ApiDeps, row: IntegrationRow) {
   const [lastRun] = deps.store.listRuns(row.id, 1);
   const now = deps.clock.now();
   const secrets = await deps.integrations.secretsState(row);
-  const facts = await statusFacts(deps, row);
+  const facts = await statusFacts(deps, row, secrets.readable);
   const { status, reason } = statusOf(facts);
   const next = facts.enabled && facts.pluginInstalled
     ? deps.schedule?.nextRunAt(row.id)
@@ -379,8 +379,8 @@ export async function view(deps: ApiDeps, row: IntegrationRow) {
     runningRunId: deps.runner.runningId(row.id) ?? null,
     lastRun: lastRun ? runView(lastRun) : null,
     streams: deps.store.listStreams(row.id).map((s) => ({ ...s, lagSeconds: lagSeconds(s, now) })),
-    outboxPending: deps.store.pendingCount(row.id),
-    deadLetters: deps.store.deadLetterCount(row.id),
+    outboxPending: facts.outboxPending,
+    deadLetters: facts.deadLetters,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

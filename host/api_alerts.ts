@@ -53,7 +53,7 @@ export interface AlertQuery {
 }
 
 /** The cursor after an alert: opaque to clients. */
-export function cursorOf(alert: StoredAlert): string {
+function cursorOf(alert: StoredAlert): string {
   return btoa(`${alert.occurredMs}.${alert.seq}`).replace(/=+$/, "");
 }
 
@@ -175,6 +175,16 @@ function exportStream(
   }, { highWaterMark: 0 });
 }
 
+/** One page of a listing, and the cursor of the next when there is one. */
+export function alertPage(
+  store: Store,
+  query: AlertQuery,
+): { alerts: StoredAlert[]; next: string | null } {
+  const rows = store.alerts.list(query.filter, { before: query.before, limit: query.limit + 1 });
+  const alerts = rows.slice(0, query.limit);
+  return { alerts, next: rows.length > query.limit ? cursorOf(alerts[alerts.length - 1]) : null };
+}
+
 /** The `/alerts` routes, mounted under `/api` behind its admin-token check. */
 export function alertRoutes(store: Store): Hono {
   const routes = new Hono();
@@ -197,13 +207,8 @@ export function alertRoutes(store: Store): Hono {
         "Content-Disposition": 'attachment; filename="alerts.csv"',
       });
     }
-    const rows = store.alerts.list(query.filter, {
-      before: query.before,
-      limit: query.limit + 1,
-    });
-    const page = rows.slice(0, query.limit);
-    const next = rows.length > query.limit ? cursorOf(page[page.length - 1]) : null;
-    return c.json({ alerts: page.map(alertView), next });
+    const { alerts, next } = alertPage(store, query);
+    return c.json({ alerts: alerts.map(alertView), next });
   });
   return routes;
 }

@@ -5,6 +5,7 @@
  * manifest about 13 KB, so the limits only stop what is not a plugin.
  * @module
  */
+import { join } from "./bytes.ts";
 import { HostError } from "./errors.ts";
 import { type Manifest, parseManifestText } from "./manifest.ts";
 
@@ -46,13 +47,7 @@ async function readAtMost(
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
+  return join(chunks, total);
 }
 
 /** Finds manifest files: `*.json` at the top of the folder, and `*\/manifest.json` one level down. */

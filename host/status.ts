@@ -113,8 +113,15 @@ export interface StatusSources {
   clock: Clock;
 }
 
-/** The facts of one integration, read now. */
-export async function statusFacts(deps: StatusSources, row: IntegrationRow): Promise<StatusFacts> {
+/**
+ * The facts of one integration, read now; `secretsReadable` when the caller has already opened
+ * the secrets (each opening is a decryption).
+ */
+export async function statusFacts(
+  deps: StatusSources,
+  row: IntegrationRow,
+  secretsReadable?: boolean,
+): Promise<StatusFacts> {
   const installed = deps.registry.get(row.pluginId);
   const now = deps.clock.now();
   const lastFinished = deps.store.listRuns(row.id, 5).find((r) => r.status !== "running");
@@ -123,7 +130,7 @@ export async function statusFacts(deps: StatusSources, row: IntegrationRow): Pro
   const late = row.config.lateArrivalMinutes;
   return {
     now,
-    secretsReadable: (await deps.integrations.secretsState(row)).readable,
+    secretsReadable: secretsReadable ?? (await deps.integrations.secretsState(row)).readable,
     running: deps.runner.runningId(row.id) !== undefined,
     enabled: row.enabled,
     pluginInstalled: installed !== undefined,

@@ -15,13 +15,8 @@
  * @module
  */
 import type { Clock } from "../types.ts";
-import {
-  CHUNK_BYTES,
-  join,
-  NULL_BODY_STATUSES,
-  type SandboxMessage,
-  toErrorData,
-} from "./_protocol.ts";
+import { join } from "../bytes.ts";
+import { CHUNK_BYTES, NULL_BODY_STATUSES, type SandboxMessage, toErrorData } from "./_protocol.ts";
 
 /** The call an operation belongs to. */
 export interface OpOwner {

@@ -5,18 +5,17 @@
  * @module
  */
 import type { Json } from "../types.ts";
-import { type ErrorData, fromErrorData, type Hook, type LogLevel } from "./_protocol.ts";
+import {
+  type ErrorData,
+  fromErrorData,
+  type Hook,
+  type LogLevel,
+  type SandboxMessage,
+} from "./_protocol.ts";
 import { SandboxError } from "./errors.ts";
 
 /** A request the plugin asked the host to make. */
-export interface RequestMessage {
-  id: number;
-  op: number;
-  url: string;
-  method: string;
-  headers: [string, string][];
-  body: string | null;
-}
+export type RequestMessage = Omit<Extract<SandboxMessage, { type: "fetch" }>, "type">;
 
 const LEVELS = new Set<string>(["debug", "info", "warn", "error"]);
 

@@ -4,7 +4,8 @@
  * memory watched; and how it ended, in words.
  * @module
  */
-import { encodeLine, type Hook, join, LineTooLongError, readLines } from "./_protocol.ts";
+import { join } from "../bytes.ts";
+import { encodeLine, type Hook, LineTooLongError, readLines } from "./_protocol.ts";
 
 /** Why a sandbox process ended; `hook` is the call that caused it, when one did. */
 export interface Ending {

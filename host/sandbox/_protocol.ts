@@ -8,6 +8,7 @@
  * travel as chunks the sandbox pulls one at a time, so neither side buffers a whole download.
  * @module
  */
+import { join } from "../bytes.ts";
 import type { Json } from "../types.ts";
 
 /** The hooks a sandbox runs; `import` is the module's evaluation. */
@@ -141,20 +142,6 @@ export async function* readLines(
       if (size > maxBytes) throw new LineTooLongError(`over ${maxBytes} bytes`);
     }
   }
-}
-
-/** The parts one after another in one array (`size`: their total length, when known). */
-export function join(
-  parts: Uint8Array[],
-  size = parts.reduce((n, part) => n + part.byteLength, 0),
-): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /** Reads whatever was thrown into its wire form, without trusting its getters. */

@@ -7,13 +7,13 @@
  * Arguments: the heartbeat interval (ms), the largest line it may send, the largest request body.
  * @module
  */
+import { join } from "../bytes.ts";
 import { Bridge } from "./_runner_bridge.ts";
 import {
   encodeLine,
   type ErrorData,
   fromErrorData,
   type HostMessage,
-  join,
   readLines,
   type SandboxMessage,
   toErrorData,

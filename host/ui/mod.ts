@@ -17,7 +17,7 @@ import {
   testWebhook,
 } from "../actions.ts";
 import { type ApiDeps, bearerMatches, view } from "../api.ts";
-import { alertRoutes, cursorOf, parseQuery } from "../api_alerts.ts";
+import { alertPage, alertRoutes, parseQuery } from "../api_alerts.ts";
 import { alertsPage } from "./alerts_page.ts";
 import { generateWebhookSecret } from "../delivery.ts";
 import { HostError } from "../errors.ts";
@@ -307,12 +307,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         alertsPage({ query: raw, alerts: [], next: null, integrations, error: query }),
       );
     }
-    const rows = deps.store.alerts.list(query.filter, {
-      before: query.before,
-      limit: query.limit + 1,
-    });
-    const alerts = rows.slice(0, query.limit);
-    const next = rows.length > query.limit ? cursorOf(alerts[alerts.length - 1]) : null;
+    const { alerts, next } = alertPage(deps.store, query);
     return render(c, "Alerts", alertsPage({ query: raw, alerts, next, integrations }));
   });
   ui.route("/alerts/data", alertRoutes(deps.store));
