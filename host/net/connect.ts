@@ -83,9 +83,13 @@ export async function checkedAddresses(
 /**
  * A fetch that checks where each request would connect under `ruleOf(url)`, never follows
  * redirects, names network failures, and connects to the checked address. `base` is the
- * network: the runtime's `fetch` (connections pinned through a SOCKS5 relay and kept alive per
- * checked address, `pinned.ts`; names resolved with `Deno.resolveDns` unless a resolver is
- * given), or a test's fake, which then receives each request after the checks.
+ * network: the runtime's `fetch` (a name's connections pinned through a SOCKS5 relay and kept
+ * alive per checked address, `pinned.ts`; names resolved with `Deno.resolveDns` unless a resolver
+ * is given), or a test's fake, which then receives each request after the checks.
+ *
+ * An IP literal is its own address: there is no name to answer differently later, so its
+ * requests go straight to it on a client of their own (kept alive, no relay hop: the relay's copy
+ * of every byte through this process is what the pin costs, and a literal needs no pin).
  */
 export function guardedFetch(
   ruleOf: (url: URL) => AddressRule,
@@ -98,12 +102,27 @@ export function guardedFetch(
   const viaPin = (addresses: readonly string[]) =>
     namingFailures((input, init) => pinned.fetch(addresses, input, init));
   const fake = namingFailures(base);
+  const direct = directFetch(options.caCerts);
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     const addresses = await checkedAddresses(url, ruleOf(url), { resolver, signal });
     const request = { ...init, redirect: "manual" } as const;
     if (!real || !addresses) return fake(input, request);
+    if (classifyAddress(hostOf(url))) return direct(input, request);
     return viaPin(addresses)(input, request);
   };
+}
+
+/**
+ * The runtime's fetch for IP literals, with failures named: its default client, or one client
+ * made on first use when extra CA certificates are given (tests' TLS servers).
+ */
+function directFetch(caCerts: string[] | undefined): typeof fetch {
+  let client: Deno.HttpClient | undefined;
+  return namingFailures((input, init) => {
+    if (!caCerts) return fetch(input, init);
+    client ??= Deno.createHttpClient({ caCerts });
+    return fetch(input, { ...init, client });
+  });
 }
