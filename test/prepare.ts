@@ -1,12 +1,16 @@
 /**
  * Gets what the tests need before they run, so the README's test command alone passes on a fresh
- * machine (SPEC §7): Debian's chromium for the browser tests, installed with apt-get when it is
- * missing and we are root. Anything it cannot get ends the command with what to do.
+ * machine (SPEC §7): Debian's chromium for the browser tests and curl for the README's examples
+ * (`test/readme_test.ts`), each installed with apt-get when it is missing and we are root.
+ * Anything it cannot get ends the command with what to do.
  * @module
  */
 
 /** Where the browser tests expect Chromium. */
 export const CHROMIUM = "/usr/bin/chromium";
+
+/** Where the README's examples find curl. */
+export const CURL = "/usr/bin/curl";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -28,25 +32,36 @@ async function sh(command: string, args: string[]): Promise<{ ok: boolean; outpu
   return { ok: success, output: `${decode(stdout)}${decode(stderr)}`.slice(-2000) };
 }
 
-/** Installs Debian's chromium when it is missing; throws with what to do when it cannot. */
-export async function ensureChromium(): Promise<void> {
-  if (await exists(CHROMIUM)) return;
+/** Installs a Debian package when `path` is missing; throws with what to do when it cannot. */
+async function ensurePackage(name: string, path: string, why: string): Promise<void> {
+  if (await exists(path)) return;
   if (Deno.uid() !== 0) {
     throw new Error(
-      `${CHROMIUM} is missing and only root can install it: run "sudo apt-get install -y chromium", then the tests again`,
+      `${path} is missing and only root can install it: run "sudo apt-get install -y ${name}", then the tests again`,
     );
   }
-  console.error(`Installing Debian's chromium for the browser tests (apt-get) ...`);
+  console.error(`Installing Debian's ${name} for ${why} (apt-get) ...`);
   const update = await sh("apt-get", ["update", "-qq"]);
-  const install = update.ok ? await sh("apt-get", ["install", "-y", "-qq", "chromium"]) : update;
-  if (!install.ok || !(await exists(CHROMIUM))) {
-    throw new Error(`Cannot install chromium with apt-get:\n${install.output}`);
+  const install = update.ok ? await sh("apt-get", ["install", "-y", "-qq", name]) : update;
+  if (!install.ok || !(await exists(path))) {
+    throw new Error(`Cannot install ${name} with apt-get:\n${install.output}`);
   }
+}
+
+/** Installs Debian's chromium when it is missing; throws with what to do when it cannot. */
+export function ensureChromium(): Promise<void> {
+  return ensurePackage("chromium", CHROMIUM, "the browser tests");
+}
+
+/** Installs curl when it is missing; throws with what to do when it cannot. */
+export function ensureCurl(): Promise<void> {
+  return ensurePackage("curl", CURL, "the README's examples");
 }
 
 if (import.meta.main) {
   try {
     await ensureChromium();
+    await ensureCurl();
   } catch (error) {
     console.error(`Cannot prepare the tests: ${(error as Error).message}`);
     Deno.exit(1);
