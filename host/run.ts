@@ -14,6 +14,7 @@ import { childLogger } from "./logger.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import { type SortedPage, sortResults } from "./sandbox/mod.ts";
 import type { Redactor } from "./secrets.ts";
+import { lagSeconds } from "./status.ts";
 import { ALERT_RETENTION_DAYS, type PageWrite, type Store, summaryOf } from "./store/mod.ts";
 import type { Clock, Logger, Page, SkippedSpan } from "./types.ts";
 
@@ -50,6 +51,7 @@ export async function runOnce(
 ): Promise<void> {
   try {
     await runAndRecord(deps, integrationId, runId, signal);
+    noteLags(deps, integrationId);
   } catch (error) {
     // Recording the run's end failed too (a full disk, a database gone): the run stays
     // `running` until the next start marks it interrupted; the host keeps going.
@@ -169,12 +171,30 @@ async function runAndRecord(
   }
 }
 
-/** Deletes a bounded number of stored alerts older than the retention; returns how many. */
+/**
+ * Deletes a bounded number of stored alerts older than the retention, and the charts' hours
+ * older than it; returns how many alerts.
+ */
 export function pruneStoredAlerts(
   deps: Pick<RunDeps, "store" | "clock" | "alertRetentionDays">,
 ): number {
   const days = deps.alertRetentionDays ?? ALERT_RETENTION_DAYS;
-  return deps.store.alerts.prune(deps.clock.now() - days * 86_400_000);
+  const before = deps.clock.now() - days * 86_400_000;
+  deps.store.hours.prune(before);
+  return deps.store.alerts.prune(before);
+}
+
+/**
+ * Samples each log type's lag as a run ends, whatever its outcome, for the lag chart: a run
+ * that fails before its first page still shows the lag growing.
+ */
+function noteLags(deps: RunDeps, integrationId: string): void {
+  const now = deps.clock.now();
+  const lags = deps.store.listStreams(integrationId).flatMap((s) => {
+    const lag = lagSeconds(s, now);
+    return lag === null ? [] : [{ logType: s.logType, lagSeconds: lag }];
+  });
+  deps.store.hours.noteLags(integrationId, lags, now);
 }
 
 /**

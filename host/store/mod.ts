@@ -25,6 +25,7 @@ import {
 } from "./rows.ts";
 import { MIGRATIONS } from "./schema.ts";
 import { AlertStore } from "./alerts.ts";
+import { StreamHours } from "./stream_hours.ts";
 
 export type {
   AlertSummary,
@@ -44,6 +45,7 @@ export {
   summaryOf,
 } from "./alerts.ts";
 export { INVALID_KEPT } from "./rows.ts";
+export { HOUR_MS, hourOf, type StreamHour, StreamHours } from "./stream_hours.ts";
 
 /** Alert ids inserted per statement (three parameters each). */
 const ID_CHUNK = 200;
@@ -94,6 +96,8 @@ export class Store {
   #statements = new Map<string, StatementSync>();
   /** The alerts stored pages kept, for operators to search and export. */
   readonly alerts: AlertStore;
+  /** Alerts stored and lag per log type and hour, for the console's charts. */
+  readonly hours: StreamHours;
 
   /** Opens (and migrates) the database; `now` stamps rows, so tests can fake time. */
   constructor(path: string, now: () => number = Date.now) {
@@ -111,6 +115,7 @@ export class Store {
     );
     this.#migrate();
     this.alerts = new AlertStore((sql) => this.#sql(sql));
+    this.hours = new StreamHours((sql) => this.#sql(sql));
   }
 
   #migrate(): void {
@@ -408,6 +413,7 @@ export class Store {
     );
     for (const [name, s] of streams) {
       upsert.run(page.integrationId, name, s.newestAt, s.listedAt, s.n);
+      if (s.n > 0) this.hours.addAlerts(page.integrationId, name, s.n, this.#now());
     }
   }
 

@@ -128,4 +128,19 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX alerts_newest ON alerts(occurred_ms, seq);
    CREATE INDEX alerts_by_integration ON alerts(integration_id, occurred_ms, seq);
    CREATE INDEX alerts_stored ON alerts(stored_ms);`,
+  // The console's charts (SPEC §5.8), per integration, log type and UTC hour (epoch ms of its
+  // start): the alerts stored in that hour, counted by the page's own transaction, and the largest
+  // lag seen at the end of a run in it. A few rows a day per log type, however many alerts, so a
+  // week's chart reads 168 rows instead of grouping every stored alert; pruned with the alerts'
+  // retention. By hour first too, for the dashboard's one grouped read of every integration's day
+  // and for pruning.
+  `CREATE TABLE stream_hours (
+     integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+     log_type TEXT NOT NULL,
+     hour_ms INTEGER NOT NULL,
+     alerts INTEGER NOT NULL DEFAULT 0,
+     lag_seconds INTEGER,
+     PRIMARY KEY (integration_id, hour_ms, log_type)
+   ) WITHOUT ROWID;
+   CREATE INDEX stream_hours_by_hour ON stream_hours(hour_ms, integration_id, alerts);`,
 ];
