@@ -10,7 +10,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { HostError, type HostErrorCode } from "./errors.ts";
 import type { Integrations } from "./integrations.ts";
 import type { Registry } from "./registry.ts";
-import { redriveBody, runsQuery } from "./schemas.ts";
+import { redriveBody, runsQuery, statsQuery } from "./schemas.ts";
+import { hourlyStats } from "./stats.ts";
 import {
   cancelRun,
   checkIntegration,
@@ -233,6 +234,14 @@ export function apiRoutes(deps: ApiDeps): Hono {
     const query = parsed(runsQuery, c.req.query(), { code: "REQUEST_MALFORMED", what: "query" });
     const limit = query.limit ?? 20;
     return c.json(store.listRuns(row.id, limit).map(runView));
+  });
+  api.get("/integrations/:id/stats", (c) => {
+    const row = integrations.get(c.req.param("id"));
+    const query = parsed(statsQuery, c.req.query(), { code: "REQUEST_MALFORMED", what: "query" });
+    const logTypes = store.listStreams(row.id).map((s) => s.logType);
+    return c.json(
+      hourlyStats(store, row.id, { hours: query.hours, now: deps.clock.now(), logTypes }),
+    );
   });
   api.get("/runs/:runId", (c) => {
     const run = store.getRun(c.req.param("runId"));

@@ -7,7 +7,7 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { createSchema, updateSchema } from "./integrations.ts";
-import { alertsQuery, redriveBody, runsQuery } from "./schemas.ts";
+import { alertsQuery, redriveBody, runsQuery, statsQuery } from "./schemas.ts";
 
 /** One route as the document describes it. */
 interface Route {
@@ -136,6 +136,13 @@ export const ROUTES: Route[] = [
     summary: "Recent runs, newest first",
     ok: [200, "Runs"],
     query: runsQuery,
+  },
+  {
+    method: "get",
+    path: "/api/integrations/{id}/stats",
+    summary: "Alerts stored per hour and lag per hour, per log type",
+    ok: [200, "{ hours, logTypes: [{ logType, alerts, lagSeconds }] }"],
+    query: statsQuery,
   },
   { method: "get", path: "/api/runs/{runId}", summary: "Read a run", ok: [200, "The run"] },
   {

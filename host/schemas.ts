@@ -36,6 +36,20 @@ export const runsQuery = strictObject({
   ),
 }, "The query");
 
+/** The query of `GET /api/integrations/:id/stats`. */
+export const statsQuery = strictObject({
+  hours: v.optional(
+    v.pipe(
+      v.string(),
+      v.description("Hours back, ending with the current hour: 1 to 720, default 168 (a week)"),
+      v.regex(/^[0-9]+$/, "hours must be a whole number from 1 to 720"),
+      v.transform(Number),
+      v.minValue(1, "hours must be a whole number from 1 to 720"),
+      v.maxValue(720, "hours must be a whole number from 1 to 720"),
+    ),
+  ),
+}, "The query");
+
 /** The optional body of `POST /api/integrations/:id/dead-letters/redrive`. */
 export const redriveBody = strictObject({
   webhookIds: v.optional(

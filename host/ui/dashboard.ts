@@ -7,6 +7,7 @@ import { html } from "hono/html";
 import type { view } from "../api.ts";
 import type { Manifest } from "../manifest.ts";
 import type { RefusedManifest } from "../registry.ts";
+import { daySparkline } from "./charts.ts";
 import { age, badge, type Html, when } from "./layout.ts";
 
 /** An integration as the API shows it. */
@@ -26,13 +27,23 @@ export function loginPage(error?: string): Html {
   `;
 }
 
-/** The dashboard: plugins, refused manifests, integrations with status and lag. */
+/** Every integration's alerts per hour over the last 24 hours (stats.ts's alertsLastDay). */
+export interface LastDay {
+  /** The first hour, as an ISO time. */
+  from: string;
+  /** Per integration id, 24 counts, oldest first; an integration absent had none. */
+  byIntegration: Map<string, number[]>;
+}
+
+/** The dashboard: plugins, refused manifests, integrations with status, lag and their day. */
 export function dashboardPage(
   plugins: Manifest[],
   refused: RefusedManifest[],
   integrations: IntegrationView[],
   notice?: string,
+  lastDay: LastDay = { from: new Date().toISOString(), byIntegration: new Map() },
 ): Html {
+  const day = (id: string) => lastDay.byIntegration.get(id) ?? new Array<number>(24).fill(0);
   return html`${notice ? html`<p class="notice">${notice}</p>` : ""}<h1>Integrations</h1>
 ${
     integrations.length === 0
@@ -44,6 +55,7 @@ ${
               <th>Name</th>
               <th>Status</th>
               <th>Lag per log type</th>
+              <th>Alerts, last 24 h</th>
               <th>Last run</th>
               <th>Last error</th>
             </tr>
@@ -59,6 +71,7 @@ ${
                   : i.streams.map((s) =>
                     html`<div>${s.logType}: ${age(s.lagSeconds)} · ${s.alerts} alerts</div>`
                   )}</td>
+                <td>${daySparkline(lastDay.from, day(i.id))}</td>
                 <td>${runSummary(i.lastRun)}</td>
                 <td>${i.status === "secrets-unreadable"
                   ? html`

@@ -13,12 +13,16 @@ import {
   isDestinationFormat,
 } from "../formats/mod.ts";
 import type { Alert, CheckResult } from "../types.ts";
+import type { HourlyStats } from "../stats.ts";
+import { integrationCharts } from "./charts.ts";
 import type { IntegrationView } from "./dashboard.ts";
 import { age, badge, csrfField, type Html, postButton, when } from "./layout.ts";
 
 /** An integration's page: status, actions, streams, runs, dead letters, invalid records. */
 export function integrationPage(options: {
   integration: IntegrationView;
+  /** Alerts and lag per hour, for the charts; none, no charts. */
+  stats?: HourlyStats;
   runs: RunRow[];
   deadLetters: BatchRow[];
   invalid: { runId: string; record: unknown; issues: unknown; createdAt: string }[];
@@ -108,6 +112,7 @@ export function integrationPage(options: {
         )}</tbody>
       </table>
     `}
+    ${options.stats ? integrationCharts(options.stats) : ""}
     <h2>Runs</h2>
     ${options.runs.length === 0 ? html`<p class="muted">No run yet.</p>` : html`
       <table id="runs">

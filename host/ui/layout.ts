@@ -6,6 +6,7 @@
  */
 import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
+import { CHARTS_SCRIPT_PATH } from "./chart_assets.ts";
 
 /** Escaped HTML, as Hono's `html` tag returns it. */
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
@@ -31,6 +32,8 @@ fieldset{border:1px solid #e3e6ea;border-radius:6px;margin:1rem 0;padding:.4rem 
 button,.button{background:#14213d;color:#fff;border:0;border-radius:4px;padding:.45rem .9rem;font:inherit;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary,.button.secondary{background:#5b6470}button.danger,.button.danger{background:#b3261e}.actions{display:flex;gap:.5rem;flex-wrap:wrap;margin:.8rem 0}.actions form{margin:0}
 code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{white-space:pre-wrap;word-break:break-all;background:#f1f3f5;padding:.5rem;border-radius:4px;max-height:18rem;overflow:auto}
+.chart{position:relative;height:240px;margin:.4rem 0 1rem}.spark{position:relative;height:28px;width:120px;margin-top:.2rem}
+h3{font-size:1rem;margin:1rem 0 .3rem}.day{position:relative}.sr-only{position:absolute;top:0;left:0;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .muted{color:#5b6470}.checks label{display:inline-flex;gap:.3rem;font-weight:400;margin-right:1rem}
 @media (max-width:700px){header{padding:.6rem .8rem;gap:.8rem}main{margin:1rem auto;padding:0 .7rem}
 table{display:block;overflow-x:auto;white-space:nowrap}.card{padding:.8rem}h1{font-size:1.25rem}}
@@ -116,6 +119,7 @@ export function page(
           : ""}</header>
         <main>${body}</main>
         <script src="${SCRIPT_PATH}" defer></script>
+        <script src="${CHARTS_SCRIPT_PATH}" defer></script>
       </body>
     </html>
   `;

@@ -27,6 +27,13 @@ import type { Issue } from "../types.ts";
 import type { InstalledPlugin } from "../registry.ts";
 import { type FieldState, layoutOf, readConfigForm, type SchemaNode } from "./form.ts";
 import { page, pageScript, SCRIPT_PATH } from "./layout.ts";
+import { alertsLastDay, hourlyStats } from "../stats.ts";
+import {
+  CHART_LIBRARY_PATH,
+  chartLibrary,
+  CHARTS_SCRIPT_PATH,
+  chartsScript,
+} from "./chart_assets.ts";
 import { dashboardPage, loginPage } from "./dashboard.ts";
 import { type HostFields, integrationForm } from "./integration_form.ts";
 import {
@@ -62,6 +69,17 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     c.body(pageScript(), 200, {
       "Content-Type": "text/javascript; charset=utf-8",
       "Cache-Control": "no-cache",
+    }));
+  ui.get(CHARTS_SCRIPT_PATH, (c) =>
+    c.body(chartsScript(), 200, {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "no-cache",
+    }));
+  // Its path names its version: a new version is a new path, so a year of caching is safe.
+  ui.get(CHART_LIBRARY_PATH, async (c) =>
+    c.body(await chartLibrary(), 200, {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "public, max-age=31536000, immutable",
     }));
   ui.get("/login", (c) => c.html(page("Log in", loginPage())));
   ui.post("/login", async (c) => {
@@ -140,6 +158,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         deps.registry.refused(),
         integrations,
         takeFlash(c),
+        alertsLastDay(deps.store, deps.clock.now()),
       ),
     );
   });
@@ -454,8 +473,13 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     result?: Parameters<typeof integrationPage>[0]["result"],
   ) {
     const row = deps.integrations.get(c.req.param("id")!);
+    const integration = await view(deps, row);
     return integrationPage({
-      integration: await view(deps, row),
+      integration,
+      stats: hourlyStats(deps.store, row.id, {
+        now: deps.clock.now(),
+        logTypes: integration.streams.map((s) => s.logType),
+      }),
       runs: deps.store.listRuns(row.id, 20),
       deadLetters: deps.store.listDeadLetters(row.id),
       invalid: deps.store.listInvalid(row.id, 10),
