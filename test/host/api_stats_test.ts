@@ -71,6 +71,24 @@ Deno.test("GET /api/integrations/:id/stats gives a week of hours per log type: t
   }
 });
 
+Deno.test("the hours are pruned with the alerts' retention when a run starts", async () => {
+  const t = await testHost({ alertRetentionDays: 1 });
+  try {
+    const { id, alerts } = await ranOnce(t);
+    t.clock.advance(2 * 24 * HOUR);
+    const month = async () =>
+      ((await (await t.request(`/api/integrations/${id}/stats?hours=720`)).json()) as Stats)
+        .logTypes.reduce((sum, s) => sum + s.alerts.reduce((a, b) => a + b, 0), 0);
+    equal(await month(), alerts, "kept until something prunes");
+    const { runId } = await (await t.request(`/api/integrations/${id}/runs`, { method: "POST" }))
+      .json();
+    await awaitRun(t, id, runId);
+    equal(await month(), 0);
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("GET /api/integrations/:id/stats checks its query, its integration and the token", async () => {
   const t = await testHost();
   try {
