@@ -15,17 +15,30 @@ import { ADMIN, awaitRun, integrationBody, NOW, testHost } from "../_host.ts";
 const HOUR = 3_600_000;
 const ARTIFACTS = new URL("../../../test-artifacts/ui/", import.meta.url);
 
+/** URL records per run; runs 3 hours apart, each with a fifth as many attachments. */
+const RUNS = [60, 140, 25, 200, 90, 120];
+
 async function world() {
   const t = await testHost();
-  t.sim.add("url", generateRecords("url", 250, { start: NOW - 2 * HOUR, stepMs: 1000 }));
-  t.sim.add("attachment", generateRecords("attachment", 40, { start: NOW - 2 * HOUR }));
-  t.sim.add("impersonation", generateRecords("impersonation", 30, { start: NOW - 2 * HOUR }));
   const created = await t.request("/api/integrations", { method: "POST", json: integrationBody() });
   equal(created.status, 201);
   const { id } = await created.json();
-  const { runId } = await (await t.request(`/api/integrations/${id}/runs`, { method: "POST" }))
-    .json();
-  equal((await awaitRun(t, id, runId)).status, "succeeded");
+  for (const [k, n] of RUNS.entries()) {
+    if (k > 0) t.clock.advance(3 * HOUR);
+    // Records from the hour before the run; distinct offsets, distinct records.
+    const offset = k * 1000;
+    const start = t.clock.now() - HOUR - offset * 1000;
+    t.sim.add("url", generateRecords("url", n, { start, stepMs: 1000, offset }));
+    const some = Math.round(n / 5);
+    t.sim.add("attachment", generateRecords("attachment", some, { start, stepMs: 1000, offset }));
+    t.sim.add(
+      "impersonation",
+      generateRecords("impersonation", some, { start, stepMs: 1000, offset }),
+    );
+    const { runId } = await (await t.request(`/api/integrations/${id}/runs`, { method: "POST" }))
+      .json();
+    equal((await awaitRun(t, id, runId)).status, "succeeded");
+  }
   const stop = new AbortController();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: stop.signal, onListen: () => {} },
@@ -141,8 +154,8 @@ Deno.test("Chart.js draws the integration page's alerts and lag per hour and the
     equal(lag.type, "line");
     deepStrictEqual(
       lag.datasets.map((d) => [d.label, d.data.filter((v) => v !== null).length]),
-      stats.logTypes.map((s) => [s.logType, 1]),
-      "one lag sample per log type: the run's end",
+      stats.logTypes.map((s) => [s.logType, RUNS.length]),
+      "one lag sample per log type and run: each run's end",
     );
     await page.locator("#charts").screenshot({
       path: new URL("10-charts.png", ARTIFACTS).pathname,
@@ -205,7 +218,11 @@ Deno.test("the charts take the dark scheme's colours; without JavaScript their n
       cells.slice(1, 1 + stats.logTypes.length).map(Number),
       stats.logTypes.map((s) => s.alerts[167]),
     );
-    equal(await page.locator("#chart-table tbody tr").count(), 1, "only the hour that holds some");
+    equal(
+      await page.locator("#chart-table tbody tr").count(),
+      RUNS.length,
+      "only the hours that hold something: the runs'",
+    );
     await page.goto(`${w.origin}/`);
     const day = alertsLastDay(w.t.host.store, w.t.clock.now()).byIntegration.get(w.id) ?? [];
     equal(
