@@ -46,7 +46,7 @@ export function integrationCharts(stats: HourlyStats): Html {
         : html`
           <h3>Alerts stored per hour</h3>
           <p
-            class="help">By log type, in the UTC hour the host stored them (what arrived and went out to the webhook), not the hour they occurred: a late or backfilled alert counts when it came in.</p>
+            class="help">By log type, in the UTC hour the host stored them (what arrived and was queued for the webhook), not the hour they occurred: a late or backfilled alert counts when it came in.</p>
           <div class="chart" hidden>
             <canvas id="alerts-chart" data-chart="alerts"
               data-series="${alertSeries}" role="img"
