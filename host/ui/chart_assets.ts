@@ -3,8 +3,8 @@
  * scripts only from the host and none inline): Chart.js's UMD bundle from the npm package, under a
  * path naming its version so it can be cached for a year, and a small script that draws each
  * `canvas[data-chart]` from the JSON in its `data-series`. The script loads Chart.js only on a
- * page that has a chart, and draws a chart only once it scrolls into view (a dashboard of
- * hundreds of integrations draws the sparklines on screen, not all of them).
+ * page that has a chart, and draws a sparkline only once it scrolls into view (a dashboard of
+ * hundreds of integrations draws the ones on screen, not all of them).
  * @module
  */
 import { createRequire } from "node:module";
@@ -106,7 +106,7 @@ const SCRIPT = `
     }, { rootMargin: "200px" }) : null;
     canvases.forEach(function (canvas) {
       canvas.parentElement.hidden = false;
-      if (observer) observer.observe(canvas);
+      if (observer && canvas.getAttribute("data-chart") === "spark") observer.observe(canvas);
       else { seen.push(canvas); draw(canvas); }
     });
     // The system switched between light and dark: draw again in its colours.

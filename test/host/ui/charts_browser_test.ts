@@ -6,11 +6,11 @@
  * same numbers are in the page as text. Screenshots go to test-artifacts/ui/.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { type Browser, chromium, type Page } from "playwright-core";
-import { CHROMIUM, ensureChromium } from "../../prepare.ts";
+import type { Page } from "playwright-core";
 import { generateRecords } from "../../../fixtures/simulator/mod.ts";
 import { alertsLastDay, hourlyStats } from "../../../host/stats.ts";
-import { ADMIN, awaitRun, integrationBody, NOW, testHost } from "../_host.ts";
+import { ADMIN, awaitRun, integrationBody, testHost } from "../_host.ts";
+import { launch, login } from "./_browser.ts";
 
 const HOUR = 3_600_000;
 const ARTIFACTS = new URL("../../../test-artifacts/ui/", import.meta.url);
@@ -56,23 +56,8 @@ async function world() {
   };
 }
 
-async function launch(): Promise<Browser> {
-  await ensureChromium();
-  return await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
-}
-
-async function login(page: Page, origin: string) {
-  await page.goto(`${origin}/login`);
-  await page.fill("#token", ADMIN);
-  await page.click("form[action='/login'] button");
-  equal(new URL(page.url()).pathname, "/");
-}
-
 /**
- * Scrolls to the chart at `selector` (charts are drawn once in view) and waits until Chart.js has
+ * Scrolls to the chart at `selector` (sparklines are drawn once in view) and waits until Chart.js has
  * drawn it. Polled from here: Playwright's own waitForFunction evaluates a string in the page
  * with eval, which the host's CSP forbids.
  */
@@ -134,7 +119,7 @@ Deno.test("Chart.js draws the integration page's alerts and lag per hour and the
       }
     });
     page.on("pageerror", (e) => problems.push(String(e)));
-    await login(page, w.origin);
+    await login(page, w.origin, ADMIN);
 
     const stats = hourlyStats(w.t.host.store, w.id, { now: w.t.clock.now() });
     const expected = stats.logTypes.map((s) => ({ label: s.logType, data: s.alerts }));
@@ -185,7 +170,7 @@ Deno.test("the charts take the dark scheme's colours; without JavaScript their n
   const browser = await launch();
   try {
     const light = await browser.newPage();
-    await login(light, w.origin);
+    await login(light, w.origin, ADMIN);
     await light.goto(`${w.origin}/integrations/${w.id}`);
     await drawn(light, "#alerts-chart");
     const dark = await browser.newContext({
@@ -193,7 +178,7 @@ Deno.test("the charts take the dark scheme's colours; without JavaScript their n
       viewport: { width: 375, height: 800 },
     });
     const darkPage = await dark.newPage();
-    await login(darkPage, w.origin);
+    await login(darkPage, w.origin, ADMIN);
     await darkPage.goto(`${w.origin}/integrations/${w.id}`);
     await drawn(darkPage, "#alerts-chart");
     const lightColor = (await chartOf(light, "#alerts-chart"))?.legendColor;
@@ -208,7 +193,7 @@ Deno.test("the charts take the dark scheme's colours; without JavaScript their n
 
     const noJs = await browser.newContext({ javaScriptEnabled: false });
     const page = await noJs.newPage();
-    await login(page, w.origin);
+    await login(page, w.origin, ADMIN);
     await page.goto(`${w.origin}/integrations/${w.id}`);
     equal(await page.locator("#charts .chart").first().isHidden(), true, "no empty chart box");
     const stats = hourlyStats(w.t.host.store, w.id, { now: w.t.clock.now() });
