@@ -3,7 +3,8 @@
  * run, Chart.js (served by the host) draws the integration page's alerts and lag charts and the
  * dashboard's sparkline from the numbers the store holds, in the dark scheme's colours when the
  * system asks for it, breaking no CSP and loading nothing from elsewhere; without JavaScript the
- * same numbers are in the page as text. Screenshots go to test-artifacts/ui/.
+ * same numbers are in the page as text; a dashboard of many draws the sparklines as they come into
+ * view. Screenshots go to test-artifacts/ui/.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import type { Page } from "playwright-core";
@@ -221,5 +222,38 @@ Deno.test("the charts take the dark scheme's colours; without JavaScript their n
   } finally {
     await browser.close();
     await w.close();
+  }
+});
+
+Deno.test("a dashboard of many integrations draws the sparklines on screen, and the others as they scroll into view", async () => {
+  const t = await testHost();
+  const stop = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: stop.signal, onListen: () => {} },
+    t.host.app.fetch,
+  );
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  const browser = await launch();
+  try {
+    for (let i = 0; i < 40; i++) {
+      const body = { ...integrationBody(), name: `Tenant ${i}`, schedule: { enabled: false } };
+      equal((await t.request("/api/integrations", { method: "POST", json: body })).status, 201);
+    }
+    const page = await browser.newPage({ viewport: { width: 1200, height: 700 } });
+    await login(page, origin, ADMIN);
+    await drawn(page, "#integrations tbody tr:first-child canvas[data-chart='spark']");
+    const count = () =>
+      page.evaluate(
+        `[...document.querySelectorAll("canvas[data-chart='spark']")].filter((c) => Chart.getChart(c)).length`,
+      ) as Promise<number>;
+    const onScreen = await count();
+    ok(onScreen > 0 && onScreen < 40, `${onScreen} of 40 drawn before scrolling`);
+    await drawn(page, "#integrations tbody tr:last-child canvas[data-chart='spark']");
+    ok(await count() > onScreen);
+  } finally {
+    await browser.close();
+    stop.abort();
+    await server.finished;
+    await t.close();
   }
 });
