@@ -366,6 +366,8 @@ export async function view(deps: ApiDeps, row: IntegrationRow) {
       intervalSeconds: row.intervalSeconds ?? installed?.manifest.schedule.defaultIntervalSeconds ??
         null,
       enabled: row.enabled,
+      // New and paused until a connection check passes (or the schedule is enabled).
+      awaitingCheck: row.awaitingCheck,
     },
     status,
     statusReason: reason,

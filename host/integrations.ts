@@ -1,7 +1,8 @@
 /**
  * Integrations: a plugin, its config (secrets split off and sealed), a webhook destination and a
- * schedule. Input is validated as a whole, every issue named by a dot path such as
- * `config.baseUrl`; secrets are write-only: an update that omits one keeps it.
+ * schedule (a new one starts paused until a connection check passes, unless the request enables
+ * it). Input is validated as a whole, every issue named by a dot path such as `config.baseUrl`;
+ * secrets are write-only: an update that omits one keeps it.
  * @module
  */
 import * as v from "valibot";
@@ -221,7 +222,10 @@ export class Integrations {
       destinationUrl: valid.destination.url,
       destinationFormat: valid.destination.format ?? DEFAULT_FORMAT,
       intervalSeconds: valid.schedule?.intervalSeconds ?? null,
-      enabled: valid.schedule?.enabled ?? true,
+      // SPEC §5.8: paused until a connection check passes, unless the request says `enabled`;
+      // `enabled: false` is an operator's choice, which no check overrides.
+      enabled: valid.schedule?.enabled === true,
+      awaitingCheck: valid.schedule?.enabled === undefined,
       createdAt: now,
       updatedAt: now,
     };
@@ -271,6 +275,8 @@ export class Integrations {
         ? body.schedule.intervalSeconds ?? null
         : row.intervalSeconds,
       enabled: body.schedule?.enabled ?? row.enabled,
+      // The operator decided about the schedule: a later passing check changes nothing.
+      awaitingCheck: body.schedule?.enabled === undefined ? row.awaitingCheck : false,
     });
     return this.get(id);
   }

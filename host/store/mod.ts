@@ -204,8 +204,8 @@ export class Store {
     row: Omit<IntegrationRow, "lastError" | "lastHint" | "lastRunAt" | "lastSuccessAt">,
   ): void {
     this.#sql(
-      `INSERT INTO integrations (id, plugin_id, name, config, secrets, destination_url, destination_format, interval_seconds, enabled, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO integrations (id, plugin_id, name, config, secrets, destination_url, destination_format, interval_seconds, enabled, awaiting_check, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       row.id,
       row.pluginId,
@@ -216,6 +216,7 @@ export class Store {
       row.destinationFormat,
       row.intervalSeconds,
       row.enabled ? 1 : 0,
+      row.awaitingCheck ? 1 : 0,
       row.createdAt,
       row.updatedAt,
     );
@@ -233,6 +234,7 @@ export class Store {
         | "destinationFormat"
         | "intervalSeconds"
         | "enabled"
+        | "awaitingCheck"
       >
     >,
   ): void {
@@ -243,7 +245,7 @@ export class Store {
     );
     const next = { ...current, ...defined };
     this.#sql(
-      `UPDATE integrations SET name = ?, config = ?, secrets = ?, destination_url = ?, destination_format = ?, interval_seconds = ?, enabled = ?, updated_at = ?
+      `UPDATE integrations SET name = ?, config = ?, secrets = ?, destination_url = ?, destination_format = ?, interval_seconds = ?, enabled = ?, awaiting_check = ?, updated_at = ?
        WHERE id = ?`,
     ).run(
       next.name,
@@ -253,9 +255,22 @@ export class Store {
       next.destinationFormat,
       next.intervalSeconds,
       next.enabled ? 1 : 0,
+      next.awaitingCheck ? 1 : 0,
       this.#iso(),
       id,
     );
+  }
+
+  /**
+   * Turns on the schedule of an integration still waiting for its first passing connection check;
+   * true when it did (once: the flag goes with it, in the same statement).
+   */
+  enableAfterCheck(id: string): boolean {
+    return Number(
+      this.#sql(
+        "UPDATE integrations SET enabled = 1, awaiting_check = 0, updated_at = ? WHERE id = ? AND awaiting_check = 1",
+      ).run(this.#iso(), id).changes,
+    ) > 0;
   }
 
   /** Replaces integrations' sealed secrets, all in one transaction (a key rotation). */

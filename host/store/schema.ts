@@ -128,4 +128,9 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX alerts_newest ON alerts(occurred_ms, seq);
    CREATE INDEX alerts_by_integration ON alerts(integration_id, occurred_ms, seq);
    CREATE INDEX alerts_stored ON alerts(stored_ms);`,
+  // New integrations start paused until a connection check passes for every log type or the
+  // operator enables the schedule (SPEC §5.8): `awaiting_check` marks the ones still waiting, so
+  // the first passing check turns the schedule on once, and a schedule an operator turned off
+  // stays off. Integrations from before keep their schedule as it was.
+  `ALTER TABLE integrations ADD COLUMN awaiting_check INTEGER NOT NULL DEFAULT 0;`,
 ];

@@ -33,6 +33,8 @@ export function integrationForm(options: {
   secretsUnreadable?: boolean;
   /** The webhook secret typed (or generated) before a validation error, kept by the host. */
   keptDestinationSecret?: boolean;
+  /** New, paused until a connection check passes: left unticked, the schedule keeps waiting. */
+  awaitingCheck?: boolean;
 }): Html {
   const { host } = options;
   // Editing keeps the stored webhook secret when left blank, unless it cannot be read; so does
@@ -107,7 +109,11 @@ ${err("destination.secret")}</div>
   }</div>
 <label class="checks"><input type="checkbox" name="schedule.enabled" value="true"${
     host.enabled ? " checked" : ""
-  }> Run on schedule</label>
+  }> ${
+    !options.editing || options.awaitingCheck
+      ? "Start the schedule now (left unticked, it starts after the first passing Test connection)"
+      : "Run on schedule"
+  }</label>
 </fieldset>
 <fieldset><legend>${options.manifest.name}</legend>${
     renderConfigFields(options.layout, options.state)

@@ -39,6 +39,22 @@ export function integrationPage(options: {
     ${i.pausedReason
       ? html`<p class="alert-box">${i.pausedReason}: drop its manifest into the plugins folder to resume.</p>`
       : ""}
+    ${i.schedule.awaitingCheck && !i.schedule.enabled
+      ? html`
+        <div class="alert-box"
+          id="awaiting-check"><strong>Paused until Test connection passes:</strong> a new integration's schedule starts by itself once every log type passes the check, or when you start it. Run now works meanwhile.<div
+            class="actions">${postButton(
+              `${base}/check`,
+              "Test connection",
+              options.csrf,
+            )}${postButton(
+              `${base}/schedule/enable`,
+              "Start the schedule now",
+              options.csrf,
+              "secondary",
+            )}</div></div>
+      `
+      : ""}
     ${i.status === "secrets-unreadable"
       ? html`
         <div class="alert-box" id="secrets-unreadable"
@@ -233,11 +249,23 @@ ${result.excerpt ? html`<pre class="excerpt">${result.excerpt}</pre>` : ""}</div
 }
 
 export function checkResult(
-  result: { ok: boolean; results: CheckResult[]; error?: string; hint?: string },
+  result: {
+    ok: boolean;
+    results: CheckResult[];
+    error?: string;
+    hint?: string;
+    note?: string;
+    scheduleEnabled?: boolean;
+  },
 ): Html {
   return html`<div class="card" id="check-result"><h2>Test connection: ${
     badge(result.ok ? "ok" : "failed")
   }</h2>
+${
+    result.scheduleEnabled
+      ? html`<p id="schedule-enabled" role="status">Every log type passed: the schedule is now on.</p>`
+      : ""
+  }${result.note ? html`<p class="help">${result.note}</p>` : ""}
 ${
     result.error
       ? html`<p class="error">${result.error}</p>${

@@ -154,7 +154,8 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       destinationUrl: "",
       destinationFormat: DEFAULT_FORMAT,
       intervalSeconds: "",
-      enabled: true,
+      // New integrations start paused until Test connection passes (SPEC §5.8).
+      enabled: false,
       errors: {},
     };
     return render(
@@ -187,14 +188,17 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         name: host.name,
         config,
         destination: { url: host.destinationUrl, secret, format: host.destinationFormat },
-        schedule: scheduleOf(host),
+        schedule: scheduleOf(host, true),
       });
       kept.delete(keptKey(c));
+      const schedule = row.enabled
+        ? "Its schedule is on."
+        : "It is paused until Test connection passes (then its schedule starts), or until you start the schedule; Run now works meanwhile.";
       flashes.set(
         c.get("session").id,
         generated
-          ? `Integration created. Its webhook secret, shown only now: ${generated}`
-          : "Integration created. Test the connection, then run it.",
+          ? `Integration created. ${schedule} Its webhook secret, shown only now: ${generated}`
+          : `Integration created. ${schedule}`,
       );
       return c.redirect(`/integrations/${row.id}`, 303);
     } catch (error) {
@@ -265,6 +269,12 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       flashes.set(c.get("session").id, `${error.message}. ${error.hint ?? ""}`);
     }
     return c.redirect(`/integrations/${id}`, 303);
+  });
+  ui.post("/integrations/:id/schedule/enable", (c) => {
+    const row = deps.integrations.get(c.req.param("id"));
+    deps.store.updateIntegration(row.id, { enabled: true, awaitingCheck: false });
+    flashes.set(c.get("session").id, "The schedule is on.");
+    return c.redirect(`/integrations/${row.id}`, 303);
   });
   ui.post("/integrations/:id/redrive", async (c) => {
     const id = c.req.param("id");
@@ -351,7 +361,14 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     return render(
       c,
       "Edit integration",
-      formOf(c, { installed, state, host, editId: row.id, secretsUnreadable: !secrets.readable }),
+      formOf(c, {
+        installed,
+        state,
+        host,
+        editId: row.id,
+        secretsUnreadable: !secrets.readable,
+        awaitingCheck: row.awaitingCheck,
+      }),
     );
   });
   ui.post("/integrations/:id/edit", async (c) => {
@@ -375,7 +392,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
           format: host.destinationFormat,
           ...(secret ? { secret } : {}),
         },
-        schedule: scheduleOf(host),
+        schedule: scheduleOf(host, row.awaitingCheck),
       });
       kept.delete(keptKey(c));
       flashes.set(c.get("session").id, "Saved.");
@@ -402,6 +419,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         editId: row.id,
         secretsUnreadable: !secrets.readable,
         keptDestinationSecret: secret !== "",
+        awaitingCheck: row.awaitingCheck,
       });
       return render(c, "Edit integration", page, 422);
     }
@@ -431,6 +449,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       editId?: string;
       secretsUnreadable?: boolean;
       keptDestinationSecret?: boolean;
+      awaitingCheck?: boolean;
     },
   ) {
     const { installed, editId } = options;
@@ -445,6 +464,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       problems: options.problems ?? 0,
       secretsUnreadable: options.secretsUnreadable,
       keptDestinationSecret: options.keptDestinationSecret,
+      awaitingCheck: options.awaitingCheck,
     });
   }
 
@@ -510,9 +530,16 @@ function hostFields(form: FormData): HostFields {
   };
 }
 
-function scheduleOf(host: HostFields) {
+/**
+ * The schedule a form asks for. An unticked box on an integration still waiting for its first
+ * passing check (`waiting`) leaves `enabled` out, so it keeps waiting instead of being off for good.
+ */
+function scheduleOf(host: HostFields, waiting: boolean) {
   const interval = host.intervalSeconds.trim();
-  return { ...(interval ? { intervalSeconds: Number(interval) } : {}), enabled: host.enabled };
+  return {
+    ...(interval ? { intervalSeconds: Number(interval) } : {}),
+    ...(host.enabled || !waiting ? { enabled: host.enabled } : {}),
+  };
 }
 
 /** Sorts issues into the plugin's fields (by top-level name) and the host's fields. */

@@ -8,7 +8,7 @@ Deno.test("the scheduler starts due integrations once, honours enabled and inter
     t.sim.add("url", generateRecords("url", 10, { start: NOW - 3_600_000 }));
     const a = (await (await t.request("/api/integrations", {
       method: "POST",
-      json: { ...integrationBody(), schedule: { intervalSeconds: 600 } },
+      json: { ...integrationBody(), schedule: { intervalSeconds: 600, enabled: true } },
     })).json()).id;
     const off = (await (await t.request("/api/integrations", {
       method: "POST",
