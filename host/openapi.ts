@@ -139,8 +139,10 @@ export const ROUTES: Route[] = [
   {
     method: "get",
     path: "/api/integrations/{id}/runs",
-    summary: "Recent runs, newest first",
-    ok: [200, "Runs"],
+    summary: "Runs, newest first, one page at a time",
+    description:
+      "`{ runs, next }`: each run with its `durationMs` (null while it runs); `next` is the cursor to pass as `before` for the older runs, null on the last page. `limit` is 1 to 100 (default 20). A `limit` or `before` that is not one answers 400 with `code: REQUEST_MALFORMED` and `issues`.",
+    ok: [200, "{ runs, next }"],
     query: runsQuery,
   },
   { method: "get", path: "/api/runs/{runId}", summary: "Read a run", ok: [200, "The run"] },

@@ -21,6 +21,7 @@ import {
   type Row,
   type RunCounts,
   runFrom,
+  type RunPosition,
   type RunRow,
 } from "./rows.ts";
 import { MIGRATIONS } from "./schema.ts";
@@ -33,6 +34,7 @@ export type {
   IntegrationRow,
   PageWrite,
   RunCounts,
+  RunPosition,
   RunRow,
 } from "./rows.ts";
 export {
@@ -600,6 +602,35 @@ export class Store {
       "SELECT * FROM runs WHERE integration_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?",
     )
       .all(integrationId, limit) as Row[]).map(runFrom);
+  }
+
+  /**
+   * One page of an integration's runs, newest first, after the `before` position of the page
+   * above (a run's start and its row number, which breaks ties); each with its position.
+   */
+  listRunsBefore(
+    integrationId: string,
+    options: { before?: RunPosition; limit: number },
+  ): { run: RunRow; position: RunPosition }[] {
+    const rows = options.before
+      ? this.#sql(
+        `SELECT rowid AS seq, * FROM runs WHERE integration_id = ?
+           AND (started_at < ? OR (started_at = ? AND rowid < ?))
+         ORDER BY started_at DESC, rowid DESC LIMIT ?`,
+      ).all(
+        integrationId,
+        options.before.startedAt,
+        options.before.startedAt,
+        options.before.seq,
+        options.limit,
+      )
+      : this.#sql(
+        "SELECT rowid AS seq, * FROM runs WHERE integration_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?",
+      ).all(integrationId, options.limit);
+    return (rows as Row[]).map((r) => ({
+      run: runFrom(r),
+      position: { startedAt: String(r.started_at), seq: Number(r.seq) },
+    }));
   }
 
   /** Marks runs a crash left `running` as failed; returns how many. */

@@ -60,6 +60,12 @@ export interface RunRow {
   hint: string | null;
 }
 
+/** Where a run sits in its integration's history, newest first: its start, then its row number. */
+export interface RunPosition {
+  startedAt: string;
+  seq: number;
+}
+
 /** An outbox batch: one webhook request, its id stable across retries. */
 export interface BatchRow {
   seq: number;

@@ -20,6 +20,8 @@ import { age, badge, csrfField, type Html, postButton, when } from "./layout.ts"
 export function integrationPage(options: {
   integration: IntegrationView;
   runs: RunRow[];
+  /** The runs' paging: the cursor of the older ones, and whether this is an older page. */
+  runsPage?: { next: string | null; older: boolean };
   deadLetters: BatchRow[];
   invalid: { runId: string; record: unknown; issues: unknown; createdAt: string }[];
   csrf: string;
@@ -124,12 +126,13 @@ export function integrationPage(options: {
         )}</tbody>
       </table>
     `}
-    <h2>Runs</h2>
+    <h2 id="run-history">Runs</h2>
     ${options.runs.length === 0 ? html`<p class="muted">No run yet.</p>` : html`
       <table id="runs">
         <thead>
           <tr>
             <th>Started</th>
+            <th>Took</th>
             <th>Status</th>
             <th>Trigger</th>
             <th>Fetched</th>
@@ -143,8 +146,11 @@ export function integrationPage(options: {
         </thead>
         <tbody>${options.runs.map((r) =>
           html`
-            <tr>
+            <tr data-run-id="${r.id}">
               <td>${when(r.startedAt)}</td>
+              <td class="duration">${r.finishedAt
+                ? durationText(Date.parse(r.finishedAt) - Date.parse(r.startedAt))
+                : "running"}</td>
               <td>${badge(r.status)}</td>
               <td>${r.trigger}</td>
               <td>${r.counts.fetched}</td>
@@ -167,6 +173,7 @@ export function integrationPage(options: {
         )}</tbody>
       </table>
     `}
+    ${runsPager(base, options.runsPage)}
     <h2>Dead letters</h2>
     ${options.deadLetters.length === 0 ? html`<p class="muted">None.</p>` : html`
       ${postButton(`${base}/redrive`, `Redrive all ${options.deadLetters.length}`, options.csrf)}
@@ -286,6 +293,31 @@ ${
       `
     )
   }</tbody></table></div>`;
+}
+
+/** The links between pages of the run history: plain links, so they work without JavaScript. */
+function runsPager(base: string, paging?: { next: string | null; older: boolean }): Html | "" {
+  if (!paging || (!paging.next && !paging.older)) return "";
+  return html`<nav class="actions" id="runs-pager" aria-label="Run history pages">${
+    paging.older ? html`<a href="${base}#run-history">Newest runs</a>` : ""
+  }${
+    paging.next
+      ? html`<a id="older-runs" href="${base}?runsBefore=${
+        encodeURIComponent(paging.next)
+      }#run-history">Older runs</a>`
+      : ""
+  }</nav>`;
+}
+
+/** A run's length in words: "850 ms", "12.3 s", "4 min 5 s", "2 h 3 min". */
+export function durationText(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "—";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 function formatLabel(format: string): string {

@@ -16,7 +16,8 @@ import {
   startRun,
   testWebhook,
 } from "../actions.ts";
-import { type ApiDeps, bearerMatches, view } from "../api.ts";
+import { type ApiDeps, bearerMatches, runPage, view } from "../api.ts";
+import { runCursorFrom } from "../schemas.ts";
 import { alertPage, alertRoutes, parseQuery } from "../api_alerts.ts";
 import { alertsPage } from "./alerts_page.ts";
 import { generateWebhookSecret } from "../delivery.ts";
@@ -40,6 +41,9 @@ import {
 import { csrfMatches, type Session, Sessions } from "./session.ts";
 
 type Env = { Variables: { session: Session } };
+
+/** Runs an integration's page lists at a time. */
+const RUNS_PER_PAGE = 20;
 
 /** The UI routes; `secureCookies` marks the session cookie `Secure` (HOST_SECURE_COOKIES). */
 export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {}): Hono<Env> {
@@ -474,9 +478,15 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     result?: Parameters<typeof integrationPage>[0]["result"],
   ) {
     const row = deps.integrations.get(c.req.param("id")!);
+    // Older runs without JavaScript: a plain link with `?runsBefore=<cursor>` (a stale or
+    // mangled one shows the newest runs).
+    const asked = c.req.query("runsBefore");
+    const runsBefore = asked && runCursorFrom(asked) ? asked : undefined;
+    const runs = runPage(deps.store, row.id, { before: runsBefore, limit: RUNS_PER_PAGE });
     return integrationPage({
       integration: await view(deps, row),
-      runs: deps.store.listRuns(row.id, 20),
+      runs: runs.runs,
+      runsPage: { next: runs.next, older: runsBefore !== undefined },
       deadLetters: deps.store.listDeadLetters(row.id),
       invalid: deps.store.listInvalid(row.id, 10),
       csrf: c.get("session").csrf,

@@ -82,7 +82,9 @@ Deno.test("a bad query parameter is a 400 naming it", async () => {
     const { id } =
       await (await t.request("/api/integrations", { method: "POST", json: integrationBody() }))
         .json();
-    for (const query of ["limit=abc", "limit=0", "limit=101", "limit=1.5", "lmit=5"]) {
+    for (
+      const query of ["limit=abc", "limit=0", "limit=101", "limit=1.5", "lmit=5", "before=x"]
+    ) {
       const response = await t.request(`/api/integrations/${id}/runs?${query}`);
       equal(response.status, 400, query);
       const body = await response.json();
@@ -91,7 +93,7 @@ Deno.test("a bad query parameter is a 400 naming it", async () => {
     }
     const ok = await t.request(`/api/integrations/${id}/runs?limit=5`);
     equal(ok.status, 200);
-    deepStrictEqual(await ok.json(), []);
+    deepStrictEqual(await ok.json(), { runs: [], next: null });
   } finally {
     await t.close();
   }

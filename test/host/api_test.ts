@@ -204,7 +204,7 @@ Deno.test("a run over HTTP delivers signed alerts, counts what it did, and a sec
       "impersonation",
       "url",
     ]);
-    const runs = await (await t.request(`/api/integrations/${id}/runs`)).json();
+    const { runs } = await (await t.request(`/api/integrations/${id}/runs`)).json();
     equal(runs[0].id, runId);
     const metrics = await (await t.host.app.request("/metrics")).text();
     equal(metrics.includes("host_alerts_delivered_total 145"), true);
