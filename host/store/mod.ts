@@ -1,7 +1,7 @@
 /**
  * Everything the host keeps, in one embedded SQLite database (`node:sqlite`, WAL): integrations
  * with their sealed secrets, checkpoints, the outbox of webhook batches (pending, and dead
- * letters), runs, and the invalid records and stored alerts kept for operators. Schema changes
+ * letters), runs, the invalid records and stored alerts kept for operators, and console sessions. Schema changes
  * are numbered migrations applied at open.
  * @module
  */
@@ -26,6 +26,7 @@ import {
 } from "./rows.ts";
 import { MIGRATIONS } from "./schema.ts";
 import { AlertStore } from "./alerts.ts";
+import { SessionStore } from "./sessions.ts";
 
 export type {
   AlertSummary,
@@ -46,6 +47,7 @@ export {
   summaryOf,
 } from "./alerts.ts";
 export { INVALID_KEPT } from "./rows.ts";
+export { sessionHash, SessionStore, type StoredSession } from "./sessions.ts";
 
 /** Alert ids inserted per statement (three parameters each). */
 const ID_CHUNK = 200;
@@ -96,6 +98,8 @@ export class Store {
   #statements = new Map<string, StatementSync>();
   /** The alerts stored pages kept, for operators to search and export. */
   readonly alerts: AlertStore;
+  /** The console's login sessions. */
+  readonly sessions: SessionStore;
 
   /** Opens (and migrates) the database; `now` stamps rows, so tests can fake time. */
   constructor(path: string, now: () => number = Date.now) {
@@ -113,6 +117,7 @@ export class Store {
     );
     this.#migrate();
     this.alerts = new AlertStore((sql) => this.#sql(sql));
+    this.sessions = new SessionStore((sql) => this.#sql(sql));
   }
 
   #migrate(): void {

@@ -133,4 +133,12 @@ export const MIGRATIONS: string[] = [
   // the first passing check turns the schedule on once, and a schedule an operator turned off
   // stays off. Integrations from before keep their schedule as it was.
   `ALTER TABLE integrations ADD COLUMN awaiting_check INTEGER NOT NULL DEFAULT 0;`,
+  // The console's login sessions, so that a restart keeps operators logged in (SPEC §5.5): the
+  // SHA-256 of the session id (never the id), its CSRF token and its expiry.
+  `CREATE TABLE ui_sessions (
+     id_hash TEXT PRIMARY KEY,
+     csrf TEXT NOT NULL,
+     expires_ms INTEGER NOT NULL
+   );
+   CREATE INDEX ui_sessions_expiry ON ui_sessions(expires_ms);`,
 ];

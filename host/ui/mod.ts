@@ -47,7 +47,9 @@ const RUNS_PER_PAGE = 20;
 
 /** The UI routes; `secureCookies` marks the session cookie `Secure` (HOST_SECURE_COOKIES). */
 export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {}): Hono<Env> {
-  const sessions = new Sessions(deps.clock.now, { secure: options.secureCookies });
+  const sessions = new Sessions(deps.store.sessions, deps.clock.now, {
+    secure: options.secureCookies,
+  });
   /**
    * Secrets typed into a form that came back with errors, per session and form, so the operator
    * does not type them again; never put into the page. Taken by the next submission of that form.
