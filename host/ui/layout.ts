@@ -31,7 +31,7 @@ fieldset{border:1px solid #e3e6ea;border-radius:6px;margin:1rem 0;padding:.4rem 
 button,.button{background:#14213d;color:#fff;border:0;border-radius:4px;padding:.45rem .9rem;font:inherit;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary,.button.secondary{background:#5b6470}button.danger,.button.danger{background:#b3261e}.actions{display:flex;gap:.5rem;flex-wrap:wrap;margin:.8rem 0}.actions form{margin:0}
 code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{white-space:pre-wrap;word-break:break-all;background:#f1f3f5;padding:.5rem;border-radius:4px;max-height:18rem;overflow:auto}
-.muted{color:#5b6470}.checks label{display:inline-flex;gap:.3rem;font-weight:400;margin-right:1rem}
+.muted{color:#5b6470}.checks label{display:inline-flex;gap:.3rem;font-weight:400;margin-right:1rem}fieldset.field{border:0;padding:0;margin:0 0 .9rem;background:none}fieldset.field legend{padding:0}
 @media (max-width:700px){header{padding:.6rem .8rem;gap:.8rem}main{margin:1rem auto;padding:0 .7rem}
 table{display:block;overflow-x:auto;white-space:nowrap}.card{padding:.8rem}h1{font-size:1.25rem}}
 @media (prefers-color-scheme:dark){body{color:#e4e7eb;background:#111418}a{color:#8ab4f8}button,.button{background:#35558c}

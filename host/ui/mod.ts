@@ -26,7 +26,14 @@ import { DEFAULT_FORMAT } from "../formats/mod.ts";
 import { secretFields } from "../manifest.ts";
 import type { Issue } from "../types.ts";
 import type { InstalledPlugin } from "../registry.ts";
-import { type FieldState, layoutOf, readConfigForm, type SchemaNode } from "./form.ts";
+import {
+  fieldErrors,
+  type FieldState,
+  type FormLayout,
+  layoutOf,
+  readConfigForm,
+  type SchemaNode,
+} from "./form.ts";
 import { page, pageScript, SCRIPT_PATH } from "./layout.ts";
 import { dashboardPage, loginPage } from "./dashboard.ts";
 import { type HostFields, integrationForm } from "./integration_form.ts";
@@ -209,10 +216,15 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       return c.redirect(`/integrations/${row.id}`, 303);
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
-      const { configErrors, hostErrors } = splitIssues(error.issues);
+      const { configErrors, hostErrors } = splitIssues(error.issues, layout, raw);
       const keeping = { config: secrets, destination: secret || undefined, at: Date.now() };
       kept.set(keptKey(c), keeping);
-      const state = { values: raw, errors: configErrors, secretsSet: Object.keys(secrets) };
+      const state = {
+        values: raw,
+        errors: configErrors,
+        secretsSet: Object.keys(secrets),
+        secretsKept: Object.keys(secrets),
+      };
       const page = formOf(c, {
         installed,
         state,
@@ -405,7 +417,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       return c.redirect(`/integrations/${row.id}`, 303);
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
-      const { configErrors, hostErrors } = splitIssues(error.issues);
+      const { configErrors, hostErrors } = splitIssues(error.issues, layout, raw);
       const secrets = await deps.integrations.secretsState(row);
       kept.set(keptKey(c), {
         config: typedSecrets,
@@ -416,6 +428,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         values: raw,
         errors: configErrors,
         secretsSet: [...new Set([...secrets.names, ...Object.keys(typedSecrets)])],
+        secretsKept: Object.keys(typedSecrets),
       };
       const page = formOf(c, {
         installed,
@@ -554,20 +567,19 @@ function scheduleOf(host: HostFields, waiting: boolean) {
   };
 }
 
-/** Sorts issues into the plugin's fields (by top-level name) and the host's fields. */
-function splitIssues(issues: Issue[]) {
-  const configErrors: Record<string, string[]> = {};
+/**
+ * Sorts issues into the plugin's fields (by top-level name, a list's line named) and the host's
+ * fields.
+ */
+function splitIssues(issues: Issue[], layout: FormLayout, raw: Record<string, unknown>) {
+  const isConfig = (issue: Issue) => issue.path === "config" || issue.path.startsWith("config.");
+  const configErrors = fieldErrors(layout, raw, issues.filter(isConfig));
   const hostErrors: Record<string, string[]> = {};
-  for (const issue of issues) {
-    if (issue.path.startsWith("config.")) {
-      const name = issue.path.slice(7).split(".")[0];
-      (configErrors[name] ??= []).push(issue.message);
-    } else {
-      const name = issue.path.startsWith("destination.") || issue.path.startsWith("schedule.")
-        ? issue.path.split(".").slice(0, 2).join(".")
-        : issue.path;
-      (hostErrors[name] ??= []).push(issue.message);
-    }
+  for (const issue of issues.filter((i) => !isConfig(i))) {
+    const name = issue.path.startsWith("destination.") || issue.path.startsWith("schedule.")
+      ? issue.path.split(".").slice(0, 2).join(".")
+      : issue.path;
+    (hostErrors[name] ??= []).push(issue.message);
   }
   return { configErrors, hostErrors };
 }

@@ -233,7 +233,9 @@ Deno.test("the console's edit form asks for every secret again, names the ones l
     const refused = await ui.post(`/integrations/${ids.v2}/edit`, fields);
     equal(refused.status, 422);
     const again = await refused.text();
-    match(again, /2 field\(s\) need attention/);
+    match(again, /2 problem\(s\) to fix before saving/);
+    match(again, /<a href="#f-clientSecret-2_0">Client secret<\/a>: Enter this secret again/);
+    match(again, /<a href="#f-destination-secret">Webhook secret<\/a>: Enter the webhook secret/);
     match(again, /<div class="field invalid"><label for="f-clientSecret-2_0">/);
     match(again, /Enter the webhook secret again/);
 
