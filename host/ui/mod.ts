@@ -27,13 +27,13 @@ import { secretFields } from "../manifest.ts";
 import type { Issue } from "../types.ts";
 import type { InstalledPlugin } from "../registry.ts";
 import {
-  fieldErrors,
   type FieldState,
   type FormLayout,
   layoutOf,
   readConfigForm,
   type SchemaNode,
 } from "./form.ts";
+import { fieldErrors } from "./form_errors.ts";
 import { page, pageScript, SCRIPT_PATH } from "./layout.ts";
 import { dashboardPage, loginPage } from "./dashboard.ts";
 import { type HostFields, integrationForm } from "./integration_form.ts";

@@ -1,7 +1,8 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { generatedConfigSchema } from "../../../build.ts";
 import type { Manifest } from "../../../host/manifest.ts";
-import { fieldErrors, layoutOf, readConfigForm, type SchemaNode } from "../../../host/ui/form.ts";
+import { layoutOf, readConfigForm, type SchemaNode } from "../../../host/ui/form.ts";
+import { fieldErrors } from "../../../host/ui/form_errors.ts";
 import { integrationForm } from "../../../host/ui/integration_form.ts";
 
 const manifest = JSON.parse(
