@@ -179,6 +179,22 @@ Deno.test("the console: a created integration says it is paused until Test conne
     // Editing it with the box still unticked keeps it waiting (not off for good).
     const edit = await get(`/integrations/${id}/edit`);
     match(edit, /left unticked, it starts after the first passing Test connection/);
+    const saved = await t.host.app.request(`/integrations/${id}/edit`, {
+      method: "POST",
+      headers: { cookie },
+      body: new URLSearchParams({
+        _csrf: csrf,
+        name: "From the form, renamed",
+        "destination.url": body.destination.url,
+        "config.apiVersion": "2.0",
+        "config.baseUrl@2.0": body.config.baseUrl,
+        "config.clientId@2.0": "sim-client-id",
+        "config.logTypes": "url",
+      }),
+    });
+    equal(saved.status, 303);
+    equal(t.host.store.getIntegration(id)?.name, "From the form, renamed");
+    equal(t.host.store.getIntegration(id)?.awaitingCheck, true);
 
     const checked = await (await t.host.app.request(`/integrations/${id}/check`, {
       method: "POST",
@@ -188,6 +204,17 @@ Deno.test("the console: a created integration says it is paused until Test conne
     match(checked, /id="schedule-enabled"/);
     equal(checked.includes('id="awaiting-check"'), false);
     equal(t.host.store.getIntegration(id)?.enabled, true);
+
+    // Start the schedule now, without a check: the operator enables it.
+    const other = await create(t, {}, "Started by hand");
+    const started = await t.host.app.request(`/integrations/${other.id}/schedule/enable`, {
+      method: "POST",
+      headers: { cookie },
+      body: new URLSearchParams({ _csrf: csrf }),
+    });
+    equal(started.status, 303);
+    const row = t.host.store.getIntegration(other.id);
+    deepStrictEqual([row?.enabled, row?.awaitingCheck], [true, false]);
   } finally {
     await t.close();
   }
