@@ -50,23 +50,36 @@ export interface CheckOutcome {
   error?: string;
   hint?: string;
   note?: string;
+  /** True when this check turned on the schedule of a new integration waiting for it. */
+  scheduleEnabled?: boolean;
 }
 
-/** Runs the plugin's check; failures come back as data with their hints, secrets redacted. */
+/**
+ * Runs the plugin's check; failures come back as data with their hints, secrets redacted. A new
+ * integration waiting for its first passing check (SPEC §5.8) gets its schedule turned on when
+ * every log type passes; a later failing check does not turn it off again.
+ */
 export async function checkIntegration(deps: ApiDeps, id: string): Promise<CheckOutcome> {
   const { installed, sandbox, ctx } = await pluginContext(deps, id, AbortSignal.timeout(120_000));
   await using _ = sandbox;
   if (!sandbox.hooks.check) {
-    return { ok: true, results: [], note: "This plugin has no connection check" };
+    return {
+      ok: true,
+      results: [],
+      note: "This plugin has no connection check: turn the schedule on yourself when ready",
+    };
   }
   try {
     const results = await sandbox.check(ctx);
+    const ok = results.length > 0 && results.every((r) => r.ok);
+    const scheduleEnabled = ok && deps.store.enableAfterCheck(id);
     return {
       ok: results.every((r) => r.ok),
       results: results.map((r) => ({
         ...r,
         ...(r.error ? { error: deps.redactor.redact(r.error) } : {}),
       })),
+      ...(scheduleEnabled ? { scheduleEnabled } : {}),
     };
   } catch (error) {
     const e = wrapPluginError("PLUGIN_CHECK_FAILED", installed.manifest.id, "check", error);

@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { HostError, type HostErrorCode } from "./errors.ts";
 import type { Integrations } from "./integrations.ts";
 import type { Registry } from "./registry.ts";
-import { redriveBody, runsQuery, statsQuery } from "./schemas.ts";
+import { redriveBody, runCursor, runCursorFrom, runsQuery, statsQuery } from "./schemas.ts";
 import { hourlyStats } from "./stats.ts";
 import {
   cancelRun,
@@ -232,8 +232,11 @@ export function apiRoutes(deps: ApiDeps): Hono {
   api.get("/integrations/:id/runs", (c) => {
     const row = integrations.get(c.req.param("id"));
     const query = parsed(runsQuery, c.req.query(), { code: "REQUEST_MALFORMED", what: "query" });
-    const limit = query.limit ?? 20;
-    return c.json(store.listRuns(row.id, limit).map(runView));
+    const { runs, next } = runPage(store, row.id, {
+      before: query.before,
+      limit: query.limit ?? 20,
+    });
+    return c.json({ runs: runs.map(runView), next });
   });
   api.get("/integrations/:id/stats", (c) => {
     const row = integrations.get(c.req.param("id"));
@@ -333,6 +336,32 @@ export function apiError(
   return c.json({ error: "Internal error; see the host's log" }, 500);
 }
 
+/**
+ * One page of an integration's runs, newest first, from the `next` cursor of the page above
+ * (`before`, already checked); `next` is null on the last page.
+ */
+export function runPage(
+  store: Pick<Store, "listRunsBefore">,
+  integrationId: string,
+  options: { before?: string; limit: number },
+): { runs: RunRow[]; next: string | null } {
+  const before = options.before === undefined ? undefined : runCursorFrom(options.before);
+  // One more than asked tells whether a page follows.
+  const rows = store.listRunsBefore(integrationId, { before, limit: options.limit + 1 });
+  const page = rows.slice(0, options.limit);
+  return {
+    runs: page.map((r) => r.run),
+    next: rows.length > options.limit ? runCursor(page[page.length - 1].position) : null,
+  };
+}
+
+/** How long a run took in milliseconds, or null while it runs. */
+export function runDurationMs(run: Pick<RunRow, "startedAt" | "finishedAt">): number | null {
+  if (!run.finishedAt) return null;
+  const ms = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
+  return Number.isNaN(ms) ? null : Math.max(0, ms);
+}
+
 /** A run as the API shows it. */
 export function runView(run: RunRow) {
   return {
@@ -342,6 +371,7 @@ export function runView(run: RunRow) {
     status: run.status,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
+    durationMs: runDurationMs(run),
     counts: run.counts,
     ...(run.skipped.length > 0 ? { skipped: run.skipped } : {}),
     ...(Object.keys(run.notes).length > 0 ? { notes: run.notes } : {}),
@@ -375,6 +405,8 @@ export async function view(deps: ApiDeps, row: IntegrationRow) {
       intervalSeconds: row.intervalSeconds ?? installed?.manifest.schedule.defaultIntervalSeconds ??
         null,
       enabled: row.enabled,
+      // New and paused until a connection check passes (or the schedule is enabled).
+      awaitingCheck: row.awaitingCheck,
     },
     status,
     statusReason: reason,

@@ -1,14 +1,15 @@
 /**
  * Integrations: a plugin, its config (secrets split off and sealed), a webhook destination and a
- * schedule. Input is validated as a whole, every issue named by a dot path such as
- * `config.baseUrl`; secrets are write-only: an update that omits one keeps it.
+ * schedule (a new one starts paused until a connection check passes, unless the request enables
+ * it). Input is validated as a whole, every issue named by a dot path such as `config.baseUrl`;
+ * secrets are write-only: an update that omits one keeps it.
  * @module
  */
 import * as v from "valibot";
 import { generateWebhookSecret, isWebhookSecret } from "./delivery.ts";
 import { HostError } from "./errors.ts";
 import { DEFAULT_FORMAT, DESTINATION_FORMATS, type DestinationFormat } from "./formats/mod.ts";
-import { secretFields } from "./manifest.ts";
+import { fieldTitle, secretFields } from "./manifest.ts";
 import { strictObject } from "./schemas.ts";
 import { pluginUrlProblem, webhookUrlProblem } from "./net.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
@@ -119,6 +120,30 @@ function secretMessage(message: string): string {
   return `${kept || "This value does not fit"} (a secret: what was entered is not shown)`;
 }
 
+/**
+ * A schema library's own wording ("Invalid key: Expected "clientId" but received undefined") in
+ * plain words that say what to enter; a plugin's own messages pass as they are.
+ */
+export function plainMessage(message: string, title: string): string {
+  const match = /^Invalid (\w+): Expected (.+?)(?: but received (.+))?$/s.exec(message);
+  if (!match) return message;
+  const [, kind, expected, received] = match;
+  if (received === "undefined" || kind === "key") return `${title} is required`;
+  const what: Record<string, string> = {
+    string: "text",
+    number: "a number",
+    boolean: "yes or no",
+    Array: "a list",
+    Object: "an object",
+  };
+  if (what[expected]) return `${title}: enter ${what[expected]}`;
+  // A choice among literals: `("url" | "attachment")`.
+  if (/^\(?"/.test(expected)) {
+    return `${title}: choose one of ${expected.replace(/^\(|\)$/g, "").split(" | ").join(", ")}`;
+  }
+  return `${title}: this value does not fit`;
+}
+
 function invalid(issues: Issue[]): HostError {
   return new HostError(
     "CONFIG_INVALID",
@@ -221,7 +246,10 @@ export class Integrations {
       destinationUrl: valid.destination.url,
       destinationFormat: valid.destination.format ?? DEFAULT_FORMAT,
       intervalSeconds: valid.schedule?.intervalSeconds ?? null,
-      enabled: valid.schedule?.enabled ?? true,
+      // SPEC §5.8: paused until a connection check passes, unless the request says `enabled`;
+      // `enabled: false` is an operator's choice, which no check overrides.
+      enabled: valid.schedule?.enabled === true,
+      awaitingCheck: valid.schedule?.enabled === undefined,
       createdAt: now,
       updatedAt: now,
     };
@@ -271,6 +299,8 @@ export class Integrations {
         ? body.schedule.intervalSeconds ?? null
         : row.intervalSeconds,
       enabled: body.schedule?.enabled ?? row.enabled,
+      // The operator decided about the schedule: a later passing check changes nothing.
+      awaitingCheck: body.schedule?.enabled === undefined ? row.awaitingCheck : false,
     });
     return this.get(id);
   }
@@ -404,7 +434,13 @@ export class Integrations {
       .map((value) => typeof value === "string" ? value : JSON.stringify(value));
     return issues.map((issue) => {
       const field = issue.path.replace(/^config\./, "").split(".")[0];
-      let message = secretNames.has(field) ? secretMessage(issue.message) : issue.message;
+      const plain = field === "config"
+        ? issue.message
+        : plainMessage(issue.message, fieldTitle(installed.manifest.configSchema, field));
+      // A message in the host's words never holds what was entered; a plugin's might.
+      let message = secretNames.has(field) && plain === issue.message
+        ? secretMessage(plain)
+        : plain;
       for (const value of values) message = message.split(value).join("[REDACTED]");
       return { path: issue.path, message };
     });

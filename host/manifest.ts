@@ -150,3 +150,25 @@ export function hostAllowed(hostname: string, patterns: readonly string[]): bool
     p.startsWith("*.") ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p
   );
 }
+
+/**
+ * A config field's title in a config schema (the first branch that has the field gives it), or
+ * its name in words ("clientId" → "Client id") when the schema has none.
+ */
+export function fieldTitle(schema: Record<string, unknown>, name: string): string {
+  type Node = { properties?: Record<string, { title?: unknown }>; [key: string]: unknown };
+  const find = (node: Node | undefined): string | undefined => {
+    if (!node || typeof node !== "object") return undefined;
+    const title = node.properties?.[name]?.title;
+    if (typeof title === "string") return title;
+    for (const key of ["oneOf", "anyOf", "allOf"]) {
+      for (const branch of Array.isArray(node[key]) ? node[key] as Node[] : []) {
+        const found = find(branch);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return find(schema as Node) ??
+    name.replace(/([A-Z])/g, " $1").replace(/^./, (c) => c.toUpperCase());
+}

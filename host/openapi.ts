@@ -14,6 +14,8 @@ interface Route {
   method: "get" | "post" | "patch" | "delete";
   path: string;
   summary: string;
+  /** More than the summary says, when there is more. */
+  description?: string;
   /** Success status and what it means. */
   ok: [number, string];
   body?: { schema: v.GenericSchema; optional?: boolean };
@@ -73,6 +75,8 @@ export const ROUTES: Route[] = [
     method: "post",
     path: "/api/integrations",
     summary: "Create an integration",
+    description:
+      "A new integration starts paused (status `paused`, `schedule.awaitingCheck: true`): nothing is scheduled until a connection check passes for every log type, which turns its schedule on once. `schedule.enabled: true` schedules it at once; `schedule.enabled: false` keeps it off until it is turned on, whatever a check says. A run started by hand works while it is paused.",
     ok: [201, "Created, secrets omitted"],
     body: { schema: createSchema },
   },
@@ -106,6 +110,8 @@ export const ROUTES: Route[] = [
     method: "post",
     path: "/api/integrations/{id}/check",
     summary: "Test the connection per log type",
+    description:
+      "`{ ok, results: [{ logType, ok, error?, hint? }], scheduleEnabled? }`. On a new integration still paused for its first passing check, a pass for every log type turns its schedule on (`scheduleEnabled: true`); a later failing check does not pause it again.",
     ok: [200, "Results"],
     errors: [409, 502],
   },
@@ -133,8 +139,10 @@ export const ROUTES: Route[] = [
   {
     method: "get",
     path: "/api/integrations/{id}/runs",
-    summary: "Recent runs, newest first",
-    ok: [200, "Runs"],
+    summary: "Runs, newest first, one page at a time",
+    description:
+      "`{ runs, next }`: each run with its `durationMs` (null while it runs); `next` is the cursor to pass as `before` for the older runs, null on the last page. `limit` is 1 to 100 (default 20). A `limit` or `before` that is not one answers 400 with `code: REQUEST_MALFORMED` and `issues`.",
+    ok: [200, "{ runs, next }"],
     query: runsQuery,
   },
   {
@@ -219,6 +227,7 @@ function operation(route: Route) {
   const queryProps = (query?.properties ?? {}) as Record<string, Record<string, unknown>>;
   return {
     summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
     ...(route.public ? { security: [] } : {}),
     parameters: [
       ...params.map((name) => ({ name, in: "path", required: true, schema: { type: "string" } })),

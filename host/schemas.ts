@@ -23,8 +23,35 @@ export function strictObject<const E extends v.ObjectEntries>(
   });
 }
 
+/** The opaque cursor after a run in its integration's history (`next`, `before`). */
+export function runCursor(position: { startedAt: string; seq: number }): string {
+  return btoa(`${position.startedAt}~${position.seq}`).replace(/=+$/, "");
+}
+
+/** A run cursor read back, or undefined when the text is not one. */
+export function runCursorFrom(text: string): { startedAt: string; seq: number } | undefined {
+  let plain: string;
+  try {
+    plain = atob(text);
+  } catch {
+    return undefined;
+  }
+  const match = /^(\d{4}-\d{2}-\d{2}T[\d:.]{8,12}Z)~(\d{1,16})$/.exec(plain);
+  return match ? { startedAt: match[1], seq: Number(match[2]) } : undefined;
+}
+
 /** The query of `GET /api/integrations/:id/runs`. */
 export const runsQuery = strictObject({
+  before: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (text) => runCursorFrom(text) !== undefined,
+        "before must be the next cursor of an earlier page of this integration's runs",
+      ),
+      v.description("The `next` of the previous page"),
+    ),
+  ),
   limit: v.optional(
     v.pipe(
       v.string(),

@@ -32,6 +32,8 @@ export interface StatusFacts {
   secretsReadable: boolean;
   running: boolean;
   enabled: boolean;
+  /** New, and paused until a connection check passes or the operator enables the schedule. */
+  awaitingCheck?: boolean;
   pluginInstalled: boolean;
   /** The newest run that has ended (succeeded, failed or cancelled), if any. */
   lastFinished?: { status: string; errorCode: string | null; finishedAt: string | null };
@@ -80,6 +82,13 @@ export function statusOf(f: StatusFacts): StatusVerdict {
     return { status: "error", reason: "The last run failed" };
   }
   if (!f.pluginInstalled) return { status: "paused", reason: "Its plugin is not installed" };
+  if (!f.enabled && f.awaitingCheck) {
+    return {
+      status: "paused",
+      reason:
+        "New: waiting for a passing connection check (Test connection), or enable the schedule",
+    };
+  }
   if (!f.enabled) return { status: "paused", reason: "Its schedule is off" };
   if (!last) return { status: "never-run", reason: "No run has finished yet" };
   const interval = f.intervalSeconds * 1000;
@@ -133,6 +142,7 @@ export async function statusFacts(
     secretsReadable: secretsReadable ?? (await deps.integrations.secretsState(row)).readable,
     running: deps.runner.runningId(row.id) !== undefined,
     enabled: row.enabled,
+    awaitingCheck: row.awaitingCheck,
     pluginInstalled: installed !== undefined,
     lastFinished: lastFinished && {
       status: lastFinished.status,

@@ -124,9 +124,13 @@ const common = {
     v.pipe(
       v.string(),
       v.trim(),
-      v.regex(DURATION, "Use a duration such as 90m, 24h or 7d"),
+      v.regex(
+        DURATION,
+        "Enter a number followed by m, h or d (minutes, hours, days), such as 90m, 24h or 7d",
+      ),
+      // Only a duration can be too long: text that is none has the message above, not this one.
       v.check(
-        (t) => durationMs(t) <= RETENTION_MS,
+        (t) => !(durationMs(t) > RETENTION_MS),
         "Mimecast keeps TTP logs 30 days: enter 30d or less, e.g. 24h or 7d",
       ),
       v.title("First run reaches back"),

@@ -1,7 +1,7 @@
 /**
  * Everything the host keeps, in one embedded SQLite database (`node:sqlite`, WAL): integrations
  * with their sealed secrets, checkpoints, the outbox of webhook batches (pending, and dead
- * letters), runs, and the invalid records and stored alerts kept for operators. Schema changes
+ * letters), runs, the invalid records and stored alerts kept for operators, and console sessions. Schema changes
  * are numbered migrations applied at open.
  * @module
  */
@@ -21,11 +21,13 @@ import {
   type Row,
   type RunCounts,
   runFrom,
+  type RunPosition,
   type RunRow,
 } from "./rows.ts";
 import { MIGRATIONS } from "./schema.ts";
 import { AlertStore } from "./alerts.ts";
 import { StreamHours } from "./stream_hours.ts";
+import { SessionStore } from "./sessions.ts";
 
 export type {
   AlertSummary,
@@ -34,6 +36,7 @@ export type {
   IntegrationRow,
   PageWrite,
   RunCounts,
+  RunPosition,
   RunRow,
 } from "./rows.ts";
 export {
@@ -46,6 +49,7 @@ export {
 } from "./alerts.ts";
 export { INVALID_KEPT } from "./rows.ts";
 export { HOUR_MS, hourOf, type StreamHour, StreamHours } from "./stream_hours.ts";
+export { sessionHash, SessionStore, type StoredSession } from "./sessions.ts";
 
 /** Alert ids inserted per statement (three parameters each). */
 const ID_CHUNK = 200;
@@ -98,6 +102,8 @@ export class Store {
   readonly alerts: AlertStore;
   /** Alerts stored and lag per log type and hour, for the console's charts. */
   readonly hours: StreamHours;
+  /** The console's login sessions. */
+  readonly sessions: SessionStore;
 
   /** Opens (and migrates) the database; `now` stamps rows, so tests can fake time. */
   constructor(path: string, now: () => number = Date.now) {
@@ -116,6 +122,7 @@ export class Store {
     this.#migrate();
     this.alerts = new AlertStore((sql) => this.#sql(sql));
     this.hours = new StreamHours((sql) => this.#sql(sql));
+    this.sessions = new SessionStore((sql) => this.#sql(sql));
   }
 
   #migrate(): void {
@@ -209,8 +216,8 @@ export class Store {
     row: Omit<IntegrationRow, "lastError" | "lastHint" | "lastRunAt" | "lastSuccessAt">,
   ): void {
     this.#sql(
-      `INSERT INTO integrations (id, plugin_id, name, config, secrets, destination_url, destination_format, interval_seconds, enabled, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO integrations (id, plugin_id, name, config, secrets, destination_url, destination_format, interval_seconds, enabled, awaiting_check, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       row.id,
       row.pluginId,
@@ -221,6 +228,7 @@ export class Store {
       row.destinationFormat,
       row.intervalSeconds,
       row.enabled ? 1 : 0,
+      row.awaitingCheck ? 1 : 0,
       row.createdAt,
       row.updatedAt,
     );
@@ -238,6 +246,7 @@ export class Store {
         | "destinationFormat"
         | "intervalSeconds"
         | "enabled"
+        | "awaitingCheck"
       >
     >,
   ): void {
@@ -248,7 +257,7 @@ export class Store {
     );
     const next = { ...current, ...defined };
     this.#sql(
-      `UPDATE integrations SET name = ?, config = ?, secrets = ?, destination_url = ?, destination_format = ?, interval_seconds = ?, enabled = ?, updated_at = ?
+      `UPDATE integrations SET name = ?, config = ?, secrets = ?, destination_url = ?, destination_format = ?, interval_seconds = ?, enabled = ?, awaiting_check = ?, updated_at = ?
        WHERE id = ?`,
     ).run(
       next.name,
@@ -258,9 +267,22 @@ export class Store {
       next.destinationFormat,
       next.intervalSeconds,
       next.enabled ? 1 : 0,
+      next.awaitingCheck ? 1 : 0,
       this.#iso(),
       id,
     );
+  }
+
+  /**
+   * Turns on the schedule of an integration still waiting for its first passing connection check;
+   * true when it did (once: the flag goes with it, in the same statement).
+   */
+  enableAfterCheck(id: string): boolean {
+    return Number(
+      this.#sql(
+        "UPDATE integrations SET enabled = 1, awaiting_check = 0, updated_at = ? WHERE id = ? AND awaiting_check = 1",
+      ).run(this.#iso(), id).changes,
+    ) > 0;
   }
 
   /** Replaces integrations' sealed secrets, all in one transaction (a key rotation). */
@@ -591,6 +613,35 @@ export class Store {
       "SELECT * FROM runs WHERE integration_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?",
     )
       .all(integrationId, limit) as Row[]).map(runFrom);
+  }
+
+  /**
+   * One page of an integration's runs, newest first, after the `before` position of the page
+   * above (a run's start and its row number, which breaks ties); each with its position.
+   */
+  listRunsBefore(
+    integrationId: string,
+    options: { before?: RunPosition; limit: number },
+  ): { run: RunRow; position: RunPosition }[] {
+    const rows = options.before
+      ? this.#sql(
+        `SELECT rowid AS seq, * FROM runs WHERE integration_id = ?
+           AND (started_at < ? OR (started_at = ? AND rowid < ?))
+         ORDER BY started_at DESC, rowid DESC LIMIT ?`,
+      ).all(
+        integrationId,
+        options.before.startedAt,
+        options.before.startedAt,
+        options.before.seq,
+        options.limit,
+      )
+      : this.#sql(
+        "SELECT rowid AS seq, * FROM runs WHERE integration_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?",
+      ).all(integrationId, options.limit);
+    return (rows as Row[]).map((r) => ({
+      run: runFrom(r),
+      position: { startedAt: String(r.started_at), seq: Number(r.seq) },
+    }));
   }
 
   /** Marks runs a crash left `running` as failed; returns how many. */

@@ -19,6 +19,8 @@ export interface IntegrationRow {
   destinationFormat: string;
   intervalSeconds: number | null;
   enabled: boolean;
+  /** New and paused until a connection check passes (or the operator enables the schedule). */
+  awaitingCheck: boolean;
   lastError: string | null;
   lastHint: string | null;
   lastRunAt: string | null;
@@ -56,6 +58,12 @@ export interface RunRow {
   error: string | null;
   errorCode: string | null;
   hint: string | null;
+}
+
+/** Where a run sits in its integration's history, newest first: its start, then its row number. */
+export interface RunPosition {
+  startedAt: string;
+  seq: number;
 }
 
 /** An outbox batch: one webhook request, its id stable across retries. */
@@ -134,6 +142,7 @@ export function integrationFrom(r: Row): IntegrationRow {
     destinationFormat: String(r.destination_format ?? "alerts"),
     intervalSeconds: r.interval_seconds === null ? null : Number(r.interval_seconds),
     enabled: Number(r.enabled) === 1,
+    awaitingCheck: Number(r.awaiting_check ?? 0) === 1,
     lastError: (r.last_error as string | null) ?? null,
     lastHint: (r.last_hint as string | null) ?? null,
     lastRunAt: (r.last_run_at as string | null) ?? null,

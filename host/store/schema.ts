@@ -143,4 +143,17 @@ export const MIGRATIONS: string[] = [
      PRIMARY KEY (integration_id, hour_ms, log_type)
    ) WITHOUT ROWID;
    CREATE INDEX stream_hours_by_hour ON stream_hours(hour_ms, integration_id, alerts);`,
+  // New integrations start paused until a connection check passes for every log type or the
+  // operator enables the schedule (SPEC §5.8): `awaiting_check` marks the ones still waiting, so
+  // the first passing check turns the schedule on once, and a schedule an operator turned off
+  // stays off. Integrations from before keep their schedule as it was.
+  `ALTER TABLE integrations ADD COLUMN awaiting_check INTEGER NOT NULL DEFAULT 0;`,
+  // The console's login sessions, so that a restart keeps operators logged in (SPEC §5.5): the
+  // SHA-256 of the session id (never the id), its CSRF token and its expiry.
+  `CREATE TABLE ui_sessions (
+     id_hash TEXT PRIMARY KEY,
+     csrf TEXT NOT NULL,
+     expires_ms INTEGER NOT NULL
+   );
+   CREATE INDEX ui_sessions_expiry ON ui_sessions(expires_ms);`,
 ];

@@ -104,6 +104,8 @@ export interface FieldState {
   errors: Record<string, string[]>;
   /** Secret fields that hold a stored value ("set"). */
   secretsSet?: string[];
+  /** Secret fields whose typed value the host kept from a try that came back with errors. */
+  secretsKept?: string[];
 }
 
 /** The input name of a field: `config.<name>`, suffixed `@<branch>` inside a branch. */
@@ -113,10 +115,7 @@ export function inputName(field: { name: string; branch?: string }): string {
 
 /** Renders the plugin part of a form. */
 export function renderConfigFields(layout: FormLayout, state: FieldState): Html {
-  const chosen = String(
-    state.values[layout.discriminator?.name ?? ""] ?? layout.discriminator?.default ??
-      layout.discriminator?.options[0]?.value ?? "",
-  );
+  const chosen = chosenBranch(layout, state.values);
   return html`${
     layout.discriminator
       ? html`<div class="field"><label for="f-${layout.discriminator.name}">${layout.discriminator.title}</label>
@@ -126,7 +125,9 @@ export function renderConfigFields(layout: FormLayout, state: FieldState): Html 
             <option value="${o.value}" ${o.value === chosen ? " selected" : ""}>${o.label}</option>
           `
         )
-      }</select>${errorsOf(state, layout.discriminator.name)}</div>`
+      }</select>${
+        errorsOf(state, layout.discriminator.name, `f-${layout.discriminator.name}`)
+      }</div>`
       : ""
   }
 ${
@@ -143,18 +144,58 @@ function titleOf(name: string, schema?: SchemaNode): string {
   return schema?.title ?? name.replace(/([A-Z])/g, " $1").replace(/^./, (c) => c.toUpperCase());
 }
 
-function errorsOf(state: FieldState, name: string): Html {
+/** The id of a field's control: `f-<name>`, suffixed with its branch inside one. */
+function idOf(field: { name: string; branch?: string }): string {
+  return `f-${field.name}${field.branch ? `-${field.branch.replace(/\W/g, "_")}` : ""}`;
+}
+
+/** Where the error summary links to for a field, and its title: in the chosen branch, or common. */
+export function fieldAnchor(
+  layout: FormLayout,
+  name: string,
+  chosen: string,
+): { id: string; title: string } {
+  if (layout.discriminator?.name === name) {
+    return { id: `f-${name}`, title: layout.discriminator.title };
+  }
+  const field = [...(layout.branches.get(chosen) ?? []), ...layout.common].find((f) =>
+    f.name === name
+  );
+  return field
+    ? { id: idOf(field), title: titleOf(field.name, field.schema) }
+    : { id: "config-fields", title: titleOf(name) };
+}
+
+/** The discriminator value a form shows: the submitted or stored one, else the default. */
+export function chosenBranch(layout: FormLayout, values: Record<string, unknown>): string {
+  return String(
+    values[layout.discriminator?.name ?? ""] ?? layout.discriminator?.default ??
+      layout.discriminator?.options[0]?.value ?? "",
+  );
+}
+
+/** The error messages under a field, with the id its control's `aria-describedby` names. */
+function errorsOf(state: FieldState, name: string, id: string): Html {
   const errors = state.errors[name] ?? [];
-  return html`${errors.map((e) => html`<p class="error" role="alert">${e}</p>`)}`;
+  if (errors.length === 0) return html``;
+  return html`<div class="errors" id="${id}-error">${
+    errors.map((e) => html`<p class="error" role="alert">${e}</p>`)
+  }</div>`;
 }
 
 function renderField(field: Field, state: FieldState, active: boolean): Html {
   const { schema } = field;
-  const id = `f-${field.name}${field.branch ? `-${field.branch.replace(/\W/g, "_")}` : ""}`;
+  const id = idOf(field);
   const name = inputName(field);
   const value = active ? state.values[field.name] : undefined;
   const shown = value ?? schema.default;
   const invalid = active && (state.errors[field.name]?.length ?? 0) > 0;
+  // Each invalid control says so, and names its message (WCAG 3.3.1).
+  const aria = invalid
+    ? html`
+      aria-invalid="true" aria-describedby="${id}-error"
+    `
+    : "";
   const req = field.required && !(schema.writeOnly && state.secretsSet?.includes(field.name));
   const reqAttr = req
     ? html`
@@ -165,29 +206,49 @@ function renderField(field: Field, state: FieldState, active: boolean): Html {
         : ""}
     `
     : "";
+  const title = html`${titleOf(field.name, schema)}${req ? " *" : ""}`;
+  const help = schema.description ? html`<p class="help">${schema.description}</p>` : "";
+  const errors = active ? errorsOf(state, field.name, id) : "";
+  if (schema.type === "array" && schema.items?.enum) {
+    // A group of checkboxes has no one control a label could point at: a fieldset names it.
+    const picked = new Set((Array.isArray(shown) ? shown : []).map(String));
+    return html`<fieldset class="field checks${
+      invalid ? " invalid" : ""
+    }" id="${id}"><legend>${title}</legend>
+${help}${
+      schema.items.enum.map((o, i) =>
+        html`
+          <label
+            for="${id}-${i}"><input type="checkbox" id="${id}-${i}" name="${name}" value="${String(
+              o,
+            )}"${picked.has(String(o)) ? " checked" : ""} ${aria}> ${String(o)}</label>
+        `
+      )
+    }${errors}</fieldset>`;
+  }
   let control: Html;
   if (schema.writeOnly) {
     const set = state.secretsSet?.includes(field.name);
+    const kept = state.secretsKept?.includes(field.name);
     control = html`
       <input type="password" id="${id}" name="${name}" autocomplete="new-password"
-        placeholder="${set ? "set — leave blank to keep" : ""}" ${reqAttr}>
-      ${set ? html`<p class="help">A value is stored. Type a new one to replace it.</p>` : ""}
+        placeholder="${kept
+          ? "kept — leave blank to keep what you typed"
+          : set
+          ? "set — leave blank to keep"
+          : ""}" ${kept ? html`data-kept` : ""} ${reqAttr} ${aria}>
+      ${kept
+        ? html`<p class="help">What you typed is kept by the host (never shown): leave blank to keep it.</p>`
+        : set
+        ? html`<p class="help">A value is stored. Type a new one to replace it.</p>`
+        : ""}
     `;
   } else if (schema.enum) {
     control = html`
-      <select id="${id}" name="${name}" ${reqAttr}>${schema.enum.map((o) =>
+      <select id="${id}" name="${name}" ${reqAttr} ${aria}>${schema.enum.map((o) =>
         html`<option${String(o) === String(shown) ? " selected" : ""}>${String(o)}</option>`
       )}</select>
     `;
-  } else if (schema.type === "array" && schema.items?.enum) {
-    const picked = new Set((Array.isArray(shown) ? shown : []).map(String));
-    control = html`<div class="checks" id="${id}">${
-      schema.items.enum.map((o) =>
-        html`<label><input type="checkbox" name="${name}" value="${String(o)}"${
-          picked.has(String(o)) ? " checked" : ""
-        }> ${String(o)}</label>`
-      )
-    }</div>`;
   } else if (schema.type === "array" && schema.items?.type === "object") {
     const columns = Object.keys(schema.items.properties ?? {});
     const text = Array.isArray(shown)
@@ -195,28 +256,30 @@ function renderField(field: Field, state: FieldState, active: boolean): Html {
         columns.map((c) => String((row as Record<string, unknown>)[c] ?? "")).join(" | ")
       ).join("\n")
       : String(shown ?? "");
-    control = html`<textarea id="${id}" name="${name}" placeholder="${
-      columns.join(" | ")
-    }">${text}</textarea>
-<p class="help">One row per line: ${columns.join(" | ")}</p>`;
+    control = html`
+      <textarea id="${id}" name="${name}" placeholder="${columns.join(" | ")}"
+        ${aria}>${text}</textarea>
+      <p class="help">One row per line: ${columns.join(" | ")}</p>
+    `;
   } else if (schema.type === "array") {
     const text = Array.isArray(shown) ? shown.join("\n") : String(shown ?? "");
     control = html`
-      <textarea id="${id}" name="${name}">${text}</textarea>
+      <textarea id="${id}" name="${name}" ${aria}>${text}</textarea>
       <p class="help">One per line.</p>
     `;
   } else if (schema.type === "number" || schema.type === "integer") {
     control = html`
       <input type="number" id="${id}" name="${name}" value="${shown === undefined
         ? ""
-        : String(shown)}" ${reqAttr}>
+        : String(shown)}" ${reqAttr}
+        ${aria}>
     `;
   } else if (schema.type === "boolean") {
     control = html`
       <input type="checkbox" id="${id}" name="${name}" value="true" ${shown === true ||
           shown === "true"
         ? " checked"
-        : ""}>
+        : ""} ${aria}>
     `;
   } else {
     const list = schema.examples?.length ? `${id}-options` : undefined;
@@ -228,19 +291,25 @@ function renderField(field: Field, state: FieldState, active: boolean): Html {
           ? html`
             list="${list}"
           `
-          : ""}${reqAttr}>${list
+          : ""}${reqAttr} ${aria}>${list
           ? html`<datalist id="${list}">${
             schema.examples!.map((e) => html`<option value="${String(e)}">`)
           }</datalist>`
           : ""}
     `;
   }
-  return html`<div class="field${invalid ? " invalid" : ""}"><label for="${id}">${
-    titleOf(field.name, schema)
-  }${req ? " *" : ""}</label>
-${schema.description ? html`<p class="help">${schema.description}</p>` : ""}${control}${
-    active ? errorsOf(state, field.name) : ""
-  }</div>`;
+  return html`<div class="field${invalid ? " invalid" : ""}"><label for="${id}">${title}</label>
+${help}${control}${errors}</div>`;
+}
+
+/**
+ * The items of a one-per-line list as the form reads them, each with its line (from 1): blank
+ * lines are skipped, and a plain list also takes commas, so item 3 need not be line 3.
+ */
+export function listItems(text: string, commas: boolean): { text: string; line: number }[] {
+  return text.split(/\r?\n/).flatMap((line, i) =>
+    (commas ? line.split(",") : [line]).map((t) => ({ text: t.trim(), line: i + 1 }))
+  ).filter((item) => item.text !== "");
 }
 
 /**
@@ -281,14 +350,13 @@ export function readConfigForm(
     if (text.trim() === "") continue;
     if (schema.type === "array" && schema.items?.type === "object") {
       const columns = Object.keys(schema.items.properties ?? {});
-      const rows = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-      config[field.name] = rows.map((line) =>
+      config[field.name] = listItems(text, false).map(({ text: line }) =>
         Object.fromEntries(
           line.split("|").map((c, i) => [columns[i] ?? `column${i + 1}`, c.trim()]),
         )
       );
     } else if (schema.type === "array") {
-      config[field.name] = text.split(/[\r\n,]+/).map((l) => l.trim()).filter(Boolean);
+      config[field.name] = listItems(text, true).map((item) => item.text);
     } else if (schema.type === "number" || schema.type === "integer") {
       config[field.name] = Number(text);
     } else {

@@ -24,6 +24,8 @@ export function integrationPage(options: {
   /** Alerts and lag per hour, for the charts; none, no charts. */
   stats?: HourlyStats;
   runs: RunRow[];
+  /** The runs' paging: the cursor of the older ones, and whether this is an older page. */
+  runsPage?: { next: string | null; older: boolean };
   deadLetters: BatchRow[];
   invalid: { runId: string; record: unknown; issues: unknown; createdAt: string }[];
   csrf: string;
@@ -42,6 +44,22 @@ export function integrationPage(options: {
       : ""}</p>
     ${i.pausedReason
       ? html`<p class="alert-box">${i.pausedReason}: drop its manifest into the plugins folder to resume.</p>`
+      : ""}
+    ${i.schedule.awaitingCheck && !i.schedule.enabled
+      ? html`
+        <div class="alert-box"
+          id="awaiting-check"><strong>Paused until Test connection passes:</strong> a new integration's schedule starts by itself once every log type passes the check, or when you start it. Run now works meanwhile.<div
+            class="actions">${postButton(
+              `${base}/check`,
+              "Test connection",
+              options.csrf,
+            )}${postButton(
+              `${base}/schedule/enable`,
+              "Start the schedule now",
+              options.csrf,
+              "secondary",
+            )}</div></div>
+      `
       : ""}
     ${i.status === "secrets-unreadable"
       ? html`
@@ -113,12 +131,13 @@ export function integrationPage(options: {
       </table>
     `}
     ${options.stats ? integrationCharts(options.stats) : ""}
-    <h2>Runs</h2>
+    <h2 id="run-history">Runs</h2>
     ${options.runs.length === 0 ? html`<p class="muted">No run yet.</p>` : html`
       <table id="runs">
         <thead>
           <tr>
             <th>Started</th>
+            <th>Took</th>
             <th>Status</th>
             <th>Trigger</th>
             <th>Fetched</th>
@@ -132,8 +151,11 @@ export function integrationPage(options: {
         </thead>
         <tbody>${options.runs.map((r) =>
           html`
-            <tr>
+            <tr data-run-id="${r.id}">
               <td>${when(r.startedAt)}</td>
+              <td class="duration">${r.finishedAt
+                ? durationText(Date.parse(r.finishedAt) - Date.parse(r.startedAt))
+                : "running"}</td>
               <td>${badge(r.status)}</td>
               <td>${r.trigger}</td>
               <td>${r.counts.fetched}</td>
@@ -156,6 +178,7 @@ export function integrationPage(options: {
         )}</tbody>
       </table>
     `}
+    ${runsPager(base, options.runsPage)}
     <h2>Dead letters</h2>
     ${options.deadLetters.length === 0 ? html`<p class="muted">None.</p>` : html`
       ${postButton(`${base}/redrive`, `Redrive all ${options.deadLetters.length}`, options.csrf)}
@@ -238,11 +261,23 @@ ${result.excerpt ? html`<pre class="excerpt">${result.excerpt}</pre>` : ""}</div
 }
 
 export function checkResult(
-  result: { ok: boolean; results: CheckResult[]; error?: string; hint?: string },
+  result: {
+    ok: boolean;
+    results: CheckResult[];
+    error?: string;
+    hint?: string;
+    note?: string;
+    scheduleEnabled?: boolean;
+  },
 ): Html {
   return html`<div class="card" id="check-result"><h2>Test connection: ${
     badge(result.ok ? "ok" : "failed")
   }</h2>
+${
+    result.scheduleEnabled
+      ? html`<p id="schedule-enabled" role="status">Every log type passed: the schedule is now on.</p>`
+      : ""
+  }${result.note ? html`<p class="help">${result.note}</p>` : ""}
 ${
     result.error
       ? html`<p class="error">${result.error}</p>${
@@ -263,6 +298,31 @@ ${
       `
     )
   }</tbody></table></div>`;
+}
+
+/** The links between pages of the run history: plain links, so they work without JavaScript. */
+function runsPager(base: string, paging?: { next: string | null; older: boolean }): Html | "" {
+  if (!paging || (!paging.next && !paging.older)) return "";
+  return html`<nav class="actions" id="runs-pager" aria-label="Run history pages">${
+    paging.older ? html`<a href="${base}#run-history">Newest runs</a>` : ""
+  }${
+    paging.next
+      ? html`<a id="older-runs" href="${base}?runsBefore=${
+        encodeURIComponent(paging.next)
+      }#run-history">Older runs</a>`
+      : ""
+  }</nav>`;
+}
+
+/** A run's length in words: "850 ms", "12.3 s", "4 min 5 s", "2 h 3 min". */
+export function durationText(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "—";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 function formatLabel(format: string): string {

@@ -34,7 +34,7 @@ button.secondary,.button.secondary{background:#5b6470}button.danger,.button.dang
 code,pre{font-family:ui-monospace,monospace;font-size:.85rem}pre{white-space:pre-wrap;word-break:break-all;background:#f1f3f5;padding:.5rem;border-radius:4px;max-height:18rem;overflow:auto}
 .chart{position:relative;height:240px;margin:.4rem 0 1rem}.spark{position:relative;height:28px;width:120px;margin-top:.2rem}
 h3{font-size:1rem;margin:1rem 0 .3rem}.day{position:relative}.sr-only{position:absolute;top:0;left:0;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-.muted{color:#5b6470}.checks label{display:inline-flex;gap:.3rem;font-weight:400;margin-right:1rem}
+.muted{color:#5b6470}.checks label{display:inline-flex;gap:.3rem;font-weight:400;margin-right:1rem}fieldset.field{border:0;padding:0;margin:0 0 .9rem;background:none}fieldset.field legend{padding:0}
 @media (max-width:700px){header{padding:.6rem .8rem;gap:.8rem}main{margin:1rem auto;padding:0 .7rem}
 table{display:block;overflow-x:auto;white-space:nowrap}.card{padding:.8rem}h1{font-size:1.25rem}}
 @media (prefers-color-scheme:dark){body{color:#e4e7eb;background:#111418}a{color:#8ab4f8}button,.button{background:#35558c}

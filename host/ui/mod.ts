@@ -16,7 +16,8 @@ import {
   startRun,
   testWebhook,
 } from "../actions.ts";
-import { type ApiDeps, bearerMatches, view } from "../api.ts";
+import { type ApiDeps, bearerMatches, runPage, view } from "../api.ts";
+import { runCursorFrom } from "../schemas.ts";
 import { alertPage, alertRoutes, parseQuery } from "../api_alerts.ts";
 import { alertsPage } from "./alerts_page.ts";
 import { generateWebhookSecret } from "../delivery.ts";
@@ -25,7 +26,14 @@ import { DEFAULT_FORMAT } from "../formats/mod.ts";
 import { secretFields } from "../manifest.ts";
 import type { Issue } from "../types.ts";
 import type { InstalledPlugin } from "../registry.ts";
-import { type FieldState, layoutOf, readConfigForm, type SchemaNode } from "./form.ts";
+import {
+  type FieldState,
+  type FormLayout,
+  layoutOf,
+  readConfigForm,
+  type SchemaNode,
+} from "./form.ts";
+import { fieldErrors } from "./form_errors.ts";
 import { page, pageScript, SCRIPT_PATH } from "./layout.ts";
 import { alertsLastDay, hourlyStats } from "../stats.ts";
 import {
@@ -48,9 +56,14 @@ import { csrfMatches, type Session, Sessions } from "./session.ts";
 
 type Env = { Variables: { session: Session } };
 
+/** Runs an integration's page lists at a time. */
+const RUNS_PER_PAGE = 20;
+
 /** The UI routes; `secureCookies` marks the session cookie `Secure` (HOST_SECURE_COOKIES). */
 export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {}): Hono<Env> {
-  const sessions = new Sessions(deps.clock.now, { secure: options.secureCookies });
+  const sessions = new Sessions(deps.store.sessions, deps.clock.now, {
+    secure: options.secureCookies,
+  });
   /**
    * Secrets typed into a form that came back with errors, per session and form, so the operator
    * does not type them again; never put into the page. Taken by the next submission of that form.
@@ -173,7 +186,8 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       destinationUrl: "",
       destinationFormat: DEFAULT_FORMAT,
       intervalSeconds: "",
-      enabled: true,
+      // New integrations start paused until Test connection passes (SPEC §5.8).
+      enabled: false,
       errors: {},
     };
     return render(
@@ -206,22 +220,30 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         name: host.name,
         config,
         destination: { url: host.destinationUrl, secret, format: host.destinationFormat },
-        schedule: scheduleOf(host),
+        schedule: scheduleOf(host, true),
       });
       kept.delete(keptKey(c));
+      const schedule = row.enabled
+        ? "Its schedule is on."
+        : "It is paused until Test connection passes (then its schedule starts), or until you start the schedule; Run now works meanwhile.";
       flashes.set(
         c.get("session").id,
         generated
-          ? `Integration created. Its webhook secret, shown only now: ${generated}`
-          : "Integration created. Test the connection, then run it.",
+          ? `Integration created. ${schedule} Its webhook secret, shown only now: ${generated}`
+          : `Integration created. ${schedule}`,
       );
       return c.redirect(`/integrations/${row.id}`, 303);
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
-      const { configErrors, hostErrors } = splitIssues(error.issues);
+      const { configErrors, hostErrors } = splitIssues(error.issues, layout, raw);
       const keeping = { config: secrets, destination: secret || undefined, at: Date.now() };
       kept.set(keptKey(c), keeping);
-      const state = { values: raw, errors: configErrors, secretsSet: Object.keys(secrets) };
+      const state = {
+        values: raw,
+        errors: configErrors,
+        secretsSet: Object.keys(secrets),
+        secretsKept: Object.keys(secrets),
+      };
       const page = formOf(c, {
         installed,
         state,
@@ -284,6 +306,12 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       flashes.set(c.get("session").id, `${error.message}. ${error.hint ?? ""}`);
     }
     return c.redirect(`/integrations/${id}`, 303);
+  });
+  ui.post("/integrations/:id/schedule/enable", (c) => {
+    const row = deps.integrations.get(c.req.param("id"));
+    deps.store.updateIntegration(row.id, { enabled: true, awaitingCheck: false });
+    flashes.set(c.get("session").id, "The schedule is on.");
+    return c.redirect(`/integrations/${row.id}`, 303);
   });
   ui.post("/integrations/:id/redrive", async (c) => {
     const id = c.req.param("id");
@@ -370,7 +398,14 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     return render(
       c,
       "Edit integration",
-      formOf(c, { installed, state, host, editId: row.id, secretsUnreadable: !secrets.readable }),
+      formOf(c, {
+        installed,
+        state,
+        host,
+        editId: row.id,
+        secretsUnreadable: !secrets.readable,
+        awaitingCheck: row.awaitingCheck,
+      }),
     );
   });
   ui.post("/integrations/:id/edit", async (c) => {
@@ -394,14 +429,14 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
           format: host.destinationFormat,
           ...(secret ? { secret } : {}),
         },
-        schedule: scheduleOf(host),
+        schedule: scheduleOf(host, row.awaitingCheck),
       });
       kept.delete(keptKey(c));
       flashes.set(c.get("session").id, "Saved.");
       return c.redirect(`/integrations/${row.id}`, 303);
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;
-      const { configErrors, hostErrors } = splitIssues(error.issues);
+      const { configErrors, hostErrors } = splitIssues(error.issues, layout, raw);
       const secrets = await deps.integrations.secretsState(row);
       kept.set(keptKey(c), {
         config: typedSecrets,
@@ -412,6 +447,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         values: raw,
         errors: configErrors,
         secretsSet: [...new Set([...secrets.names, ...Object.keys(typedSecrets)])],
+        secretsKept: Object.keys(typedSecrets),
       };
       const page = formOf(c, {
         installed,
@@ -421,6 +457,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         editId: row.id,
         secretsUnreadable: !secrets.readable,
         keptDestinationSecret: secret !== "",
+        awaitingCheck: row.awaitingCheck,
       });
       return render(c, "Edit integration", page, 422);
     }
@@ -450,6 +487,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       editId?: string;
       secretsUnreadable?: boolean;
       keptDestinationSecret?: boolean;
+      awaitingCheck?: boolean;
     },
   ) {
     const { installed, editId } = options;
@@ -464,6 +502,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       problems: options.problems ?? 0,
       secretsUnreadable: options.secretsUnreadable,
       keptDestinationSecret: options.keptDestinationSecret,
+      awaitingCheck: options.awaitingCheck,
     });
   }
 
@@ -473,6 +512,11 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     result?: Parameters<typeof integrationPage>[0]["result"],
   ) {
     const row = deps.integrations.get(c.req.param("id")!);
+    // Older runs without JavaScript: a plain link with `?runsBefore=<cursor>` (a stale or
+    // mangled one shows the newest runs).
+    const asked = c.req.query("runsBefore");
+    const runsBefore = asked && runCursorFrom(asked) ? asked : undefined;
+    const runs = runPage(deps.store, row.id, { before: runsBefore, limit: RUNS_PER_PAGE });
     const integration = await view(deps, row);
     return integrationPage({
       integration,
@@ -480,7 +524,8 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         now: deps.clock.now(),
         logTypes: integration.streams.map((s) => s.logType),
       }),
-      runs: deps.store.listRuns(row.id, 20),
+      runs: runs.runs,
+      runsPage: { next: runs.next, older: runsBefore !== undefined },
       deadLetters: deps.store.listDeadLetters(row.id),
       invalid: deps.store.listInvalid(row.id, 10),
       csrf: c.get("session").csrf,
@@ -534,25 +579,31 @@ function hostFields(form: FormData): HostFields {
   };
 }
 
-function scheduleOf(host: HostFields) {
+/**
+ * The schedule a form asks for. An unticked box on an integration still waiting for its first
+ * passing check (`waiting`) leaves `enabled` out, so it keeps waiting instead of being off for good.
+ */
+function scheduleOf(host: HostFields, waiting: boolean) {
   const interval = host.intervalSeconds.trim();
-  return { ...(interval ? { intervalSeconds: Number(interval) } : {}), enabled: host.enabled };
+  return {
+    ...(interval ? { intervalSeconds: Number(interval) } : {}),
+    ...(host.enabled || !waiting ? { enabled: host.enabled } : {}),
+  };
 }
 
-/** Sorts issues into the plugin's fields (by top-level name) and the host's fields. */
-function splitIssues(issues: Issue[]) {
-  const configErrors: Record<string, string[]> = {};
+/**
+ * Sorts issues into the plugin's fields (by top-level name, a list's line named) and the host's
+ * fields.
+ */
+function splitIssues(issues: Issue[], layout: FormLayout, raw: Record<string, unknown>) {
+  const isConfig = (issue: Issue) => issue.path === "config" || issue.path.startsWith("config.");
+  const configErrors = fieldErrors(layout, raw, issues.filter(isConfig));
   const hostErrors: Record<string, string[]> = {};
-  for (const issue of issues) {
-    if (issue.path.startsWith("config.")) {
-      const name = issue.path.slice(7).split(".")[0];
-      (configErrors[name] ??= []).push(issue.message);
-    } else {
-      const name = issue.path.startsWith("destination.") || issue.path.startsWith("schedule.")
-        ? issue.path.split(".").slice(0, 2).join(".")
-        : issue.path;
-      (hostErrors[name] ??= []).push(issue.message);
-    }
+  for (const issue of issues.filter((i) => !isConfig(i))) {
+    const name = issue.path.startsWith("destination.") || issue.path.startsWith("schedule.")
+      ? issue.path.split(".").slice(0, 2).join(".")
+      : issue.path;
+    (hostErrors[name] ??= []).push(issue.message);
   }
   return { configErrors, hostErrors };
 }

@@ -1,12 +1,14 @@
 /**
  * UI sessions: a login with the admin token gives an HttpOnly, SameSite=Strict session cookie and
- * a CSRF token that every form post must carry. Sessions live in memory (a restart logs you out)
- * and expire after 12 hours.
+ * a CSRF token that every form post must carry. Sessions are kept in the database (only a hash of
+ * their id), so a restart keeps operators logged in; they expire after 12 hours, and a logout
+ * deletes its row.
  * @module
  */
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Context } from "hono";
 import { timingSafeEqual } from "node:crypto";
+import type { SessionStore } from "../store/mod.ts";
 
 const COOKIE = "host_session";
 const TTL_MS = 12 * 3_600_000;
@@ -21,22 +23,28 @@ export interface Session {
 const random = () =>
   btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24)))).replace(/[+/=]/g, "");
 
-/** The in-memory session table. */
+/** The console's sessions, over their table. */
 export class Sessions {
-  #sessions = new Map<string, Session>();
+  #store: Pick<SessionStore, "add" | "get" | "delete">;
   #now: () => number;
   #secure: boolean;
 
   /** `secure` marks every cookie `Secure` (HOST_SECURE_COOKIES, behind a TLS-terminating proxy). */
-  constructor(now: () => number = Date.now, options: { secure?: boolean } = {}) {
+  constructor(
+    store: Pick<SessionStore, "add" | "get" | "delete">,
+    now: () => number = Date.now,
+    options: { secure?: boolean } = {},
+  ) {
+    this.#store = store;
     this.#now = now;
     this.#secure = options.secure ?? false;
   }
 
   /** Starts a session and sets its cookie. */
   create(c: Context): Session {
-    const session = { id: random(), csrf: random(), expires: this.#now() + TTL_MS };
-    this.#sessions.set(session.id, session);
+    const now = this.#now();
+    const session = { id: random(), csrf: random(), expires: now + TTL_MS };
+    this.#store.add(session.id, { csrf: session.csrf, expiresMs: session.expires }, now);
     setCookie(c, COOKIE, session.id, {
       httpOnly: true,
       sameSite: "Strict",
@@ -51,19 +59,19 @@ export class Sessions {
   /** The request's live session, if any. */
   get(c: Context): Session | undefined {
     const id = getCookie(c, COOKIE);
-    const session = id ? this.#sessions.get(id) : undefined;
-    if (!session) return undefined;
-    if (session.expires < this.#now()) {
-      this.#sessions.delete(session.id);
+    const stored = id ? this.#store.get(id) : undefined;
+    if (!id || !stored) return undefined;
+    if (stored.expiresMs < this.#now()) {
+      this.#store.delete(id);
       return undefined;
     }
-    return session;
+    return { id, csrf: stored.csrf, expires: stored.expiresMs };
   }
 
   /** Ends the request's session. */
   destroy(c: Context): void {
     const id = getCookie(c, COOKIE);
-    if (id) this.#sessions.delete(id);
+    if (id) this.#store.delete(id);
     deleteCookie(c, COOKIE, { path: "/" });
   }
 }

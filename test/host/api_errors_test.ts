@@ -1,4 +1,4 @@
-import { deepStrictEqual, equal } from "node:assert/strict";
+import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { integrationBody, testHost } from "./_host.ts";
 
 type Issue = { path: string; message: string };
@@ -82,7 +82,9 @@ Deno.test("a bad query parameter is a 400 naming it", async () => {
     const { id } =
       await (await t.request("/api/integrations", { method: "POST", json: integrationBody() }))
         .json();
-    for (const query of ["limit=abc", "limit=0", "limit=101", "limit=1.5", "lmit=5"]) {
+    for (
+      const query of ["limit=abc", "limit=0", "limit=101", "limit=1.5", "lmit=5", "before=x"]
+    ) {
       const response = await t.request(`/api/integrations/${id}/runs?${query}`);
       equal(response.status, 400, query);
       const body = await response.json();
@@ -91,7 +93,7 @@ Deno.test("a bad query parameter is a 400 naming it", async () => {
     }
     const ok = await t.request(`/api/integrations/${id}/runs?limit=5`);
     equal(ok.status, 200);
-    deepStrictEqual(await ok.json(), []);
+    deepStrictEqual(await ok.json(), { runs: [], next: null });
   } finally {
     await t.close();
   }
@@ -180,6 +182,34 @@ Deno.test("two integrations may not share a name: a 422 naming the one that has 
     });
     equal(kept.status, 200);
     await kept.body?.cancel();
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("config messages are plain words, never the schema library's own wording", async () => {
+  const t = await testHost();
+  try {
+    const response = await t.request("/api/integrations", {
+      method: "POST",
+      json: {
+        ...integrationBody(),
+        config: { apiVersion: "2.0", logTypes: ["url", "dlp"], startFrom: "7 days" },
+      },
+    });
+    equal(response.status, 422);
+    const { issues } = await response.json() as { issues: { path: string; message: string }[] };
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    equal(byPath["config.clientId"], "Client ID is required");
+    match(byPath["config.clientSecret"], /^Client secret is required/);
+    equal(
+      byPath["config.logTypes.1"],
+      'Log types: choose one of "url", "attachment", "impersonation", "rejections"',
+    );
+    // "7 days" is no duration: told how to write one, not that it is too long.
+    equal(issues.filter((i) => i.path === "config.startFrom").length, 1);
+    match(byPath["config.startFrom"], /such as 90m, 24h or 7d/);
+    equal(issues.some((i) => /Invalid (key|type)|Expected|received/.test(i.message)), false);
   } finally {
     await t.close();
   }

@@ -82,14 +82,15 @@ Deno.test("POST /api/integrations lists every bad field with its dot path, and 2
     });
     equal(created.status, 201);
     const body = await created.json();
-    equal(body.status, "never-run");
+    // Paused until a connection check passes (SPEC §5.8).
+    equal(body.status, "paused");
+    deepStrictEqual(body.schedule, { intervalSeconds: 300, enabled: false, awaitingCheck: true });
     deepStrictEqual(body.secretsSet, ["clientSecret"]);
     equal(body.config.clientSecret, undefined);
     equal(body.config.clientId, "sim-client-id");
     deepStrictEqual(body.destination, { url: HOOK_URL, secretSet: true, format: "alerts" });
     equal(JSON.stringify(body).includes("sim-client-secret-value"), false);
     equal(JSON.stringify(body).includes(WEBHOOK_SECRET), false);
-    equal(body.schedule.intervalSeconds, 300);
 
     const unknownPlugin = await t.request("/api/integrations", {
       method: "POST",
@@ -166,9 +167,10 @@ Deno.test("a run over HTTP delivers signed alerts, counts what it did, and a sec
   try {
     t.sim.add("url", generateRecords("url", 250, { start: NOW - 2 * HOUR, stepMs: 1000 }));
     t.sim.add("attachment", generateRecords("attachment", 40, { start: NOW - 2 * HOUR }));
-    const { id } =
-      await (await t.request("/api/integrations", { method: "POST", json: integrationBody("2.0") }))
-        .json();
+    const { id } = await (await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...integrationBody("2.0"), schedule: { enabled: true } },
+    })).json();
     const started = await t.request(`/api/integrations/${id}/runs`, { method: "POST" });
     equal(started.status, 202);
     const { runId } = await started.json();
@@ -202,7 +204,7 @@ Deno.test("a run over HTTP delivers signed alerts, counts what it did, and a sec
       "impersonation",
       "url",
     ]);
-    const runs = await (await t.request(`/api/integrations/${id}/runs`)).json();
+    const { runs } = await (await t.request(`/api/integrations/${id}/runs`)).json();
     equal(runs[0].id, runId);
     const metrics = await (await t.host.app.request("/metrics")).text();
     equal(metrics.includes("host_alerts_delivered_total 145"), true);

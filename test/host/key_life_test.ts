@@ -61,7 +61,8 @@ Deno.test("HOST_MASTER_KEY_PREVIOUS: a host with a new key re-seals every secret
   try {
     equal(logged(after).some((l) => /Re-sealed|Cannot open/.test(l.message)), false);
     const v2 = await (await after.request(`/api/integrations/${ids.v2}`)).json();
-    equal(v2.status, "never-run");
+    // New integrations wait for a passing check (SPEC §5.8): paused, not secrets-unreadable.
+    equal(v2.status, "paused");
     deepStrictEqual(v2.secretsSet, ["clientSecret"]);
     const v1 = await (await after.request(`/api/integrations/${ids.v1}`)).json();
     deepStrictEqual(v1.secretsSet, ["accessKey", "applicationKey", "secretKey"]);
@@ -155,7 +156,7 @@ Deno.test("secrets re-entered by PATCH replace unreadable ones; a PATCH that lea
     });
     equal(saved.status, 200);
     const view = await saved.json();
-    equal(view.status, "never-run");
+    equal(view.status, "paused");
     deepStrictEqual(view.secretsSet, ["clientSecret"]);
     equal(view.config.clientId, "sim-client-id");
     equal((await runNow(t, ids.v2)).status, "succeeded");
@@ -232,7 +233,9 @@ Deno.test("the console's edit form asks for every secret again, names the ones l
     const refused = await ui.post(`/integrations/${ids.v2}/edit`, fields);
     equal(refused.status, 422);
     const again = await refused.text();
-    match(again, /2 field\(s\) need attention/);
+    match(again, /2 problem\(s\) to fix before saving/);
+    match(again, /<a href="#f-clientSecret-2_0">Client secret<\/a>: Enter this secret again/);
+    match(again, /<a href="#f-destination-secret">Webhook secret<\/a>: Enter the webhook secret/);
     match(again, /<div class="field invalid"><label for="f-clientSecret-2_0">/);
     match(again, /Enter the webhook secret again/);
 

@@ -106,7 +106,7 @@ Deno.test("late records reach the webhook exactly once across runs and a restart
     for (const r of onTime) ok(sentUnder.has(alertId("url", r)));
     equal(sentUnder.size, onTime.length + late.filter((l) => l.minutes <= 30).length);
     // The re-reads brought alerts back; the runs and /metrics count them as duplicates.
-    const runs = await (await t.request(`/api/integrations/${id}/runs?limit=100`)).json();
+    const { runs } = await (await t.request(`/api/integrations/${id}/runs?limit=100`)).json();
     const duplicates = runs.reduce(
       (n: number, r: { counts: { duplicates: number } }) => n + r.counts.duplicates,
       0,

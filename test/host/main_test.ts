@@ -104,7 +104,8 @@ Deno.test("rotating the master key through the environment: re-sealed at start, 
     );
 
     ({ api } = await start({ HOST_MASTER_KEY: newKey }));
-    equal((await api(`/api/integrations/${id}`)).body.status, "never-run");
+    // Readable again: paused as every new integration until a check passes (SPEC §5.8).
+    equal((await api(`/api/integrations/${id}`)).body.status, "paused");
 
     // The old key alone no longer opens them: the host says so and keeps serving.
     const old = await start({ HOST_MASTER_KEY: oldKey });

@@ -64,7 +64,11 @@ Deno.test("the document's request bodies are the validating schemas, with their 
     const runs = document.paths["/api/integrations/{id}/runs"].get as unknown as {
       parameters: { name: string; in: string }[];
     };
-    deepStrictEqual(runs.parameters.map((p) => `${p.in} ${p.name}`), ["path id", "query limit"]);
+    deepStrictEqual(runs.parameters.map((p) => `${p.in} ${p.name}`), [
+      "path id",
+      "query before",
+      "query limit",
+    ]);
   } finally {
     await t.close();
   }

@@ -273,7 +273,11 @@ Deno.test("50 integrations on one host, triggered in parallel and by the schedul
     for (let i = 0; i < 50; i++) {
       const response = await t.request("/api/integrations", {
         method: "POST",
-        json: { ...integrationBody(i % 2 ? "1.0" : "2.0"), name: `tenant ${i}` },
+        json: {
+          ...integrationBody(i % 2 ? "1.0" : "2.0"),
+          name: `tenant ${i}`,
+          schedule: { enabled: true },
+        },
       });
       ids.push((await response.json()).id);
     }

@@ -8,7 +8,7 @@ Deno.test("the scheduler starts due integrations once, honours enabled and inter
     t.sim.add("url", generateRecords("url", 10, { start: NOW - 3_600_000 }));
     const a = (await (await t.request("/api/integrations", {
       method: "POST",
-      json: { ...integrationBody(), schedule: { intervalSeconds: 600 } },
+      json: { ...integrationBody(), schedule: { intervalSeconds: 600, enabled: true } },
     })).json()).id;
     const off = (await (await t.request("/api/integrations", {
       method: "POST",
@@ -29,12 +29,12 @@ Deno.test("the scheduler starts due integrations once, honours enabled and inter
     t.clock.advance(121_000); // 1.1 × 600 s is the latest
     deepStrictEqual(t.host.scheduler.tick(), [a]);
     await t.host.runner.settled(a);
-    const runs = await (await t.request(`/api/integrations/${a}/runs`)).json();
+    const { runs } = await (await t.request(`/api/integrations/${a}/runs`)).json();
     deepStrictEqual(runs.map((r: { trigger: string; status: string }) => [r.trigger, r.status]), [[
       "schedule",
       "succeeded",
     ], ["schedule", "succeeded"]]);
-    equal((await (await t.request(`/api/integrations/${off}/runs`)).json()).length, 0);
+    equal((await (await t.request(`/api/integrations/${off}/runs`)).json()).runs.length, 0);
   } finally {
     await t.close();
   }

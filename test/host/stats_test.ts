@@ -25,6 +25,7 @@ function storeAt(clock: { ms: number }): Store {
       destinationFormat: "alerts",
       intervalSeconds: null,
       enabled: true,
+      awaitingCheck: false,
       createdAt: at,
       updatedAt: at,
     });

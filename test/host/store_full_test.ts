@@ -52,6 +52,7 @@ Deno.test("a page stored on a full disk fails with the disk's error and a hint, 
       destinationFormat: "alerts",
       intervalSeconds: null,
       enabled: true,
+      awaitingCheck: false,
       createdAt: at,
       updatedAt: at,
     });

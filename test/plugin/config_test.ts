@@ -85,6 +85,14 @@ Deno.test("configSchema lists every bad field with a message that says what to d
   );
 });
 
+Deno.test("a duration that is none gets the one message that says how to write it, not a false limit", () => {
+  const found = issues({ clientId: "id", clientSecret: "s", startFrom: "7 days" });
+  deepStrictEqual(found, [
+    "startFrom: Enter a number followed by m, h or d (minutes, hours, days), such as 90m, 24h or 7d",
+  ]);
+  deepStrictEqual(issues({ clientId: "id", clientSecret: "s", startFrom: "30d" }), []);
+});
+
 Deno.test("durationMs() reads minutes, hours and days", () => {
   equal(durationMs("90m"), 5_400_000);
   equal(durationMs("24h"), 86_400_000);
