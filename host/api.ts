@@ -10,13 +10,14 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { HostError, type HostErrorCode } from "./errors.ts";
 import type { Integrations } from "./integrations.ts";
 import type { Registry } from "./registry.ts";
-import { redriveBody, runsQuery } from "./schemas.ts";
+import { backfillBody, redriveBody, runsQuery } from "./schemas.ts";
 import {
   cancelRun,
   checkIntegration,
   deleteIntegration,
   previewIntegration,
   redriveDeadLetters,
+  startBackfill,
   startRun,
   testWebhook,
 } from "./actions.ts";
@@ -228,6 +229,17 @@ export function apiRoutes(deps: ApiDeps): Hono {
       ? c.json({ runId }, 202)
       : c.json({ runId, error: "A run is already in progress" }, 409);
   });
+  api.post("/integrations/:id/backfill", async (c) => {
+    const row = integrations.get(c.req.param("id"));
+    const body = parsed(backfillBody, await jsonBody(c), {
+      code: "CONFIG_INVALID",
+      what: "backfill",
+    });
+    const { runId, started } = startBackfill(deps, row.id, body);
+    return started
+      ? c.json({ runId }, 202)
+      : c.json({ runId, error: "A run is already in progress" }, 409);
+  });
   api.get("/integrations/:id/runs", (c) => {
     const row = integrations.get(c.req.param("id"));
     const query = parsed(runsQuery, c.req.query(), { code: "REQUEST_MALFORMED", what: "query" });
@@ -329,11 +341,14 @@ export function runView(run: RunRow) {
   return {
     id: run.id,
     integrationId: run.integrationId,
+    kind: run.kind,
     trigger: run.trigger,
     status: run.status,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
+    progress: run.progress,
     counts: run.counts,
+    ...(run.backfill ? { backfill: run.backfill } : {}),
     ...(run.skipped.length > 0 ? { skipped: run.skipped } : {}),
     ...(Object.keys(run.notes).length > 0 ? { notes: run.notes } : {}),
     ...(run.error ? { error: run.error, code: run.errorCode, hint: run.hint } : {}),

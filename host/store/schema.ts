@@ -128,4 +128,8 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX alerts_newest ON alerts(occurred_ms, seq);
    CREATE INDEX alerts_by_integration ON alerts(integration_id, occurred_ms, seq);
    CREATE INDEX alerts_stored ON alerts(stored_ms);`,
+  // Per run, how far each stream was received (SPEC §5.5's `progress`), and for a backfill
+  // (SPEC §5.3) the span it replays: a run with one is of kind `backfill`.
+  `ALTER TABLE runs ADD COLUMN progress TEXT;
+   ALTER TABLE runs ADD COLUMN backfill TEXT;`,
 ];
