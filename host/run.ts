@@ -77,6 +77,9 @@ async function runAndRecord(
 ): Promise<void> {
   const { store, registry, integrations, delivery, clock } = deps;
   const logger = childLogger(deps.logger, { integrationId, runId });
+  // A backfill reads its span and never the live checkpoint (SPEC §5.3); its pages' checkpoints
+  // are not kept either (see PageWrite.backfill), nor is its outcome the integration's.
+  const backfill = store.getRun(runId)?.backfill ?? null;
   try {
     const row = integrations.get(integrationId);
     const installed = registry.require(row.pluginId, "run");
@@ -96,9 +99,6 @@ async function runAndRecord(
     pruneStoredAlerts(deps);
     await delivery.drain(integrationId, destinationOf, signal);
 
-    // A backfill reads its span and never the live checkpoint (SPEC §5.3); its pages' checkpoints
-    // are not kept either (see PageWrite.backfill).
-    const backfill = store.getRun(runId)?.backfill ?? null;
     const pages = sandbox.normalizedPages({
       integrationId,
       config,
@@ -149,8 +149,7 @@ async function runAndRecord(
     logger.info(backfill ? "Backfill succeeded" : "Run succeeded", {
       counts: store.getRun(runId)?.counts,
     });
-    // A backfill's outcome is its own run's: the live pipeline's health and schedule stay as
-    // the live runs left them.
+    // The live pipeline's health and schedule stay as the live runs left them.
     if (backfill) return;
     store.setOutcome(integrationId, {
       error: null,
@@ -164,7 +163,7 @@ async function runAndRecord(
         status: "cancelled",
         error: signal.reason.message,
         errorCode: "CANCELLED",
-        hint: store.getRun(runId)?.backfill
+        hint: backfill
           ? "What was stored before the cancel stays stored and is delivered; a backfill is not resumed: start another over the span its progress had not reached."
           : "What was stored before the cancel stays stored and is delivered; the next run resumes from there.",
       });
@@ -182,7 +181,7 @@ async function runAndRecord(
     const hint = error.hint ? deps.redactor.redact(error.hint) : undefined;
     store.finishRun(runId, { status: "failed", error: message, errorCode: error.code, hint });
     logger.error("Run failed", { error: message, code: error.code });
-    if (store.getRun(runId)?.backfill) return;
+    if (backfill) return;
     store.setOutcome(integrationId, {
       error: message,
       hint: hint ?? null,
