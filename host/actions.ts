@@ -5,7 +5,7 @@
  * @module
  */
 import type { ApiDeps } from "./api.ts";
-import { type BackfillRequest, backfillSpan } from "./backfill.ts";
+import { backfillSpan, parseBackfillRequest } from "./backfill.ts";
 import type { WebhookProbe } from "./delivery.ts";
 import { HostError, wrapPluginError } from "./errors.ts";
 import { type DestinationFormat, formatAlert, storedFormat } from "./formats/mod.ts";
@@ -163,9 +163,10 @@ export function startRun(deps: ApiDeps, id: string): { runId: string; started: b
 export function startBackfill(
   deps: ApiDeps,
   id: string,
-  request: BackfillRequest,
+  body: unknown,
 ): { runId: string; started: boolean } {
   const row = deps.integrations.get(id);
+  const request = parseBackfillRequest(body);
   const installed = deps.registry.require(row.pluginId, "backfill");
   const span = backfillSpan(installed.manifest, row, request, deps.clock.now());
   return deps.runner.start(row.id, "manual", span);

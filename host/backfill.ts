@@ -4,17 +4,26 @@
  * them), the integration's own log types and the clock. Every problem is named with its field.
  * @module
  */
+import * as v from "valibot";
 import { HostError } from "./errors.ts";
 import type { Manifest } from "./manifest.ts";
+import { backfillBody } from "./schemas.ts";
 import type { BackfillSpan, IntegrationRow } from "./store/mod.ts";
 import type { Issue } from "./types.ts";
 
 /** A backfill request as the API's schema let it through. */
-export interface BackfillRequest {
-  logTypes?: string[];
-  from: string;
-  to: string;
-  redeliver: boolean;
+export type BackfillRequest = v.InferOutput<typeof backfillBody>;
+
+/** Reads a request (the API's JSON body, or the UI's form as the same fields). */
+export function parseBackfillRequest(input: unknown): BackfillRequest {
+  const result = v.safeParse(backfillBody, input);
+  if (result.success) return result.output;
+  const issues = result.issues.map((i) => ({ path: v.getDotPath(i) ?? "", message: i.message }));
+  throw new HostError(
+    "CONFIG_INVALID",
+    `Cannot accept the backfill: ${issues.map((i) => i.message).join("; ")}`,
+    { issues },
+  );
 }
 
 /** An ISO time to the second, in UTC: how spans are stored and handed to plugins. */

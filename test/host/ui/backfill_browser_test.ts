@@ -114,6 +114,12 @@ Deno.test("the Backfill form works without JavaScript: errors by their field, th
       path: new URL("8-backfill-error.png", ARTIFACTS).pathname,
     });
 
+    // No log type ticked: the error is at the log types.
+    await page.uncheck("#backfill-form input[value='url']");
+    await page.click("button:has-text('Start backfill')");
+    match(await page.textContent("#backfill-logTypes-error") ?? "", /at least one log type/);
+
+    await page.check("#backfill-form input[value='url']");
     await page.fill("#backfill-from", input(now - 4 * HOUR));
     await page.fill("#backfill-to", input(now - HOUR));
     await page.check("#backfill-form input[name='redeliver']");
