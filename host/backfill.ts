@@ -81,8 +81,9 @@ export function backfillSpan(
     });
   }
 
-  const from = Date.parse(request.from);
-  const to = Date.parse(request.to);
+  // Whole seconds, as the span is stored and read.
+  const from = Math.floor(Date.parse(request.from) / 1000) * 1000;
+  const to = Math.floor(Date.parse(request.to) / 1000) * 1000;
   const oldest = now - backfill.retentionDays * 86_400_000;
   if (from < oldest) {
     issues.push({

@@ -177,6 +177,12 @@ Deno.test("a backfill request is checked field by field: 422 with plain words", 
     const hour = iso(NOW - HOUR);
     deepStrictEqual((await issues({ from: hour, to: day })).map((i) => i.path), ["to"]);
     match((await issues({ from: hour, to: day }))[0].message, /to must come after from/);
+    // Within one second: the span is read at one-second grain, so it is empty.
+    const second = await issues({
+      from: "2025-03-04T10:00:00.100Z",
+      to: "2025-03-04T10:00:00.900Z",
+    });
+    match(second[0].message, /to must come after from/);
     const future = await issues({ from: day, to: iso(NOW + HOUR) });
     equal(future[0].path, "to");
     match(future[0].message, /must not be in the future/);
@@ -213,6 +219,13 @@ Deno.test("a backfill request is checked field by field: 422 with plain words", 
     equal((await backfill(t, "no-such-integration", { from: day, to: hour })).status, 404);
     equal(t.sim.logCalls, 0, "nothing was read");
     equal(t.host.store.listRuns(id).length, 0, "no run was recorded");
+    // Any zone is taken, and stored in UTC.
+    const zoned = await backfilled(t, id, {
+      from: "2025-03-04T10:00:00+02:00",
+      to: "2025-03-04T10:30:00+0000",
+    });
+    equal(zoned.backfill.from, "2025-03-04T08:00:00Z");
+    equal(zoned.backfill.to, "2025-03-04T10:30:00Z");
   } finally {
     await t.close();
   }
