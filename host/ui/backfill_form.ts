@@ -20,6 +20,11 @@ export interface BackfillFormState {
   errors: Record<string, string[]>;
 }
 
+/** The integration's log types; a config without the field: those a backfill may name. */
+function configuredLogTypes(row: Pick<IntegrationRow, "config">, fallback: string[]): string[] {
+  return Array.isArray(row.config.logTypes) ? row.config.logTypes.map(String) : fallback;
+}
+
 /** `YYYY-MM-DDTHH:MM` in UTC, as a `datetime-local` input shows it. */
 function inputTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16);
@@ -31,10 +36,11 @@ export function backfillDefaults(
   row: Pick<IntegrationRow, "config">,
   now: number,
 ): BackfillFormState {
-  const configured = Array.isArray(row.config.logTypes) ? row.config.logTypes.map(String) : [];
+  const replayable = manifest.backfill?.logTypes ?? [];
+  const configured = configuredLogTypes(row, replayable);
   const to = Math.floor(now / 60_000) * 60_000;
   return {
-    logTypes: (manifest.backfill?.logTypes ?? []).filter((t) => configured.includes(t)),
+    logTypes: replayable.filter((t) => configured.includes(t)),
     from: inputTime(to - 86_400_000),
     to: inputTime(to),
     redeliver: false,
@@ -102,9 +108,7 @@ export function backfillForm(options: {
       </section>
     `;
   }
-  const configured = Array.isArray(options.row.config.logTypes)
-    ? options.row.config.logTypes.map(String)
-    : backfill.logTypes;
+  const configured = configuredLogTypes(options.row, backfill.logTypes);
   const picked = new Set(state.logTypes);
   const errors = (field: string) =>
     (state.errors[field] ?? []).map((e) => html`<p class="error" role="alert">${e}</p>`);
