@@ -1,10 +1,11 @@
 /**
  * The on-demand actions the API and the UI share: a connection check and a preview (neither keeps
- * a checkpoint nor delivers anything), starting and cancelling a run, deleting an integration,
- * and redriving dead letters.
+ * a checkpoint nor delivers anything), starting and cancelling a run or a backfill, deleting an
+ * integration, and redriving dead letters.
  * @module
  */
 import type { ApiDeps } from "./api.ts";
+import { backfillSpan, parseBackfillRequest } from "./backfill.ts";
 import type { WebhookProbe } from "./delivery.ts";
 import { HostError, wrapPluginError } from "./errors.ts";
 import { type DestinationFormat, formatAlert, storedFormat } from "./formats/mod.ts";
@@ -166,6 +167,22 @@ export function startRun(deps: ApiDeps, id: string): { runId: string; started: b
   const row = deps.integrations.get(id);
   deps.registry.require(row.pluginId, "run");
   return deps.runner.start(row.id, "manual");
+}
+
+/**
+ * Starts a backfill (SPEC §5.3): a run of kind `backfill` over a past span, checked first
+ * (CONFIG_INVALID listing every issue); or names the run already going.
+ */
+export function startBackfill(
+  deps: ApiDeps,
+  id: string,
+  body: unknown,
+): { runId: string; started: boolean } {
+  const row = deps.integrations.get(id);
+  const request = parseBackfillRequest(body);
+  const installed = deps.registry.require(row.pluginId, "backfill");
+  const span = backfillSpan(installed.manifest, row, request, deps.clock.now());
+  return deps.runner.start(row.id, "manual", span);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   deleteIntegration,
   previewIntegration,
   redriveDeadLetters,
+  startBackfill,
   startRun,
   testWebhook,
 } from "./actions.ts";
@@ -229,6 +230,13 @@ export function apiRoutes(deps: ApiDeps): Hono {
       ? c.json({ runId }, 202)
       : c.json({ runId, error: "A run is already in progress" }, 409);
   });
+  api.post("/integrations/:id/backfill", async (c) => {
+    const row = integrations.get(c.req.param("id"));
+    const { runId, started } = startBackfill(deps, row.id, await jsonBody(c));
+    return started
+      ? c.json({ runId }, 202)
+      : c.json({ runId, error: "A run is already in progress" }, 409);
+  });
   api.get("/integrations/:id/runs", (c) => {
     const row = integrations.get(c.req.param("id"));
     const query = parsed(runsQuery, c.req.query(), { code: "REQUEST_MALFORMED", what: "query" });
@@ -367,12 +375,15 @@ export function runView(run: RunRow) {
   return {
     id: run.id,
     integrationId: run.integrationId,
+    kind: run.kind,
     trigger: run.trigger,
     status: run.status,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     durationMs: runDurationMs(run),
+    progress: run.progress,
     counts: run.counts,
+    ...(run.backfill ? { backfill: run.backfill } : {}),
     ...(run.skipped.length > 0 ? { skipped: run.skipped } : {}),
     ...(Object.keys(run.notes).length > 0 ? { notes: run.notes } : {}),
     ...(run.error ? { error: run.error, code: run.errorCode, hint: run.hint } : {}),

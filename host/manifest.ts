@@ -61,6 +61,23 @@ const manifestSchema = v.object({
     { defaultIntervalSeconds: 300 },
   ),
   configSchema: v.looseObject({}, "configSchema must be a JSON Schema object"),
+  /**
+   * What a backfill may ask of the plugin's `fetch` (`ctx.window`, SPEC §5.3): the log types it
+   * can read by span, how far back the service keeps them, and why the others cannot be
+   * replayed. A plugin without it cannot be backfilled.
+   */
+  backfill: v.optional(v.object({
+    logTypes: v.pipe(
+      v.array(v.string()),
+      v.minLength(1, "backfill.logTypes must name at least one log type"),
+    ),
+    retentionDays: v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1, "backfill.retentionDays must be a whole number of days, at least 1"),
+    ),
+    notReplayable: v.optional(v.record(v.string(), v.string()), {}),
+  })),
 });
 
 /** A checked manifest. */

@@ -7,7 +7,7 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { createSchema, updateSchema } from "./integrations.ts";
-import { alertsQuery, redriveBody, runsQuery, statsQuery } from "./schemas.ts";
+import { alertsQuery, backfillBody, redriveBody, runsQuery, statsQuery } from "./schemas.ts";
 
 /** One route as the document describes it. */
 interface Route {
@@ -134,6 +134,14 @@ export const ROUTES: Route[] = [
     path: "/api/integrations/{id}/runs",
     summary: "Start a run now",
     ok: [202, "{ runId }"],
+    errors: [409],
+  },
+  {
+    method: "post",
+    path: "/api/integrations/{id}/backfill",
+    summary: "Replay a past span as a run of kind backfill (live cursors untouched)",
+    ok: [202, "{ runId }"],
+    body: { schema: backfillBody },
     errors: [409],
   },
   {

@@ -3,7 +3,8 @@
  * integration's config and secrets in it, deliver what the outbox still holds, then walk the
  * plugin's pages (fetched and normalized in the sandbox, one read ahead), store each page's
  * alerts (as webhook batches) and its checkpoint in one transaction, deliver. A crash at any
- * moment loses nothing: the next run resumes from the last stored page.
+ * moment loses nothing: the next run resumes from the last stored page. A run of kind `backfill`
+ * walks the same way over a past span (`ctx.window`) and keeps no checkpoint (SPEC §5.3).
  * @module
  */
 import { HostError } from "./errors.ts";
@@ -15,7 +16,13 @@ import type { InstalledPlugin, Registry } from "./registry.ts";
 import { type SortedPage, sortResults } from "./sandbox/mod.ts";
 import type { Redactor } from "./secrets.ts";
 import { lagSeconds } from "./status.ts";
-import { ALERT_RETENTION_DAYS, type PageWrite, type Store, summaryOf } from "./store/mod.ts";
+import {
+  ALERT_RETENTION_DAYS,
+  type BackfillSpan,
+  type PageWrite,
+  type Store,
+  summaryOf,
+} from "./store/mod.ts";
 import type { Clock, Logger, Page, SkippedSpan } from "./types.ts";
 
 /** What a run needs, injected once. */
@@ -72,6 +79,9 @@ async function runAndRecord(
 ): Promise<void> {
   const { store, registry, integrations, delivery, clock } = deps;
   const logger = childLogger(deps.logger, { integrationId, runId });
+  // A backfill reads its span and never the live checkpoint (SPEC §5.3); its pages' checkpoints
+  // are not kept either (see PageWrite.backfill), nor is its outcome the integration's.
+  const backfill = store.getRun(runId)?.backfill ?? null;
   try {
     const row = integrations.get(integrationId);
     const installed = registry.require(row.pluginId, "run");
@@ -94,7 +104,12 @@ async function runAndRecord(
     const pages = sandbox.normalizedPages({
       integrationId,
       config,
-      checkpoint: store.getCheckpoint(integrationId),
+      ...(backfill
+        ? {
+          checkpoint: null,
+          window: { from: backfill.from, to: backfill.to, logTypes: backfill.logTypes },
+        }
+        : { checkpoint: store.getCheckpoint(integrationId) }),
       signal,
     }, { slim: true, ahead: READ_AHEAD });
     // Delivery of page k overlaps the fetch of page k+1; at most one drain is in flight, so a
@@ -109,6 +124,7 @@ async function runAndRecord(
             runId,
             batchSize,
             format,
+            backfill,
           }),
         );
         await delivering;
@@ -132,21 +148,26 @@ async function runAndRecord(
       );
     }
     store.finishRun(runId, { status: "succeeded" });
+    logger.info(backfill ? "Backfill succeeded" : "Run succeeded", {
+      counts: store.getRun(runId)?.counts,
+    });
+    // The live pipeline's health and schedule stay as the live runs left them.
+    if (backfill) return;
     store.setOutcome(integrationId, {
       error: null,
       hint: null,
       at: new Date(clock.now()).toISOString(),
       success: true,
     });
-    logger.info("Run succeeded", { counts: store.getRun(runId)?.counts });
   } catch (caught) {
     if (signal.reason instanceof HostError && signal.reason.code === "CANCELLED") {
       store.finishRun(runId, {
         status: "cancelled",
         error: signal.reason.message,
         errorCode: "CANCELLED",
-        hint:
-          "What was stored before the cancel stays stored and is delivered; the next run resumes from there.",
+        hint: backfill
+          ? "What was stored before the cancel stays stored and is delivered; a backfill is not resumed: start another over the span its progress had not reached."
+          : "What was stored before the cancel stays stored and is delivered; the next run resumes from there.",
       });
       logger.info("Run cancelled", { counts: store.getRun(runId)?.counts });
       return;
@@ -161,13 +182,14 @@ async function runAndRecord(
     );
     const hint = error.hint ? deps.redactor.redact(error.hint) : undefined;
     store.finishRun(runId, { status: "failed", error: message, errorCode: error.code, hint });
+    logger.error("Run failed", { error: message, code: error.code });
+    if (backfill) return;
     store.setOutcome(integrationId, {
       error: message,
       hint: hint ?? null,
       at: new Date(clock.now()).toISOString(),
       success: false,
     });
-    logger.error("Run failed", { error: message, code: error.code });
   }
 }
 
@@ -232,9 +254,11 @@ function pageWrite(
     runId: string;
     batchSize: number;
     format: DestinationFormat;
+    backfill: BackfillSpan | null;
   },
 ): PageWrite {
   const { alerts, invalid, counts, notes } = sorted;
+  const type = `${installed.manifest.id}.alerts`;
   const listed: PageWrite["listed"] = [];
   for (const [stream, at] of Object.entries(page.progress ?? {})) {
     if (typeof at === "string" && !Number.isNaN(Date.parse(at))) listed.push({ stream, at });
@@ -251,9 +275,16 @@ function pageWrite(
       json: JSON.stringify(formatAlert(alert, run.format)),
       summary: summaryOf(alert),
     })),
-    envelope: envelopeOf(`${installed.manifest.id}.alerts`, run.integrationId, run.format),
+    envelope: envelopeOf(type, run.integrationId, run.format),
     batchSize: run.batchSize,
     checkpoint: page.checkpoint,
+    ...(run.backfill
+      ? {
+        backfill: run.backfill.redeliver
+          ? { replay: envelopeOf(type, run.integrationId, run.format, { replay: true }) }
+          : {},
+      }
+      : {}),
     invalid,
     listed,
     skipped: skippedOf(page),

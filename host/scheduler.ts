@@ -6,7 +6,7 @@
  */
 import type { Registry } from "./registry.ts";
 import { HostError } from "./errors.ts";
-import type { Store } from "./store/mod.ts";
+import type { BackfillSpan, Store } from "./store/mod.ts";
 import type { Clock, Logger } from "./types.ts";
 
 /** Starts and tracks runs. */
@@ -26,10 +26,14 @@ export class Runner {
     this.#clock = deps.clock;
   }
 
-  /** Starts a run unless one is running; either way returns the run id. */
+  /**
+   * Starts a run unless one is running; either way returns the run id. With `backfill`, the run
+   * replays that past span (a run of kind `backfill`).
+   */
   start(
     integrationId: string,
     trigger: "manual" | "schedule",
+    backfill?: BackfillSpan,
   ): { runId: string; started: boolean } {
     const running = this.#running.get(integrationId);
     if (running) return { runId: running.runId, started: false };
@@ -39,6 +43,7 @@ export class Runner {
       integrationId,
       trigger,
       startedAt: new Date(this.#clock.now()).toISOString(),
+      backfill,
     });
     const controller = new AbortController();
     const done = this.#execute(integrationId, runId, controller.signal).finally(() =>

@@ -84,6 +84,42 @@ export const redriveBody = strictObject({
   ),
 });
 
+/** An ISO 8601 time with its zone, down to the second at most (`2025-03-01T00:00:00Z`). */
+function isoTime(name: string) {
+  const message = `${name} must be an ISO time with its zone, e.g. 2025-03-01T00:00:00Z`;
+  return v.pipe(
+    v.string(message),
+    v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/, message),
+    v.check((t) => !Number.isNaN(Date.parse(t)), message),
+    v.description("ISO 8601 time with its zone, e.g. 2025-03-01T00:00:00Z (included)"),
+  );
+}
+
+/** The body of `POST /api/integrations/:id/backfill` (SPEC §5.3). */
+export const backfillBody = strictObject({
+  logTypes: v.optional(
+    v.pipe(
+      v.array(v.string("Each log type must be text"), "logTypes must be a list of log types"),
+      v.minLength(
+        1,
+        "logTypes must name at least one log type (leave it out for every one that can be replayed)",
+      ),
+      v.description("Default: every log type of the integration that can be replayed"),
+    ),
+  ),
+  from: isoTime("from"),
+  to: isoTime("to"),
+  redeliver: v.optional(
+    v.pipe(
+      v.boolean("redeliver must be true or false"),
+      v.description(
+        "Send again the alerts already delivered, under new webhook ids, with replay: true",
+      ),
+    ),
+    false,
+  ),
+});
+
 /**
  * The query of `GET /api/alerts`, as the OpenAPI document describes it (`api_alerts.ts` checks
  * the values and names what is wrong).

@@ -133,7 +133,10 @@ export async function statusFacts(
 ): Promise<StatusFacts> {
   const installed = deps.registry.get(row.pluginId);
   const now = deps.clock.now();
-  const lastFinished = deps.store.listRuns(row.id, 5).find((r) => r.status !== "running");
+  // The live pipeline's health: a backfill's outcome is its own run's (SPEC §5.3).
+  const lastFinished = deps.store.listRuns(row.id, 20).find((r) =>
+    r.status !== "running" && r.kind === "run"
+  );
   const lags = deps.store.listStreams(row.id).map((s) => lagSeconds(s, now))
     .filter((s): s is number => s !== null);
   const late = row.config.lateArrivalMinutes;

@@ -43,6 +43,22 @@ export interface PluginContext<Config = unknown, Checkpoint = Json> {
   signal: AbortSignal;
   /** True for a preview: yield a first page per stream only; the checkpoint will not be kept. */
   preview?: boolean;
+  /**
+   * A backfill (SPEC §5.3): read exactly this past span of these streams instead of going on from
+   * the checkpoint, and stop at `to`. `checkpoint` is then null, and the pages' checkpoints are
+   * not kept: a backfill never reads nor moves the live cursors.
+   */
+  window?: FetchWindow;
+}
+
+/** A past span a backfill asks `fetch` to read. */
+export interface FetchWindow {
+  /** ISO time where the span starts (included). */
+  from: string;
+  /** ISO time where the span ends (included); never in the future. */
+  to: string;
+  /** The streams (log types) to read, among those the manifest's `backfill` names. */
+  logTypes: string[];
 }
 
 /** What `normalize` may use: no I/O, only data and a counter for notable records. */

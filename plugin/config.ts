@@ -36,6 +36,11 @@ export const API1_BASE_URLS = [
 
 /** How long Mimecast keeps TTP logs: a first run reaches back at most this far. */
 export const RETENTION_MS = 30 * 86_400_000;
+/**
+ * A read that reaches past Mimecast's retention starts this far inside it, so the records at the
+ * edge do not expire while the run reads them.
+ */
+export const RETENTION_MARGIN_MS = 15 * 60_000;
 const DURATION = /^(\d{1,7})([mhd])$/;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 

@@ -12,32 +12,27 @@
  * A window read when it was already older than H is final, so a backlog is read once; only the
  * last H of live reading is read twice. Each page comes with the checkpoint that is true once its
  * records are stored. A preview stops after the first page of each log type. The `rejections`
- * log type reads Mimecast's SIEM files instead (./siem/mod.ts).
+ * log type reads Mimecast's SIEM files instead (./siem/mod.ts). A backfill (`ctx.window`) reads
+ * one past span instead, and leaves the cursors alone (./window.ts).
  * @module
  */
 import type { Page, PluginContext, SkippedSpan } from "../host/types.ts";
 import { type Authenticator, hmacAuthenticator, tokenAuthenticator } from "./auth.ts";
 import { MimecastClient, type RetryPolicy } from "./client.ts";
-import { type Config, durationMs, RETENTION_MS, type TtpLogType } from "./config.ts";
+import {
+  type Config,
+  durationMs,
+  RETENTION_MARGIN_MS,
+  RETENTION_MS,
+  type TtpLogType,
+} from "./config.ts";
 import { type Checkpoint, type Cursor, CursorTracker, readCheckpoint, toSecond } from "./cursor.ts";
-import { formatIsoSecond, formatMimecastDate, parseMimecastDate } from "./dates.ts";
-import { paginate } from "./paginate.ts";
+import { formatIsoSecond, parseMimecastDate } from "./dates.ts";
+import { paginate, windowFilters } from "./paginate.ts";
 import { LOG_KINDS, type MimecastRecord, recordKey, recordTime } from "./records.ts";
 import { rejectionPages } from "./siem/mod.ts";
 import { interleave } from "./streams.ts";
-
-/**
- * A cursor older than Mimecast's retention resumes this far inside it, so the records at the
- * edge do not expire while the run reads them.
- */
-export const RETENTION_MARGIN_MS = 15 * 60_000;
-
-/** Filters that ask for everything: the API's own defaults may narrow results. */
-const EVERYTHING: Record<TtpLogType, Record<string, unknown>> = {
-  url: { scanResult: "all", route: "all" },
-  attachment: { result: "all", route: "all" },
-  impersonation: {},
-};
+import { windowPages } from "./window.ts";
 
 /** The plugin context plus test seams for the retry policy. */
 export type FetchContext = PluginContext<Config, Checkpoint> & { retry?: Partial<RetryPolicy> };
@@ -79,6 +74,7 @@ export async function* fetchPages(
   ctx: FetchContext,
   client: MimecastClient = createClient(ctx),
 ): AsyncGenerator<Page<MimecastRecord, Checkpoint>> {
+  if (ctx.window) return yield* windowPages(ctx, client, ctx.window);
   const checkpoint = readCheckpoint(ctx.checkpoint);
   const now = ctx.clock.now();
   const times: RunTimes = {
@@ -193,16 +189,6 @@ async function* logTypePages(
     pages = 1;
     yield page([]);
   }
-}
-
-/** The window's frozen filters: the same object for every page of its pagination. */
-function windowFilters(logType: TtpLogType, from: number, to: number): Record<string, unknown> {
-  return Object.freeze({
-    from: formatMimecastDate(from),
-    to: formatMimecastDate(to),
-    oldestFirst: true,
-    ...EVERYTHING[logType],
-  });
 }
 
 /**

@@ -6,6 +6,8 @@
  * @module
  */
 import type { MimecastClient } from "./client.ts";
+import type { TtpLogType } from "./config.ts";
+import { formatMimecastDate } from "./dates.ts";
 import { MimecastError } from "./errors.ts";
 
 /** Records per page: Mimecast documents 1 to 100. */
@@ -16,6 +18,27 @@ export function pageRequest(filters: Record<string, unknown>, pageToken?: string
   const pagination: Record<string, unknown> = { pageSize: PAGE_SIZE };
   if (pageToken) pagination.pageToken = pageToken;
   return { meta: { pagination }, data: [filters] };
+}
+
+/** Filters that ask for everything: the API's own defaults may narrow results. */
+const EVERYTHING: Record<TtpLogType, Record<string, unknown>> = {
+  url: { scanResult: "all", route: "all" },
+  attachment: { result: "all", route: "all" },
+  impersonation: {},
+};
+
+/** A window's frozen filters: the same object for every page of its pagination. */
+export function windowFilters(
+  logType: TtpLogType,
+  from: number,
+  to: number,
+): Record<string, unknown> {
+  return Object.freeze({
+    from: formatMimecastDate(from),
+    to: formatMimecastDate(to),
+    oldestFirst: true,
+    ...EVERYTHING[logType],
+  });
 }
 
 /** One page of a pagination: its log objects, and whether it was the last. */

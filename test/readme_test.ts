@@ -74,7 +74,11 @@ Deno.test("the README's API examples run as written against a real host", async 
       "set -euo pipefail",
       // Every curl of the examples fails on an answer that is not 2xx, showing the answer.
       `curl() { ${CURL} --fail-with-body -sS -w '\\n' "$@"; }`,
-      ...examples.map((block, i) => `echo '### example ${i + 1}'\n${filledIn(block, places)}`),
+      // Between examples, as a reader would, wait until the integration has no run going.
+      `settle() { [ -z "\${ID:-}" ] && return 0; for _ in $(seq 150); do command curl -s -H "Authorization: Bearer $TOKEN" ${places.host}/api/integrations/$ID | grep -q '"runningRunId":null' && return 0; sleep 0.2; done; }`,
+      ...examples.map((block, i) =>
+        `settle\necho '### example ${i + 1}'\n${filledIn(block, places)}`
+      ),
     ].join("\n");
     const { code, stdout, stderr } = await new Deno.Command("bash", {
       args: ["-c", script],
@@ -85,9 +89,9 @@ Deno.test("the README's API examples run as written against a real host", async 
     }).output();
     const out = new TextDecoder().decode(stdout);
     const err = new TextDecoder().decode(stderr);
-    const trail = `\n--- output ---\n${out}\n--- errors ---\n${err}\n--- host log ---\n${
-      host.logs.slice(-30).join("\n")
-    }`;
+    const trail = `\n--- output (its end) ---\n${
+      out.slice(-4000)
+    }\n--- errors ---\n${err}\n--- host log ---\n${host.logs.slice(-30).join("\n")}`;
     ok(code === 0, `an example failed (exit ${code})${trail}`);
     // Each example ran and said what the README says it says.
     ok(out.includes(`### example ${examples.length}`), `not every example ran${trail}`);

@@ -44,17 +44,20 @@ export function formatAlert(alert: Alert, format: DestinationFormat): unknown {
 /**
  * The body's text around the comma-joined alerts: `{"type":…,"integrationId":…,"alerts":[` and
  * `]}`, as JSON.stringify would write it; `"format":"ocsf"` comes before `alerts` when the format
- * is not the default, so a default body is byte for byte what it always was.
+ * is not the default, so a default body is byte for byte what it always was. A backfill's
+ * `redeliver` sends alerts again under `"replay":true` (SPEC §5.3), in every format.
  */
 export function envelopeOf(
   type: string,
   integrationId: string,
   format: DestinationFormat,
+  options: { replay?: boolean } = {},
 ): { prefix: string; suffix: string } {
   const head = JSON.stringify({
     type,
     integrationId,
     ...(format === DEFAULT_FORMAT ? {} : { format }),
+    ...(options.replay ? { replay: true } : {}),
   });
   return { prefix: `${head.slice(0, -1)},"alerts":[`, suffix: "]}" };
 }

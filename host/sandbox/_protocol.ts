@@ -30,6 +30,8 @@ export interface ContextData {
   config: Json;
   checkpoint: Json;
   preview?: boolean;
+  /** A backfill's span (the contract's `FetchWindow`). */
+  window?: { from: string; to: string; logTypes: string[] };
 }
 
 /** Host → sandbox. Every message also carries the host clock's `now`. */

@@ -13,7 +13,7 @@
  */
 import { systemClock } from "../clock.ts";
 import { HostError } from "../errors.ts";
-import type { CheckResult, Clock, Json, Logger, Page } from "../types.ts";
+import type { CheckResult, Clock, FetchWindow, Json, Logger, Page } from "../types.ts";
 import { HostOps, type OpOwner } from "./_host_ops.ts";
 import { isIndex, isObject, logLineOf, requestOf, thrownError } from "./_inbox.ts";
 import { type Ending, SandboxProcess } from "./_process.ts";
@@ -51,6 +51,8 @@ export interface SandboxContext {
   config: unknown;
   checkpoint?: unknown;
   preview?: boolean;
+  /** A backfill's span: `fetch` reads it instead of going on from the checkpoint. */
+  window?: FetchWindow;
   /** Aborting it stops the call at once; the plugin's `ctx.signal` is aborted too. */
   signal?: AbortSignal;
   /** The call's logger (e.g. a child logger with the run's id); the sandbox's by default. */
@@ -511,6 +513,9 @@ function contextData(ctx: SandboxContext): ContextData {
     config: ctx.config as Json,
     checkpoint: (ctx.checkpoint ?? null) as Json,
     ...(ctx.preview ? { preview: true } : {}),
+    ...(ctx.window
+      ? { window: { from: ctx.window.from, to: ctx.window.to, logTypes: [...ctx.window.logTypes] } }
+      : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import { HostError } from "../errors.ts";
 import type { SkippedSpan } from "../types.ts";
 import {
   type AlertWrite,
+  type BackfillSpan,
   batchFrom,
   type BatchRow,
   integrationFrom,
@@ -32,6 +33,7 @@ import { SessionStore } from "./sessions.ts";
 export type {
   AlertSummary,
   AlertWrite,
+  BackfillSpan,
   BatchRow,
   IntegrationRow,
   PageWrite,
@@ -341,28 +343,42 @@ export class Store {
     return this.transaction(() => {
       const fresh = this.#keepNewAlerts(page.integrationId, page.alerts);
       this.alerts.keep(page, fresh, this.#now());
-      const insert = this.#sql(
-        `INSERT INTO batches (webhook_id, integration_id, run_id, body, alert_count, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-      );
-      const { prefix, suffix } = page.envelope;
-      for (let i = 0; i < fresh.length; i += page.batchSize) {
-        const chunk = fresh.slice(i, i + page.batchSize);
-        const body = prefix + chunk.map((a) => a.json).join(",") + suffix;
-        const webhookId = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
-        insert.run(webhookId, page.integrationId, page.runId, body, chunk.length, at);
+      this.#batch(page, fresh, page.envelope, at);
+      const replay = page.backfill?.replay;
+      if (replay) this.#batch(page, alreadyStored(page.alerts, fresh), replay, at);
+      if (!page.backfill) {
+        this.#sql(
+          `INSERT INTO checkpoints (integration_id, checkpoint, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT(integration_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
+        ).run(page.integrationId, JSON.stringify(page.checkpoint), at);
       }
-      this.#sql(
-        `INSERT INTO checkpoints (integration_id, checkpoint, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT(integration_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
-      ).run(page.integrationId, JSON.stringify(page.checkpoint), at);
       if (page.invalid.length > 0) this.#keepInvalid(page, at);
       this.#updateStreams(page, fresh);
-      if (page.skipped.length > 0) this.#noteSkipped(page.integrationId, page.runId, page.skipped);
+      if (page.skipped.length > 0) this.#noteSkipped(page, page.skipped);
+      if (page.listed.length > 0) this.#noteProgress(page.runId, page.listed);
       if (Object.keys(page.notes).length > 0) this.#addNotes(page.runId, page.notes);
       const duplicates = page.alerts.length - fresh.length;
       this.addRunCounts(page.runId, { ...page.counts, alerts: fresh.length, duplicates });
       return { stored: fresh.length, duplicates };
     });
+  }
+
+  /** Puts alerts in the outbox, `batchSize` to a webhook request, each under a new webhook id. */
+  #batch(
+    page: PageWrite,
+    alerts: AlertWrite[],
+    envelope: { prefix: string; suffix: string },
+    at: string,
+  ): void {
+    const insert = this.#sql(
+      `INSERT INTO batches (webhook_id, integration_id, run_id, body, alert_count, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    for (let i = 0; i < alerts.length; i += page.batchSize) {
+      const chunk = alerts.slice(i, i + page.batchSize);
+      const body = envelope.prefix + chunk.map((a) => a.json).join(",") + envelope.suffix;
+      const webhookId = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
+      insert.run(webhookId, page.integrationId, page.runId, body, chunk.length, at);
+    }
   }
 
   /**
@@ -425,7 +441,12 @@ export class Store {
         s.newestAt = alert.occurredAt;
       }
     }
-    for (const { stream, at } of page.listed) streamOf(stream).listedAt = at;
+    // A backfill's listing is of the past: the live lag stays what the live runs made it.
+    if (!page.backfill) {
+      for (const { stream, at } of page.listed) {
+        streamOf(stream).listedAt = at;
+      }
+    }
     const upsert = this.#sql(
       `INSERT INTO streams (integration_id, log_type, newest_at, listed_at, alerts) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(integration_id, log_type) DO UPDATE SET
@@ -439,15 +460,27 @@ export class Store {
     }
   }
 
-  #noteSkipped(integrationId: string, runId: string, spans: SkippedSpan[]): void {
+  #noteSkipped(page: PageWrite, spans: SkippedSpan[]): void {
+    const { integrationId, runId } = page;
     const run = this.#sql("SELECT skipped FROM runs WHERE id = ?").get(runId) as Row | undefined;
     const all = [...(run?.skipped ? JSON.parse(String(run.skipped)) : []), ...spans];
     this.#sql("UPDATE runs SET skipped = ? WHERE id = ?").run(JSON.stringify(all), runId);
+    // What a backfill could not read is its own run's concern, not the live stream's.
+    if (page.backfill) return;
     const mark = this.#sql(
       `INSERT INTO streams (integration_id, log_type, skipped) VALUES (?, ?, ?)
        ON CONFLICT(integration_id, log_type) DO UPDATE SET skipped = excluded.skipped`,
     );
     for (const span of spans) mark.run(integrationId, span.stream, JSON.stringify(span));
+  }
+
+  #noteProgress(runId: string, listed: PageWrite["listed"]): void {
+    const row = this.#sql("SELECT progress FROM runs WHERE id = ?").get(runId) as Row | undefined;
+    const all: Record<string, string> = row?.progress ? JSON.parse(String(row.progress)) : {};
+    for (const { stream, at } of listed) {
+      if (!(all[stream] >= at)) all[stream] = at;
+    }
+    this.#sql("UPDATE runs SET progress = ? WHERE id = ?").run(JSON.stringify(all), runId);
   }
 
   #addNotes(runId: string, notes: Record<string, number>): void {
@@ -556,11 +589,26 @@ export class Store {
 
   // ── runs ──────────────────────────────────────────────────────────────────
 
-  insertRun(run: { id: string; integrationId: string; trigger: string; startedAt: string }): void {
+  /** Records a run as `running`; with `backfill`, a run of kind backfill over that span. */
+  insertRun(
+    run: {
+      id: string;
+      integrationId: string;
+      trigger: string;
+      startedAt: string;
+      backfill?: BackfillSpan;
+    },
+  ): void {
     this.#sql(
-      "INSERT INTO runs (id, integration_id, trigger, status, started_at) VALUES (?, ?, ?, 'running', ?)",
+      "INSERT INTO runs (id, integration_id, trigger, status, started_at, backfill) VALUES (?, ?, ?, 'running', ?, ?)",
     )
-      .run(run.id, run.integrationId, run.trigger, run.startedAt);
+      .run(
+        run.id,
+        run.integrationId,
+        run.trigger,
+        run.startedAt,
+        run.backfill ? JSON.stringify(run.backfill) : null,
+      );
   }
 
   addRunCounts(runId: string, counts: Partial<RunCounts>): void {
@@ -649,7 +697,10 @@ export class Store {
     return Number(
       this.#sql(
         `UPDATE runs SET status = 'failed', finished_at = ?, error = 'Run interrupted: the host stopped before it finished',
-         error_code = 'INTERRUPTED', hint = 'The next run resumes from the last stored page.' WHERE status = 'running'`,
+         error_code = 'INTERRUPTED', hint = CASE WHEN backfill IS NULL
+           THEN 'The next run resumes from the last stored page.'
+           ELSE 'A backfill is not resumed: what it stored stays stored and is delivered; start it again over the span its progress had not reached.' END
+         WHERE status = 'running'`,
       ).run(this.#iso()).changes,
     );
   }
@@ -689,4 +740,16 @@ export class Store {
       skipped: r.skipped ? JSON.parse(String(r.skipped)) : null,
     }));
   }
+}
+
+/** The alerts of a page that were already stored (not in `fresh`), each once. */
+function alreadyStored(alerts: AlertWrite[], fresh: AlertWrite[]): AlertWrite[] {
+  const seen = new Set(fresh.map((a) => a.id));
+  const out: AlertWrite[] = [];
+  for (const alert of alerts) {
+    if (seen.has(alert.id)) continue;
+    seen.add(alert.id);
+    out.push(alert);
+  }
+  return out;
 }

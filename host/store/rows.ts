@@ -42,10 +42,22 @@ export interface RunCounts {
   duplicates: number;
 }
 
+/** What a backfill replays (SPEC §5.3): a past span of some log types. */
+export interface BackfillSpan {
+  logTypes: string[];
+  /** ISO times: the span's start and end, both included. */
+  from: string;
+  to: string;
+  /** Send again the alerts already stored, under new webhook ids, marked `replay: true`. */
+  redeliver: boolean;
+}
+
 /** A stored run. */
 export interface RunRow {
   id: string;
   integrationId: string;
+  /** `backfill` for a replay of a past span, `run` for the live pipeline. */
+  kind: "run" | "backfill";
   trigger: string;
   status: "running" | "succeeded" | "failed" | "cancelled";
   startedAt: string;
@@ -55,6 +67,10 @@ export interface RunRow {
   skipped: SkippedSpan[];
   /** The plugin's own named counts (normalize's `ctx.count`), e.g. rejections per reason. */
   notes: Record<string, number>;
+  /** Per stream, the ISO time up to which this run received everything. */
+  progress: Record<string, string>;
+  /** The span a backfill replays; null for a live run. */
+  backfill: BackfillSpan | null;
   error: string | null;
   errorCode: string | null;
   hint: string | null;
@@ -118,6 +134,12 @@ export interface PageWrite {
   envelope: { prefix: string; suffix: string };
   batchSize: number;
   checkpoint: unknown;
+  /**
+   * Set for a backfill's page: the checkpoint is not kept and the streams' listed times do not
+   * move (the live cursors stay as they are). With `replay`, the alerts already stored are put in
+   * batches again under that envelope and new webhook ids.
+   */
+  backfill?: { replay?: { prefix: string; suffix: string } };
   invalid: { record: unknown; issues: unknown }[];
   /** Per stream, the time up to which it is fully listed once this page is stored. */
   listed: { stream: string; at: string }[];
@@ -171,9 +193,11 @@ export function batchFrom(r: Row): BatchRow {
 
 /** A run row. */
 export function runFrom(r: Row): RunRow {
+  const backfill = r.backfill ? JSON.parse(String(r.backfill)) as BackfillSpan : null;
   return {
     id: String(r.id),
     integrationId: String(r.integration_id),
+    kind: backfill ? "backfill" : "run",
     trigger: String(r.trigger),
     status: r.status as RunRow["status"],
     startedAt: String(r.started_at),
@@ -190,6 +214,8 @@ export function runFrom(r: Row): RunRow {
     },
     skipped: r.skipped ? JSON.parse(String(r.skipped)) : [],
     notes: r.notes ? JSON.parse(String(r.notes)) : {},
+    progress: r.progress ? JSON.parse(String(r.progress)) : {},
+    backfill,
     error: (r.error as string | null) ?? null,
     errorCode: (r.error_code as string | null) ?? null,
     hint: (r.hint as string | null) ?? null,

@@ -156,4 +156,8 @@ export const MIGRATIONS: string[] = [
      expires_ms INTEGER NOT NULL
    );
    CREATE INDEX ui_sessions_expiry ON ui_sessions(expires_ms);`,
+  // Per run, how far each stream was received (SPEC §5.5's `progress`), and for a backfill
+  // (SPEC §5.3) the span it replays: a run with one is of kind `backfill`.
+  `ALTER TABLE runs ADD COLUMN progress TEXT;
+   ALTER TABLE runs ADD COLUMN backfill TEXT;`,
 ];

@@ -31,6 +31,8 @@ export function integrationPage(options: {
   csrf: string;
   notice?: string;
   result?: Html;
+  /** The Backfill form (./backfill_form.ts). */
+  backfill?: Html;
 }): Html {
   const i = options.integration;
   const base = `/integrations/${i.id}`;
@@ -131,6 +133,7 @@ export function integrationPage(options: {
       </table>
     `}
     ${options.stats ? integrationCharts(options.stats) : ""}
+    ${options.backfill ?? ""}
     <h2 id="run-history">Runs</h2>
     ${options.runs.length === 0 ? html`<p class="muted">No run yet.</p>` : html`
       <table id="runs">
@@ -157,7 +160,13 @@ export function integrationPage(options: {
                 ? durationText(Date.parse(r.finishedAt) - Date.parse(r.startedAt))
                 : "running"}</td>
               <td>${badge(r.status)}</td>
-              <td>${r.trigger}</td>
+              <td>${r.backfill
+                ? html`backfill<div class="muted">${
+                  r.backfill.logTypes.join(", ")
+                } · ${r.backfill.from} to ${r.backfill.to}${
+                  r.backfill.redeliver ? " · redeliver" : ""
+                }</div>`
+                : r.trigger}</td>
               <td>${r.counts.fetched}</td>
               <td>${r.counts.filtered}</td>
               <td>${r.counts.invalid}</td>
@@ -485,14 +494,29 @@ export function liveSection(i: IntegrationView): Html {
       </section>
     `;
   }
+  // A backfill's progress is its own run's, over its span; a live run's is the streams'.
+  const rows = run.backfill
+    ? run.backfill.logTypes.map((logType) => {
+      const at = run.progress[logType] ?? null;
+      const left = at ? (Date.parse(run.backfill!.to) - Date.parse(at)) / 1000 : null;
+      return { logType, listedAt: at, behind: left === null ? null : Math.max(0, left) };
+    })
+    : i.streams.map((s) => ({ logType: s.logType, listedAt: s.listedAt, behind: s.lagSeconds }));
   return html`
     <section id="live" class="card" data-running="${run.id}"
       data-live="/integrations/${i
         .id}/live" aria-live="polite">
       <noscript><meta http-equiv="refresh" content="2"></noscript>
-      <h2>Now: run ${badge("running")} <span class="muted">started ${when(
+      <h2>Now: ${run.backfill ? "backfill" : "run"} ${badge(
+        "running",
+      )} <span class="muted">started ${when(
         run.startedAt,
       )}</span></h2>
+      ${run.backfill
+        ? html`<p class="muted" id="live-span">Replaying ${run.backfill.from} to ${run.backfill.to}${
+          run.backfill.redeliver ? ", redelivering" : ""
+        }</p>`
+        : ""}
       <p
         id="live-counts">fetched <strong>${run.counts.fetched}</strong> · alerts <strong>${run
           .counts
@@ -504,15 +528,15 @@ export function liveSection(i: IntegrationView): Html {
           <tr>
             <th>Log type</th>
             <th>Received up to</th>
-            <th>Behind now</th>
+            <th>${run.backfill ? "Left of the span" : "Behind now"}</th>
           </tr>
         </thead>
-        <tbody>${i.streams.map((s) =>
+        <tbody>${rows.map((s) =>
           html`
             <tr data-log-type="${s.logType}">
               <td>${s.logType}</td>
               <td>${when(s.listedAt)}</td>
-              <td>${age(s.lagSeconds)}</td>
+              <td>${age(s.behind)}</td>
             </tr>
           `
         )}</tbody>

@@ -13,6 +13,7 @@ import {
   deleteIntegration,
   previewIntegration,
   redriveDeadLetters,
+  startBackfill,
   startRun,
   testWebhook,
 } from "../actions.ts";
@@ -53,6 +54,13 @@ import {
   webhookResult,
 } from "./integration_page.ts";
 import { csrfMatches, type Session, Sessions } from "./session.ts";
+import {
+  backfillDefaults,
+  backfillErrors,
+  backfillForm,
+  type BackfillFormState,
+  readBackfillForm,
+} from "./backfill_form.ts";
 
 type Env = { Variables: { session: Session } };
 
@@ -313,6 +321,32 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     flashes.set(c.get("session").id, "The schedule is on.");
     return c.redirect(`/integrations/${row.id}`, 303);
   });
+
+  ui.post("/integrations/:id/backfill", async (c) => {
+    const id = deps.integrations.get(c.req.param("id")).id;
+    const { request, state } = readBackfillForm(await c.req.formData());
+    try {
+      const { runId, started } = startBackfill(deps, id, request);
+      flashes.set(
+        c.get("session").id,
+        started
+          ? `Backfill ${runId} started: ${request.from} to ${request.to}.`
+          : `Run ${runId} is already in progress: wait for it or cancel it, then start the backfill.`,
+      );
+    } catch (error) {
+      if (!(error instanceof HostError)) throw error;
+      if (error.code === "CONFIG_INVALID") {
+        const again = { ...state, errors: backfillErrors(error.issues) };
+        const notice = `The backfill was not started: ${
+          error.issues?.length ?? 1
+        } problem(s) below.`;
+        return render(c, "Backfill", await integrationView(c, notice, undefined, again), 422);
+      }
+      if (error.code !== "PLUGIN_NOT_FOUND") throw error;
+      flashes.set(c.get("session").id, `${error.message}. ${error.hint ?? ""}`);
+    }
+    return c.redirect(`/integrations/${id}`, 303);
+  });
   ui.post("/integrations/:id/redrive", async (c) => {
     const id = c.req.param("id");
     const requeued = await redriveDeadLetters(deps, id);
@@ -510,6 +544,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     c: Context<Env>,
     notice?: string,
     result?: Parameters<typeof integrationPage>[0]["result"],
+    backfill?: BackfillFormState,
   ) {
     const row = deps.integrations.get(c.req.param("id")!);
     // Older runs without JavaScript: a plain link with `?runsBefore=<cursor>` (a stale or
@@ -518,11 +553,23 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     const runsBefore = asked && runCursorFrom(asked) ? asked : undefined;
     const runs = runPage(deps.store, row.id, { before: runsBefore, limit: RUNS_PER_PAGE });
     const integration = await view(deps, row);
+    const manifest = deps.registry.get(row.pluginId)?.manifest;
     return integrationPage({
       integration,
       stats: hourlyStats(deps.store, row.id, {
         now: deps.clock.now(),
         logTypes: integration.streams.map((s) => s.logType),
+      }),
+      backfill: backfillForm({
+        action: `/integrations/${row.id}/backfill`,
+        csrf: c.get("session").csrf,
+        manifest,
+        row,
+        state: backfill ??
+          (manifest
+            ? backfillDefaults(manifest, row, deps.clock.now())
+            : { logTypes: [], from: "", to: "", redeliver: false, errors: {} }),
+        running: integration.runningRunId !== null,
       }),
       runs: runs.runs,
       runsPage: { next: runs.next, older: runsBefore !== undefined },

@@ -1,0 +1,116 @@
+/**
+ * A backfill's read (SPEC §5.3): when the host hands `ctx.window`, each named TTP log type is
+ * read once over `[from, to]`, oldest first, with the filters frozen, and the read ends at `to`.
+ * A span in the past was already older than the late-arrival window when it is read, so it needs
+ * no second pass. The live cursors are neither read nor written: every page carries an empty
+ * checkpoint, which the host does not keep. `rejections` cannot be replayed: Mimecast's SIEM
+ * stream is read by a file pointer, and a file holds the events of whatever it was published
+ * with, so no call asks for a span of time.
+ * @module
+ */
+import type { FetchWindow, Page, SkippedSpan } from "../host/types.ts";
+import type { MimecastClient } from "./client.ts";
+import { RETENTION_MARGIN_MS, RETENTION_MS, TTP_LOG_TYPES, type TtpLogType } from "./config.ts";
+import { type Checkpoint, readCheckpoint, toSecond } from "./cursor.ts";
+import { formatIsoSecond, parseMimecastDate } from "./dates.ts";
+import type { FetchContext } from "./fetch.ts";
+import { paginate, windowFilters } from "./paginate.ts";
+import { LOG_KINDS, type MimecastRecord, recordTime } from "./records.ts";
+import { interleave } from "./streams.ts";
+
+/** Why a log type cannot be replayed, for the ones that cannot (the manifest says the same). */
+export const NOT_REPLAYABLE: Record<string, string> = {
+  rejections:
+    "it is read from Mimecast's SIEM files by a file pointer, not by time, so a past span cannot be asked for",
+};
+
+/** Yields the pages of a past span of each log type the window names, read concurrently. */
+export async function* windowPages(
+  ctx: FetchContext,
+  client: MimecastClient,
+  window: FetchWindow,
+): AsyncGenerator<Page<MimecastRecord, Checkpoint>> {
+  const from = parseMimecastDate(window.from);
+  const to = parseMimecastDate(window.to);
+  if (Number.isNaN(from) || Number.isNaN(to) || from >= to) {
+    throw new Error(
+      `Cannot read the span ${window.from} to ${window.to}: from must come before to`,
+    );
+  }
+  const logTypes = window.logTypes.map((logType) => {
+    if (logType in NOT_REPLAYABLE) {
+      throw new Error(`Cannot replay the log type "${logType}": ${NOT_REPLAYABLE[logType]}`);
+    }
+    if (!(TTP_LOG_TYPES as readonly string[]).includes(logType)) {
+      throw new Error(`Cannot replay the log type "${logType}": it is not a TTP log type`);
+    }
+    return logType as TtpLogType;
+  });
+  const start = readCheckpoint(null);
+  yield* interleave(
+    start,
+    logTypes.map((logType) => [logType, spanPages(ctx, client, logType, { from, to })]),
+  );
+}
+
+/** One log type's pages over `[from, to]`; the progress of each is the newest second listed. */
+async function* spanPages(
+  ctx: FetchContext,
+  client: MimecastClient,
+  logType: TtpLogType,
+  span: { from: number; to: number },
+): AsyncGenerator<Page<MimecastRecord, Checkpoint>> {
+  const to = toSecond(span.to);
+  const oldest = toSecond(ctx.clock.now() - RETENTION_MS + RETENTION_MARGIN_MS);
+  const skipped: SkippedSpan[] = [];
+  let from = toSecond(span.from);
+  if (from < oldest) {
+    skipped.push({
+      stream: logType,
+      from: formatIsoSecond(from),
+      to: formatIsoSecond(Math.min(oldest, to)),
+      reason: "Mimecast keeps TTP logs 30 days: records dated in this span can no longer be read",
+    });
+    from = oldest;
+  }
+  const page = (records: MimecastRecord[], listed: number): Page<MimecastRecord, Checkpoint> => ({
+    records,
+    checkpoint: readCheckpoint(null),
+    progress: { [logType]: formatIsoSecond(listed) },
+    ...(skipped.length > 0 ? { skipped: skipped.splice(0) } : {}),
+  });
+  if (from >= to) {
+    yield page([], to);
+    return;
+  }
+
+  const kind = LOG_KINDS[logType];
+  let pages = 0;
+  const filters = windowFilters(logType, from, to);
+  for await (const { logs, done } of paginate(client, kind.path, kind.array, filters)) {
+    pages++;
+    let newest = from;
+    for (const data of logs) {
+      const time = recordTime(logType, data);
+      if (time <= to) newest = Math.max(newest, toSecond(time));
+    }
+    const records = logs.map((data) => ({ logType, data }));
+    if (done) {
+      yield page(records, to);
+      return;
+    }
+    if (pages >= ctx.config.maxPagesPerRun) {
+      // A backfill is not resumed: the part not read is named, so another one can start there.
+      skipped.push({
+        stream: logType,
+        from: formatIsoSecond(newest),
+        to: formatIsoSecond(to),
+        reason:
+          `The backfill read the most pages a run may read (maxPagesPerRun ${ctx.config.maxPagesPerRun}): start another backfill from here`,
+      });
+      yield page(records, newest);
+      return;
+    }
+    yield page(records, newest);
+  }
+}
