@@ -104,6 +104,7 @@ export function page(
       <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width,initial-scale=1">
+        <link rel="icon" href="data:,">
         <title>${title} · Mimecast alerts host</title>
         <style>${raw(STYLE)}</style>
       </head>

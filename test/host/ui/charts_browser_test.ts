@@ -113,8 +113,6 @@ Deno.test("Chart.js draws the integration page's alerts and lag per hour and the
       if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
     });
     page.on("console", (m) => {
-      // The pages name no icon, so the browser asks for /favicon.ico: not the charts' concern.
-      if (m.location().url.endsWith("/favicon.ico")) return;
       if (m.type() === "error" || /Content Security Policy/.test(m.text())) {
         problems.push(m.text());
       }
