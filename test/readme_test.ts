@@ -13,6 +13,7 @@
  */
 import { equal, match, ok } from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
+import { SCREENSHOTS } from "../fixtures/demo/screenshots.ts";
 import { generateRecords, MimecastSimulator, serveSimulator } from "../fixtures/simulator/mod.ts";
 import { installPlugin } from "./host/_host.ts";
 import { serveReceiver, spawnHost, until } from "./host/_process.ts";
@@ -123,5 +124,15 @@ Deno.test("the README's API examples run as written against a real host", async 
     stopSim.abort();
     await mimecast.finished;
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the README shows every console page, from images that exist", async () => {
+  const readme = await Deno.readTextFile(README);
+  for (const name of Object.keys(SCREENSHOTS)) {
+    const path = `docs/img/${name}.png`;
+    ok(readme.includes(`](${path})`), `the README shows no ${path}`);
+    const bytes = await Deno.readFile(new URL(`../${path}`, import.meta.url));
+    equal([...bytes.subarray(1, 4)].map((b) => String.fromCharCode(b)).join(""), "PNG", path);
   }
 });

@@ -149,7 +149,7 @@ export function integrationPage(options: {
             <th>Alerts</th>
             <th>Duplicates</th>
             <th>Delivered</th>
-            <th>Error</th>
+            <th>Error, notes</th>
           </tr>
         </thead>
         <tbody>${options.runs.map((r) =>
@@ -179,9 +179,7 @@ export function integrationPage(options: {
                 }`
                 : ""}${r.skipped.map((s) =>
                   html`<div class="error">Not read: ${s.stream} ${s.from} to ${s.to}. ${s.reason}</div>`
-                )}${Object.entries(r.notes).map(([name, n]) =>
-                  html`<div class="muted">${name}: ${n}</div>`
-                )}</td>
+                )}${runNotes(r.notes)}</td>
             </tr>
           `
         )}</tbody>
@@ -542,5 +540,19 @@ export function liveSection(i: IntegrationView): Html {
         )}</tbody>
       </table>
     </section>
+  `;
+}
+
+/** What a run's normalize counted by name (e.g. which rejections alerted), folded: it can be long. */
+function runNotes(notes: Record<string, number>): Html | string {
+  const entries = Object.entries(notes);
+  if (entries.length === 0) return "";
+  const total = entries.reduce((sum, [, n]) => sum + n, 0);
+  return html`
+    <details
+      class="notes"><summary class="muted">${entries
+        .length} note(s), ${total} record(s)</summary>${entries.map(([name, n]) =>
+          html`<div class="muted">${name}: ${n}</div>`
+        )}</details>
   `;
 }
