@@ -20,6 +20,9 @@ export const DOCS_PAGE = `<!doctype html>
 </head>
 <body>
 <div id="docs"></div>
+<noscript><p>This page needs JavaScript to browse the API. Without it, read the OpenAPI 3.1
+document itself: <a href="/api/openapi.json">/api/openapi.json</a>; every route is also listed in
+the README's "The HTTP API".</p></noscript>
 <script src="/api/docs/swagger-ui-bundle.js"></script>
 <script src="/api/docs/start.js"></script>
 </body>

@@ -94,6 +94,11 @@ async function shot(page: Page, name: string, fullPage = true) {
   await page.screenshot({ path: new URL(`${name}.png`, ARTIFACTS).pathname, fullPage });
 }
 
+/** The page of the world's one integration. */
+function integrationUrlOf(w: Awaited<ReturnType<typeof world>>): string {
+  return `${w.hostUrl}/integrations/${w.host.store.listIntegrations()[0].id}`;
+}
+
 async function login(page: Page, hostUrl: string) {
   await page.goto(`${hostUrl}/`);
   equal(new URL(page.url()).pathname, "/login");
@@ -264,6 +269,31 @@ Deno.test("the UI works without JavaScript: log in, create, run, delete after a 
     }
     equal(await page.locator("#runs .badge.succeeded").count(), 1);
     equal(w.inbox.alerts.length > 0, true);
+
+    // Test connection and the test event answer on the page itself.
+    await page.click("button:has-text('Test connection')");
+    equal(await page.locator("#check-result .badge.ok").count(), 4);
+    await page.click("button:has-text('Send test event')");
+    match(await page.textContent("#webhook-result") ?? "", /The receiver answered 2\d\d/);
+
+    // The alerts that were sent: listed, filtered by a plain GET form, one alert's JSON opened.
+    await page.goto(`${w.hostUrl}/alerts`);
+    equal(await page.locator("#alerts tbody tr").count() > 0, true);
+    await page.selectOption("#a-log-type", "url");
+    await page.click("#alert-search button:has-text('Search')");
+    match(new URL(page.url()).search, /logType=url/);
+    const first = page.locator("#alerts tbody tr").first();
+    await first.locator("summary").click();
+    equal(JSON.parse(await first.locator("pre").textContent() ?? "{}").logType, "url");
+
+    // The API docs say where the document is when scripts cannot run.
+    await page.goto(`${w.hostUrl}/api/docs`);
+    equal(
+      await page.locator("noscript a[href='/api/openapi.json'], a[href='/api/openapi.json']")
+        .count() > 0,
+      true,
+    );
+    await page.goto(integrationUrlOf(w));
 
     // Delete asks first, naming what is lost; "Keep it" keeps it.
     const integrationUrl = page.url();
