@@ -134,7 +134,9 @@ export function apiRoutes(deps: ApiDeps): Hono {
   api.get("/docs", (c) => c.html(DOCS_PAGE));
   api.get("/docs/:file", async (c) => {
     const file = await docsFile(c.req.param("file"));
-    if (!file) return c.json({ error: `No docs file ${c.req.param("file")}` }, 404);
+    if (!file) {
+      return c.json({ error: `No docs file ${c.req.param("file")}`, code: "NOT_FOUND" }, 404);
+    }
     return c.body(file.text, 200, {
       "Content-Type": file.type,
       "Cache-Control": "public, max-age=3600",
@@ -144,7 +146,10 @@ export function apiRoutes(deps: ApiDeps): Hono {
   api.use("*", async (c, next) => {
     if (!bearerMatches(c.req.header("Authorization"), deps.adminToken)) {
       return c.json(
-        { error: "Missing or wrong admin token: send Authorization: Bearer <token>" },
+        {
+          error: "Missing or wrong admin token: send Authorization: Bearer <token>",
+          code: "UNAUTHORIZED",
+        },
         401,
         { "WWW-Authenticate": "Bearer" },
       );
@@ -155,7 +160,8 @@ export function apiRoutes(deps: ApiDeps): Hono {
     "*",
     bodyLimit({
       maxSize: 1024 * 1024,
-      onError: (c) => c.json({ error: "The request body is larger than 1 MiB" }, 413),
+      onError: (c) =>
+        c.json({ error: "The request body is larger than 1 MiB", code: "BODY_TOO_LARGE" }, 413),
     }),
   );
 
@@ -309,9 +315,14 @@ export function apiRoutes(deps: ApiDeps): Hono {
     const path = new URL(c.req.url).pathname;
     const allowed = [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))];
     if (allowed.includes("GET")) allowed.push("HEAD");
-    if (allowed.length === 0) return c.json({ error: `No route ${c.req.method} ${path}` }, 404);
+    if (allowed.length === 0) {
+      return c.json({ error: `No route ${c.req.method} ${path}`, code: "NOT_FOUND" }, 404);
+    }
     return c.json(
-      { error: `Cannot ${c.req.method} ${path}: it takes ${allowed.join(", ")}` },
+      {
+        error: `Cannot ${c.req.method} ${path}: it takes ${allowed.join(", ")}`,
+        code: "METHOD_NOT_ALLOWED",
+      },
       405,
       { Allow: allowed.join(", ") },
     );
@@ -336,12 +347,12 @@ export function apiError(
     }, status);
   }
   if ((error as { status?: number })?.status === 413) {
-    return c.json({ error: "The request body is too large" }, 413);
+    return c.json({ error: "The request body is too large", code: "BODY_TOO_LARGE" }, 413);
   }
   deps.logger.error("Unhandled API error", {
     error: deps.redactor.redact(String((error as Error)?.stack ?? error)),
   });
-  return c.json({ error: "Internal error; see the host's log" }, 500);
+  return c.json({ error: "Internal error; see the host's log", code: "INTERNAL" }, 500);
 }
 
 /**

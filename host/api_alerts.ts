@@ -126,9 +126,15 @@ function alertView(alert: StoredAlert) {
   };
 }
 
-/** One CSV field (RFC 4180): quoted when it holds a quote, a comma or a line break. */
-function csvField(value: unknown): string {
-  const text = value === null || value === undefined ? "" : String(value);
+/**
+ * One CSV field (RFC 4180): quoted when it holds a quote, a comma or a line break. A field that
+ * a spreadsheet would take for a formula (starting with =, +, -, @, a tab or a carriage return:
+ * a subject or a URL is the sender's text) gets a leading ' so it opens as text (OWASP's CSV
+ * injection advice).
+ */
+export function csvField(value: unknown): string {
+  const raw = value === null || value === undefined ? "" : String(value);
+  const text = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
@@ -190,7 +196,7 @@ export function alertRoutes(store: Store): Hono {
   const routes = new Hono();
   routes.get("/", (c) => {
     const query = parseQuery(c.req.query());
-    if (typeof query === "string") return c.json({ error: query }, 400);
+    if (typeof query === "string") return c.json({ error: query, code: "REQUEST_MALFORMED" }, 400);
     if (query.format === "ndjson") {
       return c.body(
         exportStream(store, query, (a) => JSON.stringify(alertView(a)) + "\n"),

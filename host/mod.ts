@@ -140,7 +140,8 @@ export function createHost(options: HostOptions): Host {
     "*",
     bodyLimit({
       maxSize: 1024 * 1024,
-      onError: (c) => c.json({ error: "The request body is larger than 1 MiB" }, 413),
+      onError: (c) =>
+        c.json({ error: "The request body is larger than 1 MiB", code: "BODY_TOO_LARGE" }, 413),
     }),
   );
   app.get("/healthz", (c) => {
@@ -168,7 +169,10 @@ export function createHost(options: HostOptions): Host {
   app.route("/", apiRoutes(apiDeps));
   app.route("/", uiRoutes(apiDeps, { secureCookies: options.secureCookies }));
   app.notFound((c) =>
-    c.json({ error: `No route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404)
+    c.json({
+      error: `No route ${c.req.method} ${new URL(c.req.url).pathname}`,
+      code: "NOT_FOUND",
+    }, 404)
   );
   app.onError((error, c) => apiError({ logger, redactor }, error, c));
 

@@ -7,6 +7,7 @@ import { deepStrictEqual, equal, match, notEqual, ok } from "node:assert/strict"
 import { generateRecords } from "../../fixtures/simulator/mod.ts";
 import { FakeClock } from "../_helpers.ts";
 import { awaitRun, integrationBody, NOW, testHost } from "./_host.ts";
+import { csvField } from "../../host/api_alerts.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -227,7 +228,9 @@ Deno.test("GET /api/alerts refuses bad query values with 400 and a plain message
     ) {
       const response = await t.request(`/api/alerts?${query}`);
       equal(response.status, 400, query);
-      match((await response.json()).error, message, query);
+      const body = await response.json();
+      match(body.error, message, query);
+      equal(body.code, "REQUEST_MALFORMED", query);
     }
     equal((await t.request("/api/alerts?limit=500")).status, 200);
   } finally {
@@ -390,3 +393,17 @@ async function waitForPlugin(t: TestHost): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+Deno.test("a CSV field a spreadsheet would run as a formula opens as text", () => {
+  equal(
+    csvField('=HYPERLINK("http://evil.example","click")'),
+    '"\'=HYPERLINK(""http://evil.example"",""click"")"',
+  );
+  equal(csvField("+1 555"), "'+1 555");
+  equal(csvField("-2+3"), "'-2+3");
+  equal(csvField("@SUM(A1)"), "'@SUM(A1)");
+  equal(csvField("\tcmd"), "'\tcmd");
+  equal(csvField("Invoice 4471"), "Invoice 4471");
+  equal(csvField("a,b"), '"a,b"');
+  equal(csvField(null), "");
+});

@@ -54,7 +54,9 @@ Deno.test("a known /api path asked with another method is a 405 with Allow; an u
       "HEAD",
       "PATCH",
     ]);
-    equal(typeof (await put.json()).error, "string");
+    const putBody = await put.json();
+    equal(typeof putBody.error, "string");
+    equal(putBody.code, "METHOD_NOT_ALLOWED");
     const list = await t.request("/api/integrations", { method: "DELETE" });
     equal(list.status, 405);
     deepStrictEqual(list.headers.get("Allow")?.split(", ").sort(), ["GET", "HEAD", "POST"]);
@@ -66,11 +68,19 @@ Deno.test("a known /api path asked with another method is a 405 with Allow; an u
     const nope = await t.request("/api/nope", { method: "PUT" });
     equal(nope.status, 404);
     equal(nope.headers.get("Allow"), null);
-    await nope.body?.cancel();
+    equal((await nope.json()).code, "NOT_FOUND");
     // Without the token the method is not told: 401 first.
     const anonymous = await t.host.app.request("/api/integrations/x", { method: "PUT" });
     equal(anonymous.status, 401);
-    await anonymous.body?.cancel();
+    equal((await anonymous.json()).code, "UNAUTHORIZED");
+    // Every error answer carries a code (SPEC §5.5), the body limit's too.
+    const large = await t.request("/api/integrations", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: `{"name":"${"x".repeat(1024 * 1024 + 10)}"}`,
+    });
+    equal(large.status, 413);
+    equal((await large.json()).code, "BODY_TOO_LARGE");
   } finally {
     await t.close();
   }
