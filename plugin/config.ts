@@ -140,7 +140,7 @@ const common = {
       ),
       v.title("First run reaches back"),
       v.description(
-        "How far back the first run starts, e.g. 24h or 7d (30d at most: Mimecast keeps TTP logs 30 days).",
+        "How far back the first run starts, e.g. 24h or 7d (30d at most: Mimecast keeps TTP logs 30 days). Later runs go on from where the last one stopped, so changing this afterwards changes nothing: to read a past span again, use Backfill.",
       ),
     ),
     "24h",
