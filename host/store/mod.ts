@@ -597,10 +597,11 @@ export class Store {
       trigger: string;
       startedAt: string;
       backfill?: BackfillSpan;
+      hostId?: string;
     },
   ): void {
     this.#sql(
-      "INSERT INTO runs (id, integration_id, trigger, status, started_at, backfill) VALUES (?, ?, ?, 'running', ?, ?)",
+      "INSERT INTO runs (id, integration_id, trigger, status, started_at, backfill, host_id) VALUES (?, ?, ?, 'running', ?, ?, ?)",
     )
       .run(
         run.id,
@@ -608,6 +609,7 @@ export class Store {
         run.trigger,
         run.startedAt,
         run.backfill ? JSON.stringify(run.backfill) : null,
+        run.hostId ?? null,
       );
   }
 

@@ -59,6 +59,8 @@ export interface RunRow {
   /** `backfill` for a replay of a past span, `run` for the live pipeline. */
   kind: "run" | "backfill";
   trigger: string;
+  /** The host that ran it (HOST_ID, or the machine's name and port); null before it was kept. */
+  hostId: string | null;
   status: "running" | "succeeded" | "failed" | "cancelled";
   startedAt: string;
   finishedAt: string | null;
@@ -199,6 +201,7 @@ export function runFrom(r: Row): RunRow {
     integrationId: String(r.integration_id),
     kind: backfill ? "backfill" : "run",
     trigger: String(r.trigger),
+    hostId: (r.host_id as string | null | undefined) ?? null,
     status: r.status as RunRow["status"],
     startedAt: String(r.started_at),
     finishedAt: (r.finished_at as string | null) ?? null,

@@ -160,4 +160,6 @@ export const MIGRATIONS: string[] = [
   // (SPEC §5.3) the span it replays: a run with one is of kind `backfill`.
   `ALTER TABLE runs ADD COLUMN progress TEXT;
    ALTER TABLE runs ADD COLUMN backfill TEXT;`,
+  // The host that ran each run (SPEC §5.5, §5.7: with several hosts, where it ran).
+  `ALTER TABLE runs ADD COLUMN host_id TEXT;`,
 ];
