@@ -1,36 +1,65 @@
 /**
  * From `HOST_DATABASE_URL` to postgres.js options. The URL is read here rather than by
- * postgres.js, which does not take libpq's socket form (`?host=/run/postgresql`): that form
- * becomes its `path` option. The password never appears in what `describe` returns.
+ * postgres.js (or the WHATWG URL parser), neither of which takes libpq's socket forms
+ * (`postgres://user@/db?host=/run/postgresql`, `postgresql:///db?host=...`): a `host` query
+ * parameter that is a folder becomes postgres.js's `path` option. The password never appears in
+ * what `describe` returns.
  * @module
  */
 import type postgres from "postgres";
 
-/** postgres.js options for a `postgres://` (or `postgresql://`) URL. */
-export function connectionOptions(url: string): postgres.Options<Record<string, never>> {
-  const parsed = new URL(url);
-  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+/** The parts of a `postgres://` URL. */
+interface UrlParts {
+  scheme: string;
+  user: string;
+  password: string | undefined;
+  host: string;
+  port: number;
+  database: string;
+  query: URLSearchParams;
+}
+
+const URL_FORM =
+  /^(postgres(?:ql)?):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?(\[[^\]]*\]|[^:/?]*)(?::(\d+))?(?:\/([^?]*))?(?:\?(.*))?$/;
+
+/** Splits a database URL; throws with what is wrong when it is not one. */
+function parse(url: string): UrlParts {
+  const m = URL_FORM.exec(url.trim());
+  if (!m) {
     throw new Error(
-      `Cannot use the database URL: it starts with ${parsed.protocol}, not postgres://`,
+      "Cannot use the database URL: expected postgres://user:password@host:5432/database",
     );
   }
-  const port = Number(parsed.port || 5432);
-  const socketDir = parsed.searchParams.get("host");
-  const ssl = parsed.searchParams.get("sslmode");
+  const query = new URLSearchParams(m[7] ?? "");
   return {
-    host: socketDir ? undefined : decodeURIComponent(parsed.hostname || "localhost"),
-    port,
-    path: socketDir ? `${socketDir}/.s.PGSQL.${port}` : undefined,
-    database: decodeURIComponent(parsed.pathname.slice(1)) || undefined,
-    username: decodeURIComponent(parsed.username) || undefined,
-    password: decodeURIComponent(parsed.password) || undefined,
-    ssl: ssl === "require" || ssl === "verify-full"
-      ? (ssl === "require" ? "require" : "verify-full")
-      : undefined,
-    max: Number(parsed.searchParams.get("max") ?? 10),
+    scheme: m[1],
+    user: decodeURIComponent(m[2] ?? ""),
+    password: m[3] === undefined ? undefined : decodeURIComponent(m[3]),
+    host: decodeURIComponent(m[4]),
+    port: Number(m[5] ?? query.get("port") ?? 5432),
+    database: decodeURIComponent(m[6] ?? ""),
+    query,
+  };
+}
+
+/** postgres.js options for a `postgres://` (or `postgresql://`) URL. */
+export function connectionOptions(url: string): postgres.Options<Record<string, never>> {
+  const parts = parse(url);
+  const queryHost = parts.query.get("host") ?? undefined;
+  const socketDir = queryHost?.startsWith("/") ? queryHost : undefined;
+  const sslmode = parts.query.get("sslmode");
+  return {
+    host: socketDir ? undefined : (parts.host || queryHost || "localhost"),
+    port: parts.port,
+    path: socketDir ? `${socketDir}/.s.PGSQL.${parts.port}` : undefined,
+    database: parts.database || undefined,
+    username: parts.user || undefined,
+    password: parts.password || undefined,
+    ssl: sslmode === "require" || sslmode === "verify-full" ? sslmode : undefined,
+    max: Number(parts.query.get("max") ?? 10),
     connect_timeout: 10,
     idle_timeout: 60,
-    // PostgreSQL's NOTICEs (e.g. "relation already exists, skipping") are not the host's news.
+    // PostgreSQL's NOTICEs ("relation already exists, skipping") are not the host's news.
     onnotice: () => {},
   };
 }
@@ -38,9 +67,9 @@ export function connectionOptions(url: string): postgres.Options<Record<string, 
 /** The database's address for messages: user, host, port and name, never the password. */
 export function describe(url: string): string {
   try {
-    const parsed = new URL(url);
-    parsed.password = "";
-    return parsed.toString();
+    const p = parse(url);
+    const where = p.query.get("host")?.startsWith("/") ? p.query.get("host") : p.host;
+    return `${p.scheme}://${p.user ? `${p.user}@` : ""}${where}:${p.port}/${p.database}`;
   } catch {
     return "(an unreadable URL)";
   }
