@@ -1,0 +1,140 @@
+/**
+ * What only the PostgreSQL store has to show (SPEC §5.7): several hosts on one database. Two
+ * stores racing for the same leases, hosts starting together (migrations once), a database that
+ * goes away, and the URL forms an operator may give.
+ */
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import postgres from "postgres";
+import { PostgresStore } from "../../../host/store/postgres/mod.ts";
+import { connectionOptions, describe } from "../../../host/store/postgres/connect.ts";
+import { MIGRATIONS } from "../../../host/store/postgres/schema.ts";
+import { startPostgres } from "../../_postgres.ts";
+import { integration } from "./_fixtures.ts";
+
+Deno.test("PostgresStore: hosts sharing one database", async (t) => {
+  const started = performance.now();
+  const server = await startPostgres();
+  console.log(`PostgreSQL started in ${Math.round(performance.now() - started)} ms`);
+  try {
+    await t.step("hosts starting together apply the migrations once, without error", async () => {
+      const url = await server.database("together");
+      const stores = await Promise.all(
+        Array.from({ length: 4 }, () => PostgresStore.open(url)),
+      );
+      try {
+        for (const store of stores) equal(store.schemaVersion, MIGRATIONS.length);
+        await stores[0].insertIntegration(integration("i1"));
+        equal((await stores[3].listIntegrations()).length, 1, "one schema, shared");
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+      const again = await PostgresStore.open(url);
+      equal((await again.listIntegrations()).length, 1, "reopening keeps what was stored");
+      await again.close();
+      const sql = postgres(connectionOptions(url));
+      deepEqual(
+        [...await sql`SELECT version FROM schema_version`].map((r) => r.version),
+        [MIGRATIONS.length],
+      );
+      await sql.end();
+    });
+
+    await t.step("two hosts racing for the same lease: exactly one wins each", async () => {
+      const url = await server.database("race");
+      const [a, b] = [await PostgresStore.open(url), await PostgresStore.open(url)];
+      try {
+        const ids = Array.from({ length: 20 }, (_, n) => `i${n}`);
+        for (const id of ids) await a.insertIntegration(integration(id));
+        const results = await Promise.all(ids.map(async (id) => {
+          const [x, y] = await Promise.all([
+            a.acquireLease(id, "host-a", 30),
+            b.acquireLease(id, "host-b", 30),
+          ]);
+          return { id, winners: [x, y].filter((l) => l !== undefined) };
+        }));
+        for (const { id, winners } of results) {
+          equal(winners.length, 1, `one owner for ${id}`);
+          deepEqual(await b.currentLease(id), winners[0]);
+          deepEqual(await a.currentLease(id), winners[0]);
+        }
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    await t.step("a stalled host's fenced writes racing a takeover are all refused", async () => {
+      const url = await server.database("fence");
+      const [a, b] = [await PostgresStore.open(url), await PostgresStore.open(url)];
+      try {
+        await a.insertIntegration(integration("i1"));
+        await a.insertRun({ id: "r1", integrationId: "i1", trigger: "api", startedAt: "x" });
+        const lease = (await a.acquireLease("i1", "host-a", 0.2))!;
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        const [taken, tokens] = await Promise.all([
+          b.acquireLease("i1", "host-b", 30),
+          Promise.all(
+            Array.from(
+              { length: 5 },
+              () =>
+                a.finishRun("r1", { status: "succeeded" }, lease).then(
+                  () => "written",
+                  (e) => e.name,
+                ),
+            ),
+          ),
+        ]);
+        ok(taken && taken.token > lease.token);
+        deepEqual(tokens, Array(5).fill("LeaseLostError"));
+        equal((await b.getRun("r1"))?.status, "running");
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    await t.step("a socket URL (libpq's ?host=/dir forms) reaches the server", async () => {
+      const { port, socketDir } = server;
+      for (
+        const url of [
+          `postgres://postgres@/postgres?host=${socketDir}&port=${port}`,
+          `postgresql:///postgres?host=${encodeURIComponent(socketDir)}&port=${port}&user=x`,
+        ]
+      ) {
+        equal(connectionOptions(url).path, `${socketDir}/.s.PGSQL.${port}`);
+      }
+      const store = await PostgresStore.open(
+        `postgres://postgres@/postgres?host=${socketDir}&port=${port}`,
+      );
+      equal(await store.problem(), undefined);
+      await store.close();
+      const tcp = connectionOptions(
+        "postgres://u:p%40ss@db.example:6543/host%5Fdb?sslmode=require",
+      );
+      deepEqual(
+        [tcp.host, tcp.port, tcp.path, tcp.username, tcp.password, tcp.database, tcp.ssl],
+        ["db.example", 6543, undefined, "u", "p@ss", "host_db", "require"],
+      );
+      equal(
+        describe("postgres://u:p%40ss@db.example:6543/app"),
+        "postgres://u@db.example:6543/app",
+      );
+    });
+
+    await t.step("problem() says the database is unreachable, without the password", async () => {
+      const url = (await server.database("gone")).replace("postgres@", "postgres:s3cret@");
+      equal(describe(url).includes("s3cret"), false);
+      const store = await PostgresStore.open(url);
+      try {
+        equal(await store.problem(), undefined);
+        await server.stop();
+        const problem = await store.problem();
+        ok(problem);
+        match(problem, /^Cannot reach the database postgres:\/\/postgres@127\.0\.0\.1:\d+\/gone: /);
+        equal(problem.includes("s3cret"), false);
+      } finally {
+        await store.close();
+      }
+    });
+  } finally {
+    await server.stop().catch(() => {});
+  }
+});
