@@ -77,3 +77,12 @@ export async function checkFence(tx: Db, lease: Lease): Promise<void> {
     throw new LeaseLostError(lease);
   }
 }
+
+/** Throws when a fenced write is about another integration than its lease's (a host's bug). */
+export function checkSubject(lease: Lease, subject: { integrationId: string }): void {
+  if (subject.integrationId !== lease.integrationId) {
+    throw new Error(
+      `Cannot write for integration ${subject.integrationId} under the lease of integration ${lease.integrationId}`,
+    );
+  }
+}

@@ -92,23 +92,14 @@ export class PostgresStore implements HostStore {
   }
 
   async problem(): Promise<string | undefined> {
+    // The query's failure is read into its answer: a late rejection must not go unhandled.
+    const answer = this.#sql`SELECT 1`.then(() => undefined, (e) => (e as Error).message);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve("no answer within 5 seconds"), 5000);
     });
-    try {
-      const answer = await Promise.race([
-        this.#sql`SELECT 1`.then(() => undefined),
-        late,
-      ]);
-      return answer === undefined
-        ? undefined
-        : `Cannot reach the database ${this.#where}: ${answer}`;
-    } catch (error) {
-      return `Cannot reach the database ${this.#where}: ${(error as Error).message}`;
-    } finally {
-      clearTimeout(timer);
-    }
+    const why = await Promise.race([answer, late]).finally(() => clearTimeout(timer));
+    return why === undefined ? undefined : `Cannot reach the database ${this.#where}: ${why}`;
   }
 
   async close(): Promise<void> {
@@ -173,6 +164,7 @@ export class PostgresStore implements HostStore {
   }
 
   async setOutcome(id: string, outcome: IntegrationOutcome, fence?: Lease): Promise<void> {
+    if (fence) leases.checkSubject(fence, { integrationId: id });
     await this.#sql.begin(async (tx) => {
       if (fence) await leases.checkFence(tx, fence);
       await tx`UPDATE integrations SET last_error = ${outcome.error},
@@ -192,6 +184,7 @@ export class PostgresStore implements HostStore {
   }
 
   async storePage(page: PageWrite, fence?: Lease): Promise<{ stored: number; duplicates: number }> {
+    if (fence) leases.checkSubject(fence, page);
     const at = this.#iso();
     const nowMs = this.#now();
     return await this.#sql.begin(async (tx) => {
@@ -325,7 +318,11 @@ export class PostgresStore implements HostStore {
 
   async finishRun(runId: string, outcome: RunOutcome, fence?: Lease): Promise<void> {
     await this.#sql.begin(async (tx) => {
-      if (fence) await leases.checkFence(tx, fence);
+      if (fence) {
+        await leases.checkFence(tx, fence);
+        const [run] = await tx`SELECT integration_id FROM runs WHERE id = ${runId}`;
+        if (run) leases.checkSubject(fence, { integrationId: String(run.integration_id) });
+      }
       await tx`UPDATE runs SET status = ${outcome.status}, finished_at = ${this.#iso()},
           error = ${outcome.error ?? null}, error_code = ${outcome.errorCode ?? null},
           hint = ${outcome.hint ?? null}

@@ -556,7 +556,8 @@ const steps: Record<string, Step> = {
     await store.markDead((await store.nextPending("i2"))!, "gone");
     await store.finishRun("r1", { status: "succeeded" });
     const totals = await store.totals();
-    deepEqual(totals.runsByStatus, { succeeded: 1, running: 1 });
+    const counted = (o: Record<string, number>) => Object.entries(o).filter(([, n]) => n > 0);
+    deepEqual(counted(totals.runsByStatus).sort(), [["running", 1], ["succeeded", 1]]);
     deepEqual(totals.records, {
       fetched: 10,
       filtered: 2,

@@ -3,13 +3,13 @@
  * stores racing for the same leases, hosts starting together (migrations once), a database that
  * goes away, and the URL forms an operator may give.
  */
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import postgres from "postgres";
 import { PostgresStore } from "../../../host/store/postgres/mod.ts";
 import { connectionOptions, describe } from "../../../host/store/postgres/connect.ts";
 import { MIGRATIONS } from "../../../host/store/postgres/schema.ts";
 import { startPostgres } from "../../_postgres.ts";
-import { integration } from "./_fixtures.ts";
+import { alert, integration, page as pageOf } from "./_fixtures.ts";
 
 Deno.test("PostgresStore: hosts sharing one database", async (t) => {
   const started = performance.now();
@@ -90,6 +90,28 @@ Deno.test("PostgresStore: hosts sharing one database", async (t) => {
         await Promise.all([a.close(), b.close()]);
       }
     });
+
+    await t.step(
+      "a fenced write about another integration than its lease's is refused",
+      async () => {
+        const store = await PostgresStore.open(await server.database("subject"));
+        try {
+          await store.insertIntegration(integration("i1"));
+          await store.insertIntegration(integration("i2"));
+          await store.insertRun({ id: "r2", integrationId: "i2", trigger: "api", startedAt: "x" });
+          const lease = (await store.acquireLease("i1", "host-a", 30))!;
+          const page = { ...pageOf([alert("a")]), integrationId: "i2", runId: "r2" };
+          await rejects(store.storePage(page, lease), /under the lease of integration i1/);
+          await rejects(store.finishRun("r2", { status: "succeeded" }, lease), /integration i2/);
+          const outcome = { error: null, hint: null, at: "x", success: true };
+          await rejects(store.setOutcome("i2", outcome, lease), /integration i2/);
+          equal((await store.getRun("r2"))?.status, "running");
+          equal(await store.pendingCount("i2"), 0);
+        } finally {
+          await store.close();
+        }
+      },
+    );
 
     await t.step("a socket URL (libpq's ?host=/dir forms) reaches the server", async () => {
       const { port, socketDir } = server;
