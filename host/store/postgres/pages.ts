@@ -33,12 +33,18 @@ export async function keepNewAlerts(
   if (alerts.length === 0) return alerts;
   const now = Math.floor(options.nowMs / 1000);
   const inserted = new Set<string>();
-  for (let i = 0; i < alerts.length; i += ID_CHUNK) {
-    const rows = alerts.slice(i, i + ID_CHUNK).map((a) => ({
-      integration_id: integrationId,
-      occurred_at: secondsOf(a.occurredAt, now),
-      alert_id: a.id,
-    }));
+  // In key order, so that two pages of one integration stored at once (a live run and a
+  // backfill) wait for each other's ids in the same order instead of deadlocking.
+  const keys = alerts.map((a) => ({
+    integration_id: integrationId,
+    occurred_at: secondsOf(a.occurredAt, now),
+    alert_id: a.id,
+  })).sort((x, y) =>
+    x.occurred_at - y.occurred_at ||
+    (x.alert_id < y.alert_id ? -1 : x.alert_id > y.alert_id ? 1 : 0)
+  );
+  for (let i = 0; i < keys.length; i += ID_CHUNK) {
+    const rows = keys.slice(i, i + ID_CHUNK);
     // DO NOTHING also skips an id repeated within the statement, as SQLite does.
     const returned = await tx`INSERT INTO alert_ids ${tx(rows)}
       ON CONFLICT DO NOTHING RETURNING alert_id`;
@@ -128,7 +134,9 @@ export async function updateStreams(
   if (!page.backfill) {
     for (const { stream, at } of page.listed) streamOf(stream).listedAt = at;
   }
-  for (const [name, s] of streams) {
+  // By name, so that pages stored at once lock their streams' rows in the same order.
+  const ordered = [...streams].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  for (const [name, s] of ordered) {
     // GREATEST ignores NULL, as SQLite's COALESCE(MAX(a, b), a, b) does.
     await tx`INSERT INTO streams (integration_id, log_type, newest_at, listed_at, alerts)
       VALUES (${page.integrationId}, ${name}, ${s.newestAt}, ${s.listedAt}, ${s.n})

@@ -113,6 +113,33 @@ Deno.test("PostgresStore: hosts sharing one database", async (t) => {
       },
     );
 
+    await t.step("pages of one integration stored at once do not deadlock", async () => {
+      const url = await server.database("together_pages");
+      const [a, b] = [await PostgresStore.open(url), await PostgresStore.open(url)];
+      try {
+        await a.insertIntegration(integration("i1"));
+        await a.insertRun({ id: "r1", integrationId: "i1", trigger: "api", startedAt: "x" });
+        await a.insertRun({ id: "b1", integrationId: "i1", trigger: "api", startedAt: "x" });
+        // A live run and a backfill bringing the same alerts and streams in opposite orders.
+        for (let round = 0; round < 5; round++) {
+          const alerts = Array.from({ length: 4000 }, (_, n) =>
+            alert(`r${round}-${n}`, {
+              stream: n % 2 ? "siem" : "ttp-url",
+              at: new Date(Date.UTC(2026, 2, 1, 0, 0, n)).toISOString(),
+            }));
+          const results = await Promise.all([
+            a.storePage(pageOf(alerts)),
+            b.storePage({ ...pageOf([...alerts].reverse()), runId: "b1", backfill: {} }),
+          ]);
+          equal(results[0].stored + results[1].stored, 4000, "each alert stored once");
+          equal(results[0].duplicates + results[1].duplicates, 4000);
+        }
+        equal((await a.listStreams("i1")).reduce((n, s) => n + s.alerts, 0), 20000);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
     await t.step("a socket URL (libpq's ?host=/dir forms) reaches the server", async () => {
       const { port, socketDir } = server;
       for (
