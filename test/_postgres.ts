@@ -71,36 +71,33 @@ export async function startPostgres(): Promise<TestPostgres> {
   }
   // A folder the postgres user can enter (not under /root), owned by it when we are root.
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "pg-test-" });
-  await Deno.chmod(dir, 0o755);
   const data = `${dir}/data`;
   const user = Deno.uid() === 0 ? "postgres" : undefined;
-  if (user) await run("chown", ["postgres:postgres", dir]);
-  await run(`${bin}/initdb`, [
-    "-D",
-    data,
-    "-U",
-    "postgres",
-    "-A",
-    "trust",
-    "--no-sync",
-    "-E",
-    "UTF8",
-  ], {
-    user,
-    env: { LC_ALL: "C" },
-  });
-  const port = freePort();
-  await run(`${bin}/pg_ctl`, [
-    "-D",
-    data,
-    "-l",
-    `${dir}/server.log`,
-    "-w",
-    "-o",
-    `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
-    "start",
-  ], { user });
+  let port: number;
+  try {
+    await Deno.chmod(dir, 0o755);
+    if (user) await run("chown", ["postgres:postgres", dir]);
+    await run(`${bin}/initdb`, [
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      "-A",
+      "trust",
+      "--no-sync",
+      "-E",
+      "UTF8",
+    ], {
+      user,
+      env: { LC_ALL: "C" },
+    });
+    port = await startServer(bin, { dir, user });
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw error;
+  }
   const url = (name: string) => `postgres://postgres@127.0.0.1:${port}/${name}`;
+  let stopped = false;
   return {
     url: url("postgres"),
     port,
@@ -116,10 +113,44 @@ export async function startPostgres(): Promise<TestPostgres> {
       return url(name);
     },
     async stop() {
+      if (stopped) return;
+      stopped = true;
       await run(`${bin}/pg_ctl`, ["-D", data, "-m", "immediate", "-w", "stop"], { user }).catch(
         () => {},
       );
       await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+/**
+ * Starts the cluster in `dir` on a free port; returns the port. Another process may take the port
+ * between our probe and the server's bind (tests run side by side), so a bind failure tries
+ * another port; any other failure throws with the end of the server's log.
+ */
+async function startServer(
+  bin: string,
+  options: { dir: string; user?: string },
+): Promise<number> {
+  const { dir, user } = options;
+  for (let attempt = 1;; attempt++) {
+    const port = freePort();
+    try {
+      await run(`${bin}/pg_ctl`, [
+        "-D",
+        `${dir}/data`,
+        "-l",
+        `${dir}/server.log`,
+        "-w",
+        "-o",
+        `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+        "start",
+      ], { user });
+      return port;
+    } catch (error) {
+      const log = await Deno.readTextFile(`${dir}/server.log`).catch(() => "");
+      if (attempt < 3 && /could not bind|already in use/i.test(log)) continue;
+      throw new Error(`${(error as Error).message}\nserver.log:\n${log.slice(-2000)}`);
+    }
+  }
 }

@@ -184,6 +184,6 @@ Deno.test("PostgresStore: hosts sharing one database", async (t) => {
       }
     });
   } finally {
-    await server.stop().catch(() => {});
+    await server.stop();
   }
 });
