@@ -29,6 +29,11 @@ export interface TestPostgres {
   port: number;
   /** The folder of the server's unix socket (`.s.PGSQL.<port>`). */
   socketDir: string;
+  /**
+   * Stops the server (fast shutdown: every client's connection is cut) and starts it again on the
+   * same port. Not `immediate`: with synchronous_commit off, that loses the last commits.
+   */
+  restart(): Promise<void>;
   /** Makes another empty database on the server and returns its URL. */
   database(name: string): Promise<string>;
   stop(): Promise<void>;
@@ -112,6 +117,10 @@ export async function startPostgres(): Promise<TestPostgres> {
       );
       return url(name);
     },
+    async restart() {
+      await run(`${bin}/pg_ctl`, ["-D", data, "-m", "fast", "-w", "stop"], { user });
+      await startServer(bin, { dir, user, port });
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -124,17 +133,17 @@ export async function startPostgres(): Promise<TestPostgres> {
 }
 
 /**
- * Starts the cluster in `dir` on a free port; returns the port. Another process may take the port
+ * Starts the cluster in `dir` on `port`, or a free one; returns the port. Another process may take the port
  * between our probe and the server's bind (tests run side by side), so a bind failure tries
  * another port; any other failure throws with the end of the server's log.
  */
 async function startServer(
   bin: string,
-  options: { dir: string; user?: string },
+  options: { dir: string; user?: string; port?: number },
 ): Promise<number> {
   const { dir, user } = options;
   for (let attempt = 1;; attempt++) {
-    const port = freePort();
+    const port = options.port ?? freePort();
     try {
       await run(`${bin}/pg_ctl`, [
         "-D",
@@ -149,7 +158,8 @@ async function startServer(
       return port;
     } catch (error) {
       const log = await Deno.readTextFile(`${dir}/server.log`).catch(() => "");
-      if (attempt < 3 && /could not bind|already in use/i.test(log)) continue;
+      const busy = /could not bind|already in use/i.test(log);
+      if (attempt < 3 && busy && options.port === undefined) continue;
       throw new Error(`${(error as Error).message}\nserver.log:\n${log.slice(-2000)}`);
     }
   }

@@ -168,6 +168,22 @@ Deno.test("PostgresStore: hosts sharing one database", async (t) => {
       );
     });
 
+    await t.step("after the server restarts, the store reconnects by itself", async () => {
+      const store = await PostgresStore.open(await server.database("restart"));
+      try {
+        await store.insertIntegration(integration("i1"));
+        await server.restart();
+        // The pool's connections died with the server: the first query may still meet one.
+        let problem = await store.problem();
+        if (problem) problem = await store.problem();
+        equal(problem, undefined);
+        equal((await store.listIntegrations()).length, 1);
+        ok(await store.acquireLease("i1", "host-a", 30));
+      } finally {
+        await store.close();
+      }
+    });
+
     await t.step("problem() says the database is unreachable, without the password", async () => {
       const url = (await server.database("gone")).replace("postgres@", "postgres:s3cret@");
       equal(describe(url).includes("s3cret"), false);
