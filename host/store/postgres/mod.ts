@@ -259,11 +259,12 @@ export class PostgresStore implements HostStore {
   }
 
   async markDead(batch: BatchRow, error: string): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      await tx`UPDATE batches SET status = 'dead', last_error = ${error}, dead_at = ${this.#iso()}
-        WHERE seq = ${batch.seq}`;
-      if (batch.runId) await pages.addCounts(tx, batch.runId, { deadLettered: 1 });
-    });
+    // Counted once: a batch two hosts give up on (or one host twice) is one dead letter.
+    await this.#sql`WITH dead AS (
+        UPDATE batches SET status = 'dead', last_error = ${error}, dead_at = ${this.#iso()}
+        WHERE seq = ${batch.seq} AND status = 'pending' RETURNING run_id)
+      UPDATE runs SET dead_lettered = runs.dead_lettered + 1
+      FROM dead WHERE runs.id = dead.run_id`;
   }
 
   async listDeadLetters(integrationId: string, limit = 100): Promise<BatchRow[]> {

@@ -140,15 +140,37 @@ Deno.test("PostgresStore: hosts sharing one database", async (t) => {
       }
     });
 
+    await t.step(
+      "a batch given up twice (two hosts, or one twice) is one dead letter",
+      async () => {
+        const url = await server.database("dead_twice");
+        const [a, b] = [await PostgresStore.open(url), await PostgresStore.open(url)];
+        try {
+          await a.insertIntegration(integration("i1"));
+          await a.insertRun({ id: "r1", integrationId: "i1", trigger: "api", startedAt: "x" });
+          await a.storePage(pageOf([alert("a")]));
+          const batch = (await a.nextPending("i1"))!;
+          await Promise.all([a.markDead(batch, "410"), b.markDead(batch, "410")]);
+          await a.markDead(batch, "410");
+          equal((await a.getRun("r1"))?.counts.deadLettered, 1);
+          equal(await a.deadLetterCount("i1"), 1);
+        } finally {
+          await Promise.all([a.close(), b.close()]);
+        }
+      },
+    );
+
     await t.step("a socket URL (libpq's ?host=/dir forms) reaches the server", async () => {
       const { port, socketDir } = server;
       for (
         const url of [
           `postgres://postgres@/postgres?host=${socketDir}&port=${port}`,
-          `postgresql:///postgres?host=${encodeURIComponent(socketDir)}&port=${port}&user=x`,
+          `postgresql:///postgres?host=${encodeURIComponent(socketDir)}&port=${port}&user=postgres`,
         ]
       ) {
-        equal(connectionOptions(url).path, `${socketDir}/.s.PGSQL.${port}`);
+        const options = connectionOptions(url);
+        equal(options.path, `${socketDir}/.s.PGSQL.${port}`);
+        equal(options.host, undefined);
       }
       const store = await PostgresStore.open(
         `postgres://postgres@/postgres?host=${socketDir}&port=${port}`,
