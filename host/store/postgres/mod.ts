@@ -36,12 +36,7 @@ import * as pages from "./pages.ts";
 import * as leases from "./leases.ts";
 import { connectionOptions, describe } from "./connect.ts";
 import { storeTotals } from "./totals.ts";
-
-/** Why a run left `running` without finishing: the same words as the SQLite store. */
-const INTERRUPTED = "Run interrupted: the host stopped before it finished";
-const RESUME_HINT = "The next run resumes from the last stored page.";
-const BACKFILL_HINT =
-  "A backfill is not resumed: what it stored stays stored and is delivered; start it again over the span its progress had not reached.";
+import * as runs from "./runs.ts";
 
 /** The host's PostgreSQL database. */
 export class PostgresStore implements HostStore {
@@ -357,42 +352,18 @@ export class PostgresStore implements HostStore {
     }));
   }
 
-  async failInterruptedRuns(options: { expiredOnly?: boolean } = {}): Promise<number> {
-    // With several hosts, a run whose integration still has a live lease is another host's.
-    const expired = options.expiredOnly
-      ? this.#sql`AND NOT EXISTS (SELECT 1 FROM leases
-          WHERE leases.integration_id = runs.integration_id AND leases.expires_at > now())`
-      : this.#sql``;
-    const result = await this.#sql`UPDATE runs SET status = 'failed', finished_at = ${this.#iso()},
-        error = ${INTERRUPTED}, error_code = 'INTERRUPTED',
-        hint = CASE WHEN backfill IS NULL THEN ${RESUME_HINT} ELSE ${BACKFILL_HINT} END
-      WHERE status = 'running' ${expired}`;
-    return result.count;
+  failInterruptedRuns(options: { expiredOnly?: boolean } = {}): Promise<number> {
+    return runs.failInterrupted(this.#sql, { ...options, at: this.#iso() });
   }
 
   // ── operator views ────────────────────────────────────────────────────────
 
-  async listInvalid(integrationId: string, limit = 50): Promise<InvalidRow[]> {
-    const rows = await this.#sql`SELECT * FROM invalid_records
-      WHERE integration_id = ${integrationId} ORDER BY id DESC LIMIT ${limit}`;
-    return rows.map((r) => ({
-      runId: String(r.run_id),
-      record: JSON.parse(String(r.record)),
-      issues: JSON.parse(String(r.issues)),
-      createdAt: String(r.created_at),
-    }));
+  listInvalid(integrationId: string, limit = 50): Promise<InvalidRow[]> {
+    return runs.listInvalid(this.#sql, { integrationId, limit });
   }
 
-  async listStreams(integrationId: string): Promise<StreamRow[]> {
-    const rows = await this.#sql`SELECT * FROM streams WHERE integration_id = ${integrationId}
-      ORDER BY log_type`;
-    return rows.map((r) => ({
-      logType: String(r.log_type),
-      newestAt: r.newest_at === null ? null : String(r.newest_at),
-      listedAt: r.listed_at === null ? null : String(r.listed_at),
-      alerts: Number(r.alerts),
-      skipped: r.skipped ? JSON.parse(String(r.skipped)) : null,
-    }));
+  listStreams(integrationId: string): Promise<StreamRow[]> {
+    return runs.listStreams(this.#sql, integrationId);
   }
 
   // ── leases (SPEC §5.7) ────────────────────────────────────────────────────
