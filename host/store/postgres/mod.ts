@@ -7,6 +7,7 @@
  * @module
  */
 import postgres from "postgres";
+import { HostError } from "../../errors.ts";
 import type {
   HostStore,
   IntegrationFields,
@@ -68,17 +69,23 @@ export class PostgresStore implements HostStore {
    * fake time (leases keep the database's clock).
    */
   static async open(url: string, options: { now?: () => number } = {}): Promise<PostgresStore> {
-    const sql = postgres(connectionOptions(url));
+    const where = describe(url);
+    let sql: postgres.Sql | undefined;
     try {
+      sql = postgres(connectionOptions(url));
       const schemaVersion = await migrate(sql);
-      return new PostgresStore(sql, {
-        now: options.now ?? Date.now,
-        where: describe(url),
-        schemaVersion,
-      });
+      return new PostgresStore(sql, { now: options.now ?? Date.now, where, schemaVersion });
     } catch (error) {
-      await sql.end({ timeout: 1 });
-      throw error;
+      await sql?.end({ timeout: 1 });
+      throw new HostError(
+        "STORAGE_FAILED",
+        `Cannot open the database ${where}: ${(error as Error).message}`,
+        {
+          hint:
+            "Check HOST_DATABASE_URL (host, port, user, password, database name), that the server accepts connections from this machine, and that the user may create tables in the database.",
+          cause: error,
+        },
+      );
     }
   }
 

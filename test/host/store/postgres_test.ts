@@ -5,6 +5,7 @@
  */
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import postgres from "postgres";
+import { HostError } from "../../../host/errors.ts";
 import { PostgresStore } from "../../../host/store/postgres/mod.ts";
 import { connectionOptions, describe } from "../../../host/store/postgres/connect.ts";
 import { MIGRATIONS } from "../../../host/store/postgres/schema.ts";
@@ -203,6 +204,27 @@ Deno.test("PostgresStore: hosts sharing one database", async (t) => {
         ok(await store.acquireLease("i1", "host-a", 30));
       } finally {
         await store.close();
+      }
+    });
+
+    await t.step("open() on a database it cannot reach says so, without the password", async () => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const { port } = listener.addr as Deno.NetAddr;
+      listener.close();
+      for (
+        const [url, why] of [
+          [`postgres://u:s3cret@127.0.0.1:${port}/app`, /ECONNREFUSED|refused/i],
+          [server.url.replace("/postgres", "/no_such_db"), /no_such_db/],
+          ["mysql://u:s3cret@db/app", /postgres:\/\//],
+        ] as const
+      ) {
+        const error = await PostgresStore.open(url).then(() => undefined, (e) => e);
+        ok(error instanceof HostError, String(error));
+        equal(error.code, "STORAGE_FAILED");
+        match(error.message, /^Cannot open the database /);
+        match(error.message, why);
+        equal(error.message.includes("s3cret"), false);
+        ok(error.hint?.includes("HOST_DATABASE_URL"));
       }
     });
 
