@@ -71,7 +71,7 @@ export function summaryOf(normalized: object): AlertSummary {
 }
 
 /** The free-text fields, lowercased here: SQLite's lower() only knows ASCII. */
-function searchText(s: AlertSummary): string {
+export function searchText(s: AlertSummary): string {
   return [s.sender, s.recipient, s.subject, s.url, s.fileName, s.hash]
     .filter((v) => v !== undefined).join("\n").toLowerCase();
 }
