@@ -23,14 +23,14 @@ async function history(t: T, n: number): Promise<{ id: string; runIds: string[] 
     const runId = `run-${String(i).padStart(3, "0")}`;
     if (i !== 7) t.clock.advance(60_000); // run 7 starts with run 6
     const startedAt = new Date(t.clock.now()).toISOString();
-    t.host.store.insertRun({ id: runId, integrationId: id, trigger: "schedule", startedAt });
+    await t.host.store.insertRun({ id: runId, integrationId: id, trigger: "schedule", startedAt });
     t.clock.advance(12_300);
-    t.host.store.finishRun(runId, { status: "succeeded" });
+    await t.host.store.finishRun(runId, { status: "succeeded" });
     t.clock.advance(-12_300);
     runIds.push(runId);
   }
   t.clock.advance(60_000);
-  t.host.store.insertRun({
+  await t.host.store.insertRun({
     id: "running",
     integrationId: id,
     trigger: "manual",
