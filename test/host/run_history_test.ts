@@ -4,7 +4,7 @@
  * plain "Older runs" links.
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { ADMIN, integrationBody, testHost } from "./_host.ts";
+import { ADMIN, awaitRun, integrationBody, testHost } from "./_host.ts";
 
 type T = Awaited<ReturnType<typeof testHost>>;
 
@@ -69,6 +69,25 @@ Deno.test("GET /api/integrations/:id/runs pages newest first with a cursor, with
     const first = await (await t.request(`/api/integrations/${id}/runs`)).json();
     equal(first.runs.length, 20);
     ok(first.next);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("every run records the host that ran it (HOST_ID), in GET /api/runs/:id and the runs list", async () => {
+  const t = await testHost({ install: true, hostId: "host-a:8080" });
+  try {
+    const created = await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...integrationBody(), schedule: { enabled: false } },
+    });
+    const { id } = await created.json();
+    const { runId } = await (await t.request(`/api/integrations/${id}/runs`, { method: "POST" }))
+      .json();
+    const run = await awaitRun(t, id, runId);
+    equal(run.hostId, "host-a:8080");
+    const list = await (await t.request(`/api/integrations/${id}/runs`)).json();
+    deepStrictEqual(list.runs.map((r: { hostId: string }) => r.hostId), ["host-a:8080"]);
   } finally {
     await t.close();
   }
