@@ -21,7 +21,7 @@ const PREVIEW_PAGES = 20;
  * validated in that sandbox, the stored checkpoint. The caller closes the sandbox.
  */
 async function pluginContext(deps: ApiDeps, id: string, signal: AbortSignal, preview = false) {
-  const row = deps.integrations.get(id);
+  const row = await deps.integrations.get(id);
   const installed = deps.registry.require(row.pluginId, preview ? "preview" : "check");
   const sandbox: Sandbox = await deps.registry.sandbox(installed, {
     fetch: deps.pluginFetch(installed),
@@ -33,7 +33,7 @@ async function pluginContext(deps: ApiDeps, id: string, signal: AbortSignal, pre
     const ctx = {
       integrationId: row.id,
       config,
-      checkpoint: deps.store.getCheckpoint(row.id),
+      checkpoint: await deps.store.getCheckpoint(row.id),
       signal,
       preview,
     };
@@ -73,7 +73,7 @@ export async function checkIntegration(deps: ApiDeps, id: string): Promise<Check
   try {
     const results = await sandbox.check(ctx);
     const ok = results.length > 0 && results.every((r) => r.ok);
-    const scheduleEnabled = ok && deps.store.enableAfterCheck(id);
+    const scheduleEnabled = ok && await deps.store.enableAfterCheck(id);
     return {
       ok: results.every((r) => r.ok),
       results: results.map((r) => ({
@@ -149,7 +149,7 @@ export async function previewIntegration(deps: ApiDeps, id: string): Promise<Pre
  * (SPEC §5.5): nothing is stored, and nothing is retried.
  */
 export async function testWebhook(deps: ApiDeps, id: string): Promise<WebhookProbe> {
-  const row = deps.integrations.get(id);
+  const row = await deps.integrations.get(id);
   const destination = await deps.integrations.destination(row);
   const probe = await deps.delivery.probe(destination, {
     type: `${row.pluginId}.test`,
@@ -163,26 +163,29 @@ export async function testWebhook(deps: ApiDeps, id: string): Promise<WebhookPro
 }
 
 /** Starts a run now, or names the one already going; PLUGIN_NOT_FOUND when the plugin is gone. */
-export function startRun(deps: ApiDeps, id: string): { runId: string; started: boolean } {
-  const row = deps.integrations.get(id);
+export async function startRun(
+  deps: ApiDeps,
+  id: string,
+): Promise<{ runId: string; started: boolean }> {
+  const row = await deps.integrations.get(id);
   deps.registry.require(row.pluginId, "run");
-  return deps.runner.start(row.id, "manual");
+  return await deps.runner.start(row.id, "manual");
 }
 
 /**
  * Starts a backfill (SPEC §5.3): a run of kind `backfill` over a past span, checked first
  * (CONFIG_INVALID listing every issue); or names the run already going.
  */
-export function startBackfill(
+export async function startBackfill(
   deps: ApiDeps,
   id: string,
   body: unknown,
-): { runId: string; started: boolean } {
-  const row = deps.integrations.get(id);
+): Promise<{ runId: string; started: boolean }> {
+  const row = await deps.integrations.get(id);
   const request = parseBackfillRequest(body);
   const installed = deps.registry.require(row.pluginId, "backfill");
   const span = backfillSpan(installed.manifest, row, request, deps.clock.now());
-  return deps.runner.start(row.id, "manual", span);
+  return await deps.runner.start(row.id, "manual", span);
 }
 
 /**
@@ -194,17 +197,17 @@ export async function redriveDeadLetters(
   id: string,
   webhookIds?: string[],
 ): Promise<number> {
-  const row = deps.integrations.get(id);
-  const requeued = deps.store.redrive(row.id, webhookIds);
+  const row = await deps.integrations.get(id);
+  const requeued = await deps.store.redrive(row.id, webhookIds);
   if (requeued > 0) await deliverInBackground(deps, row.id, "Redrive stopped");
   return requeued;
 }
 
 /** Starts delivering what an integration's outbox holds, without waiting for it. */
 async function deliverInBackground(deps: ApiDeps, id: string, what: string): Promise<void> {
-  const row = deps.store.getIntegration(id);
+  const row = await deps.store.getIntegration(id);
   const installed = row && deps.registry.get(row.pluginId);
-  if (!row || !installed || deps.store.pendingCount(id) === 0) return;
+  if (!row || !installed || await deps.store.pendingCount(id) === 0) return;
   const destination = await deps.integrations.destination(row);
   deps.delivery.drain(row.id, () => Promise.resolve(destination), deps.shutdown).catch((error) =>
     deps.logger.warn(what, { integrationId: row.id, error: deps.redactor.redact(String(error)) })
@@ -216,7 +219,7 @@ async function deliverInBackground(deps: ApiDeps, id: string, what: string): Pro
  * stored stay stored, and what they hold is still delivered.
  */
 export async function cancelRun(deps: ApiDeps, runId: string): Promise<RunRow> {
-  const run = deps.store.getRun(runId);
+  const run = await deps.store.getRun(runId);
   if (!run) throw new HostError("NOT_FOUND", `No run ${runId}`);
   if (run.status !== "running" || !(await deps.runner.cancel(runId))) {
     throw new HostError(
@@ -225,14 +228,14 @@ export async function cancelRun(deps: ApiDeps, runId: string): Promise<RunRow> {
     );
   }
   await deliverInBackground(deps, run.integrationId, "Delivery after a cancel stopped");
-  return deps.store.getRun(runId)!;
+  return (await deps.store.getRun(runId))!;
 }
 
 /** Deletes an integration, cancelling its run first (and waiting for it to stop). */
 export async function deleteIntegration(deps: ApiDeps, id: string): Promise<IntegrationRow> {
-  const row = deps.integrations.get(id);
+  const row = await deps.integrations.get(id);
   const running = deps.runner.runningId(row.id);
   if (running) await deps.runner.cancel(running);
-  deps.store.deleteIntegration(row.id);
+  await deps.store.deleteIntegration(row.id);
   return row;
 }

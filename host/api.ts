@@ -29,14 +29,14 @@ import { openApiDocument } from "./openapi.ts";
 import type { RunDeps } from "./run.ts";
 import type { Runner } from "./scheduler.ts";
 import { statusFacts, statusOf } from "./status.ts";
-import type { IntegrationRow, RunRow, Store } from "./store/mod.ts";
+import type { HostStore, IntegrationRow, RunRow } from "./store/mod.ts";
 
 /** What the API closes over. */
 export interface ApiDeps extends RunDeps {
   registry: Registry;
   integrations: Integrations;
   runner: Runner;
-  store: Store;
+  store: HostStore;
   adminToken: string;
   /** Aborted when the host stops; background deliveries listen to it. */
   shutdown: AbortSignal;
@@ -201,11 +201,12 @@ export function apiRoutes(deps: ApiDeps): Hono {
   });
   api.get(
     "/integrations",
-    async (c) => c.json(await Promise.all(store.listIntegrations().map((row) => view(deps, row)))),
+    async (c) =>
+      c.json(await Promise.all((await store.listIntegrations()).map((row) => view(deps, row)))),
   );
   api.get(
     "/integrations/:id",
-    async (c) => c.json(await view(deps, integrations.get(c.req.param("id")))),
+    async (c) => c.json(await view(deps, await integrations.get(c.req.param("id")))),
   );
   api.patch("/integrations/:id", async (c) => {
     const row = await integrations.update(c.req.param("id"), await jsonBody(c));
@@ -230,38 +231,38 @@ export function apiRoutes(deps: ApiDeps): Hono {
     return c.json(result, result.error ? 502 : 200);
   });
 
-  api.post("/integrations/:id/runs", (c) => {
-    const { runId, started } = startRun(deps, c.req.param("id"));
+  api.post("/integrations/:id/runs", async (c) => {
+    const { runId, started } = await startRun(deps, c.req.param("id"));
     return started
       ? c.json({ runId }, 202)
       : c.json({ runId, error: "A run is already in progress" }, 409);
   });
   api.post("/integrations/:id/backfill", async (c) => {
-    const row = integrations.get(c.req.param("id"));
-    const { runId, started } = startBackfill(deps, row.id, await jsonBody(c));
+    const row = await integrations.get(c.req.param("id"));
+    const { runId, started } = await startBackfill(deps, row.id, await jsonBody(c));
     return started
       ? c.json({ runId }, 202)
       : c.json({ runId, error: "A run is already in progress" }, 409);
   });
-  api.get("/integrations/:id/runs", (c) => {
-    const row = integrations.get(c.req.param("id"));
+  api.get("/integrations/:id/runs", async (c) => {
+    const row = await integrations.get(c.req.param("id"));
     const query = parsed(runsQuery, c.req.query(), { code: "REQUEST_MALFORMED", what: "query" });
-    const { runs, next } = runPage(store, row.id, {
+    const { runs, next } = await runPage(store, row.id, {
       before: query.before,
       limit: query.limit ?? 20,
     });
     return c.json({ runs: runs.map(runView), next });
   });
-  api.get("/integrations/:id/stats", (c) => {
-    const row = integrations.get(c.req.param("id"));
+  api.get("/integrations/:id/stats", async (c) => {
+    const row = await integrations.get(c.req.param("id"));
     const query = parsed(statsQuery, c.req.query(), { code: "REQUEST_MALFORMED", what: "query" });
-    const logTypes = store.listStreams(row.id).map((s) => s.logType);
+    const logTypes = (await store.listStreams(row.id)).map((s) => s.logType);
     return c.json(
-      hourlyStats(store, row.id, { hours: query.hours, now: deps.clock.now(), logTypes }),
+      await hourlyStats(store, row.id, { hours: query.hours, now: deps.clock.now(), logTypes }),
     );
   });
-  api.get("/runs/:runId", (c) => {
-    const run = store.getRun(c.req.param("runId"));
+  api.get("/runs/:runId", async (c) => {
+    const run = await store.getRun(c.req.param("runId"));
     if (!run) throw new HostError("NOT_FOUND", `No run ${c.req.param("runId")}`);
     return c.json(runView(run));
   });
@@ -269,10 +270,10 @@ export function apiRoutes(deps: ApiDeps): Hono {
     return c.json(runView(await cancelRun(deps, c.req.param("runId"))));
   });
 
-  api.get("/integrations/:id/dead-letters", (c) => {
-    const row = integrations.get(c.req.param("id"));
+  api.get("/integrations/:id/dead-letters", async (c) => {
+    const row = await integrations.get(c.req.param("id"));
     return c.json(
-      store.listDeadLetters(row.id).map((b) => ({
+      (await store.listDeadLetters(row.id)).map((b) => ({
         webhookId: b.webhookId,
         alerts: b.alertCount,
         attempts: b.attempts,
@@ -284,7 +285,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
     );
   });
   api.post("/integrations/:id/dead-letters/redrive", async (c) => {
-    const row = integrations.get(c.req.param("id"));
+    const row = await integrations.get(c.req.param("id"));
     const body = parsed(redriveBody, await jsonBody(c, true), {
       code: "CONFIG_INVALID",
       what: "redrive",
@@ -292,17 +293,17 @@ export function apiRoutes(deps: ApiDeps): Hono {
     const requeued = await redriveDeadLetters(deps, row.id, body.webhookIds);
     return c.json({ requeued }, 202);
   });
-  api.delete("/integrations/:id/dead-letters/:webhookId", (c) => {
-    const row = integrations.get(c.req.param("id"));
+  api.delete("/integrations/:id/dead-letters/:webhookId", async (c) => {
+    const row = await integrations.get(c.req.param("id"));
     const webhookId = c.req.param("webhookId");
-    if (!store.discardDeadLetter(row.id, webhookId)) {
+    if (!await store.discardDeadLetter(row.id, webhookId)) {
       throw new HostError("NOT_FOUND", `No dead letter ${webhookId} for integration ${row.id}`);
     }
     return c.body(null, 204);
   });
-  api.get("/integrations/:id/invalid-records", (c) => {
-    const row = integrations.get(c.req.param("id"));
-    return c.json(store.listInvalid(row.id));
+  api.get("/integrations/:id/invalid-records", async (c) => {
+    const row = await integrations.get(c.req.param("id"));
+    return c.json(await store.listInvalid(row.id));
   });
 
   api.route("/alerts", alertRoutes(store));
@@ -359,14 +360,14 @@ export function apiError(
  * One page of an integration's runs, newest first, from the `next` cursor of the page above
  * (`before`, already checked); `next` is null on the last page.
  */
-export function runPage(
-  store: Pick<Store, "listRunsBefore">,
+export async function runPage(
+  store: Pick<HostStore, "listRunsBefore">,
   integrationId: string,
   options: { before?: string; limit: number },
-): { runs: RunRow[]; next: string | null } {
+): Promise<{ runs: RunRow[]; next: string | null }> {
   const before = options.before === undefined ? undefined : runCursorFrom(options.before);
   // One more than asked tells whether a page follows.
-  const rows = store.listRunsBefore(integrationId, { before, limit: options.limit + 1 });
+  const rows = await store.listRunsBefore(integrationId, { before, limit: options.limit + 1 });
   const page = rows.slice(0, options.limit);
   return {
     runs: page.map((r) => r.run),
@@ -389,6 +390,7 @@ export function runView(run: RunRow) {
     kind: run.kind,
     trigger: run.trigger,
     status: run.status,
+    hostId: run.hostId,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     durationMs: runDurationMs(run),
@@ -404,7 +406,7 @@ export function runView(run: RunRow) {
 /** An integration as the API shows it: never a secret value. */
 export async function view(deps: ApiDeps, row: IntegrationRow) {
   const installed = deps.registry.get(row.pluginId);
-  const [lastRun] = deps.store.listRuns(row.id, 1);
+  const [lastRun] = await deps.store.listRuns(row.id, 1);
   const now = deps.clock.now();
   const secrets = await deps.integrations.secretsState(row);
   const facts = await statusFacts(deps, row, secrets.readable);
@@ -441,7 +443,10 @@ export async function view(deps: ApiDeps, row: IntegrationRow) {
     lastSuccessAt: row.lastSuccessAt,
     runningRunId: deps.runner.runningId(row.id) ?? null,
     lastRun: lastRun ? runView(lastRun) : null,
-    streams: deps.store.listStreams(row.id).map((s) => ({ ...s, lagSeconds: lagSeconds(s, now) })),
+    streams: (await deps.store.listStreams(row.id)).map((s) => ({
+      ...s,
+      lagSeconds: lagSeconds(s, now),
+    })),
     outboxPending: facts.outboxPending,
     deadLetters: facts.deadLetters,
     createdAt: row.createdAt,

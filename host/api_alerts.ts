@@ -5,7 +5,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { AlertCursor, AlertFilter, Store, StoredAlert } from "./store/mod.ts";
+import type { AlertCursor, AlertFilter, HostStore, StoredAlert } from "./store/mod.ts";
 
 /** Alerts per page when `limit` is not given, and the most one page may hold. */
 const LIMIT_DEFAULT = 50;
@@ -161,7 +161,7 @@ function csvRow(alert: StoredAlert): string {
  * never holds more than one chunk, however many alerts match.
  */
 function exportStream(
-  store: Store,
+  store: Pick<HostStore, "alerts">,
   query: AlertQuery,
   line: (alert: StoredAlert) => string,
   header = "",
@@ -170,8 +170,8 @@ function exportStream(
   let before = query.before;
   let started = false;
   return new ReadableStream({
-    pull(controller) {
-      const chunk = store.alerts.list(query.filter, { before, limit: EXPORT_CHUNK });
+    async pull(controller) {
+      const chunk = await store.alerts.list(query.filter, { before, limit: EXPORT_CHUNK });
       const text = (started ? "" : header) + chunk.map(line).join("");
       started = true;
       if (text !== "") controller.enqueue(encoder.encode(text));
@@ -182,19 +182,22 @@ function exportStream(
 }
 
 /** One page of a listing, and the cursor of the next when there is one. */
-export function alertPage(
-  store: Store,
+export async function alertPage(
+  store: Pick<HostStore, "alerts">,
   query: AlertQuery,
-): { alerts: StoredAlert[]; next: string | null } {
-  const rows = store.alerts.list(query.filter, { before: query.before, limit: query.limit + 1 });
+): Promise<{ alerts: StoredAlert[]; next: string | null }> {
+  const rows = await store.alerts.list(query.filter, {
+    before: query.before,
+    limit: query.limit + 1,
+  });
   const alerts = rows.slice(0, query.limit);
   return { alerts, next: rows.length > query.limit ? cursorOf(alerts[alerts.length - 1]) : null };
 }
 
 /** The `/alerts` routes, mounted under `/api` behind its admin-token check. */
-export function alertRoutes(store: Store): Hono {
+export function alertRoutes(store: Pick<HostStore, "alerts">): Hono {
   const routes = new Hono();
-  routes.get("/", (c) => {
+  routes.get("/", async (c) => {
     const query = parseQuery(c.req.query());
     if (typeof query === "string") return c.json({ error: query, code: "REQUEST_MALFORMED" }, 400);
     if (query.format === "ndjson") {
@@ -213,7 +216,7 @@ export function alertRoutes(store: Store): Hono {
         "Content-Disposition": 'attachment; filename="alerts.csv"',
       });
     }
-    const { alerts, next } = alertPage(store, query);
+    const { alerts, next } = await alertPage(store, query);
     return c.json({ alerts: alerts.map(alertView), next });
   });
   return routes;

@@ -16,7 +16,7 @@ import { HostError } from "./errors.ts";
 import { type NetworkOptions, webhookFetch } from "./net.ts";
 import { NetworkError, networkFailure } from "./net_errors.ts";
 import type { Clock, Logger } from "./types.ts";
-import type { BatchRow, Store } from "./store/mod.ts";
+import type { BatchRow, HostStore } from "./store/mod.ts";
 
 /** How hard delivery tries before a batch becomes a dead letter. */
 export interface DeliveryPolicy {
@@ -76,7 +76,7 @@ export interface DeliveryStats {
 /** Delivers outbox batches; one worker per integration at a time. */
 export class Delivery {
   readonly stats: DeliveryStats = { requests: 0, retries: 0, delivered: 0, deadLettered: 0 };
-  #store: Store;
+  #store: HostStore;
   #fetch: typeof fetch;
   #clock: Clock;
   #logger: Logger;
@@ -85,7 +85,7 @@ export class Delivery {
 
   constructor(
     deps: {
-      store: Store;
+      store: HostStore;
       /** The network (tests pass a fake); the §5.6 address rules apply to it. */
       fetch?: typeof fetch;
       /** HOST_ALLOW_LOOPBACK: may webhooks go to loopback addresses? */
@@ -136,13 +136,13 @@ export class Delivery {
     let after = 0;
     for (;;) {
       signal?.throwIfAborted();
-      const batch = this.#store.nextPending(integrationId, after);
+      const batch = await this.#store.nextPending(integrationId, after);
       if (!batch) return;
       dest ??= await destination();
       const outcome = await this.#deliver(batch, dest, signal);
       if ("denied" in outcome) throw outcome.denied;
       if (outcome.delivered) {
-        this.#store.markDelivered(batch);
+        await this.#store.markDelivered(batch);
         this.stats.delivered += batch.alertCount;
       } else {
         this.stats.deadLettered++;
@@ -221,7 +221,7 @@ export class Delivery {
     for (let attempt = 1;; attempt++) {
       const outcome = await this.#attempt(batch, dest, signal);
       if (outcome.ok) return { delivered: true };
-      this.#store.noteAttempt(batch.seq, outcome.error);
+      await this.#store.noteAttempt(batch.seq, outcome.error);
       if (outcome.denied) {
         this.#logger.error("Webhook destination refused; the batch waits in the outbox", {
           webhookId: batch.webhookId,
@@ -230,7 +230,7 @@ export class Delivery {
         return { denied: outcome.denied };
       }
       if (!outcome.retryable || attempt >= this.#policy.attempts) {
-        this.#store.markDead(batch, outcome.error);
+        await this.#store.markDead(batch, outcome.error);
         this.#logger.error("Batch moved to dead letters", {
           webhookId: batch.webhookId,
           error: outcome.error,

@@ -15,7 +15,7 @@ import { pluginUrlProblem, webhookUrlProblem } from "./net.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import type { Sandbox } from "./sandbox/mod.ts";
 import type { Redactor, SecretBox } from "./secrets.ts";
-import type { IntegrationRow, Store } from "./store/mod.ts";
+import type { HostStore, IntegrationRow } from "./store/mod.ts";
 import type { Issue } from "./types.ts";
 
 /** What is sealed per integration. */
@@ -154,7 +154,7 @@ function invalid(issues: Issue[]): HostError {
 
 /** Creates, updates and reads integrations. */
 export class Integrations {
-  #store: Store;
+  #store: HostStore;
   #registry: Registry;
   #box: SecretBox;
   #redactor: Redactor;
@@ -162,7 +162,7 @@ export class Integrations {
 
   constructor(
     deps: {
-      store: Store;
+      store: HostStore;
       registry: Registry;
       box: SecretBox;
       redactor: Redactor;
@@ -184,7 +184,7 @@ export class Integrations {
   async learnSecrets(): Promise<{ resealed: number; unreadable: IntegrationRow[] }> {
     const resealed: { id: string; secrets: string }[] = [];
     const unreadable: IntegrationRow[] = [];
-    for (const row of this.#store.listIntegrations()) {
+    for (const row of await this.#store.listIntegrations()) {
       let opened: { value: Sealed; underPrevious: boolean };
       try {
         opened = await this.#box.unseal<Sealed>(row.secrets);
@@ -198,7 +198,7 @@ export class Integrations {
         resealed.push({ id: row.id, secrets: await this.#box.seal(sealed) });
       }
     }
-    if (resealed.length > 0) this.#store.replaceSecrets(resealed);
+    if (resealed.length > 0) await this.#store.replaceSecrets(resealed);
     return { resealed: resealed.length, unreadable };
   }
 
@@ -213,7 +213,7 @@ export class Integrations {
     if (typeof body.plugin === "string" && body.plugin !== "" && !installed) {
       issues.push({ path: "plugin", message: `No plugin "${body.plugin}" is installed` });
     }
-    if (typeof body.name === "string") issues.push(...this.#nameIssues(body.name));
+    if (typeof body.name === "string") issues.push(...await this.#nameIssues(body.name));
     const destination = body.destination;
     const generatedSecret = destination && destination.secret === undefined
       ? generateWebhookSecret()
@@ -253,8 +253,8 @@ export class Integrations {
       createdAt: now,
       updatedAt: now,
     };
-    this.#store.insertIntegration(row);
-    const stored = this.#store.getIntegration(row.id)!;
+    await this.#store.insertIntegration(row);
+    const stored = (await this.#store.getIntegration(row.id))!;
     return generatedSecret ? { ...stored, generatedSecret } : stored;
   }
 
@@ -264,13 +264,13 @@ export class Integrations {
    * and the destination secret; the ones it leaves out are named.
    */
   async update(id: string, input: unknown): Promise<IntegrationRow> {
-    const row = this.get(id);
+    const row = await this.get(id);
     const parsed = v.safeParse(updateSchema, input);
     if (!parsed.success) throw invalid(issuesOf(parsed.issues));
     const body = parsed.output;
     const sealed = await this.#box.open<Sealed>(row.secrets).catch(() => undefined);
     const issues = sealed ? [] : this.#secretsToReenter(row, body);
-    if (body.name !== undefined) issues.push(...this.#nameIssues(body.name, id));
+    if (body.name !== undefined) issues.push(...await this.#nameIssues(body.name, id));
     const reenter = new Set(issues.map((i) => i.path));
     const url = body.destination?.url ?? row.destinationUrl;
     const destinationSecret = body.destination?.secret ?? sealed?.destinationSecret ?? "";
@@ -289,7 +289,7 @@ export class Integrations {
     }
     if (issues.length > 0) throw invalid(issues);
     this.#redactor.add([...Object.values(secret), destinationSecret]);
-    this.#store.updateIntegration(id, {
+    await this.#store.updateIntegration(id, {
       name: body.name,
       config: plain,
       secrets: await this.#box.seal({ config: secret, destinationSecret } satisfies Sealed),
@@ -302,12 +302,12 @@ export class Integrations {
       // The operator decided about the schedule: a later passing check changes nothing.
       awaitingCheck: body.schedule?.enabled === undefined ? row.awaitingCheck : false,
     });
-    return this.get(id);
+    return await this.get(id);
   }
 
   /** A stored integration, or NOT_FOUND. */
-  get(id: string): IntegrationRow {
-    const row = this.#store.getIntegration(id);
+  async get(id: string): Promise<IntegrationRow> {
+    const row = await this.#store.getIntegration(id);
     if (!row) throw new HostError("NOT_FOUND", `No integration ${id}`);
     return row;
   }
@@ -315,6 +315,8 @@ export class Integrations {
   /**
    * The integration's config (secrets included) validated by the plugin's own schema in the
    * call's sandbox, and the webhook destination: what a run, a check or a preview starts from.
+   * The secrets it opens join the redaction list: with a shared database this host may run an
+   * integration another host created, and must not log its secrets either.
    */
   async resolve(
     row: IntegrationRow,
@@ -322,6 +324,7 @@ export class Integrations {
     sandbox: Sandbox,
   ): Promise<{ config: unknown; destination: { url: string; secret: string } }> {
     const sealed = await this.#box.open<Sealed>(row.secrets);
+    this.#redactor.add([...Object.values(sealed.config), sealed.destinationSecret]);
     const result = await sandbox.validateConfig(
       { ...row.config, ...sealed.config },
       { integrationId: row.id },
@@ -348,6 +351,7 @@ export class Integrations {
   /** The webhook destination alone (delivering what the outbox holds needs no plugin). */
   async destination(row: IntegrationRow): Promise<{ url: string; secret: string }> {
     const sealed = await this.#box.open<Sealed>(row.secrets);
+    this.#redactor.add([sealed.destinationSecret]);
     return { url: row.destinationUrl, secret: sealed.destinationSecret };
   }
 
@@ -478,9 +482,9 @@ export class Integrations {
    * Two integrations may not share a name (compared without case or surrounding spaces): the
    * dashboard, the metrics and the logs name integrations, and two alike could not be told apart.
    */
-  #nameIssues(name: string, id?: string): Issue[] {
+  async #nameIssues(name: string, id?: string): Promise<Issue[]> {
     const wanted = name.trim().toLowerCase();
-    const other = this.#store.listIntegrations().find((row) =>
+    const other = (await this.#store.listIntegrations()).find((row) =>
       row.id !== id && row.name.trim().toLowerCase() === wanted
     );
     return other

@@ -3,7 +3,7 @@
  * serves the UI and API. All `Deno.*` process concerns live here.
  * @module
  */
-import { createHost, HostError } from "./mod.ts";
+import { createHost, HostError, openStore } from "./mod.ts";
 import { loadMasterKey, parseMasterKey } from "./secrets.ts";
 import { readSettings, type Settings } from "./settings.ts";
 
@@ -45,7 +45,16 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const { token, generated } = await adminToken(settings);
+  let store;
+  try {
+    store = await openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl });
+  } catch (error) {
+    console.error(`Cannot start: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
   const host = createHost({
+    store,
+    hostId: settings.hostId,
     dataDir: settings.dataDir,
     pluginsDir: settings.pluginsDir,
     adminToken: token,
@@ -66,6 +75,7 @@ if (import.meta.main) {
       const lines = [
         `Mimecast alerts host listening on ${url}`,
         `  data folder: ${settings.dataDir} (SQLite, WAL)`,
+        `  host id: ${settings.hostId}`,
         `  plugins folder: ${settings.pluginsDir}, installed: ${
           host.registry.list().map((p) => `${p.manifest.id} ${p.manifest.version}`).join(", ") ||
           "none yet"

@@ -1,23 +1,31 @@
 /**
  * Prometheus text for `/metrics`: run outcomes and record counts summed from the run history
- * (so they survive restarts), delivery counters, dead letters, and per-integration lag.
+ * (so they survive restarts), delivery counters, dead letters, and per-integration lag. It reads
+ * nothing itself: the store's totals come from a few set-based queries (`HostStore.totals`).
  * @module
  */
 import type { DeliveryStats } from "./delivery.ts";
 import { lagSeconds } from "./status.ts";
-import type { Store } from "./store/mod.ts";
+import type { StoreTotals } from "./store/mod.ts";
 
 export { lagSeconds };
 
 const esc = (value: string) =>
   value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
+/** One integration as the metrics show it: its streams (for lag) and its status. */
+export interface IntegrationMetrics {
+  id: string;
+  status: string;
+  streams: { logType: string; newestAt: string | null; listedAt: string | null }[];
+}
+
 /** Renders the metrics page. */
 export function renderMetrics(
-  store: Store,
+  totals: StoreTotals,
   delivery: DeliveryStats,
   now: number,
-  statuses: { integration: string; status: string }[] = [],
+  integrations: IntegrationMetrics[] = [],
 ): string {
   const lines: string[] = [];
   const metric = (
@@ -32,33 +40,27 @@ export function renderMetrics(
       lines.push(`${name}${l ? `{${l}}` : ""} ${value}`);
     }
   };
-  const runs = store.db.prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status").all() as {
-    status: string;
-    n: number;
-  }[];
   metric(
     "host_runs_total",
     "counter",
     "Runs by status.",
-    runs.map((r) => [{ status: r.status }, Number(r.n)]),
+    Object.entries(totals.runsByStatus).map(([status, n]) => [{ status }, n]),
   );
-  const sums = store.db.prepare(
-    "SELECT COALESCE(SUM(fetched),0) AS fetched, COALESCE(SUM(filtered),0) AS filtered, COALESCE(SUM(invalid),0) AS invalid, COALESCE(SUM(drift),0) AS drift, COALESCE(SUM(duplicates),0) AS duplicates, COALESCE(SUM(alerts),0) AS alerts, COALESCE(SUM(delivered),0) AS delivered FROM runs",
-  ).get() as Record<string, number>;
+  const sums = totals.records;
   metric("host_records_total", "counter", "Records fetched from plugins, by outcome.", [
-    [{ outcome: "fetched" }, Number(sums.fetched)],
-    [{ outcome: "filtered" }, Number(sums.filtered)],
-    [{ outcome: "invalid" }, Number(sums.invalid)],
-    [{ outcome: "drift" }, Number(sums.drift)],
-    [{ outcome: "duplicate" }, Number(sums.duplicates)],
+    [{ outcome: "fetched" }, sums.fetched],
+    [{ outcome: "filtered" }, sums.filtered],
+    [{ outcome: "invalid" }, sums.invalid],
+    [{ outcome: "drift" }, sums.drift],
+    [{ outcome: "duplicate" }, sums.duplicates],
   ]);
   metric("host_alerts_total", "counter", "Alerts stored in the outbox.", [[
     {},
-    Number(sums.alerts),
+    sums.alerts,
   ]]);
   metric("host_alerts_delivered_total", "counter", "Alerts delivered to webhooks.", [[
     {},
-    Number(sums.delivered),
+    sums.delivered,
   ]]);
   metric("host_webhook_requests_total", "counter", "Webhook requests since start.", [[
     {},
@@ -68,22 +70,21 @@ export function renderMetrics(
     {},
     delivery.retries,
   ]]);
-  const integrations = store.listIntegrations();
   metric(
     "host_dead_letters",
     "gauge",
     "Batches in the dead-letter store.",
-    integrations.map((i) => [{ integration: i.id }, store.deadLetterCount(i.id)]),
+    integrations.map((i) => [{ integration: i.id }, totals.outbox[i.id]?.dead ?? 0]),
   );
   metric(
     "host_outbox_pending",
     "gauge",
     "Batches waiting for delivery.",
-    integrations.map((i) => [{ integration: i.id }, store.pendingCount(i.id)]),
+    integrations.map((i) => [{ integration: i.id }, totals.outbox[i.id]?.pending ?? 0]),
   );
   const lag: [Record<string, string>, number][] = [];
   for (const i of integrations) {
-    for (const s of store.listStreams(i.id)) {
+    for (const s of i.streams) {
       const seconds = lagSeconds(s, now);
       if (seconds !== null) lag.push([{ integration: i.id, log_type: s.logType }, seconds]);
     }
@@ -98,7 +99,7 @@ export function renderMetrics(
     "host_integration_status",
     "gauge",
     "Each integration's status (1 for the one it has now), as the API and the console show it.",
-    statuses.map((s) => [{ integration: s.integration, status: s.status }, 1]),
+    integrations.map((i) => [{ integration: i.id, status: i.status }, 1]),
   );
   return lines.join("\n") + "\n";
 }

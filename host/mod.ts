@@ -21,11 +21,12 @@ import type { SandboxLimits } from "./sandbox/mod.ts";
 import { pruneStoredAlerts, runOnce } from "./run.ts";
 import { Runner, Scheduler } from "./scheduler.ts";
 import { Redactor, SecretBox, SECRETS_UNREADABLE_HINT } from "./secrets.ts";
-import { Store } from "./store/mod.ts";
+import { type HostStore, sqliteStore } from "./store/mod.ts";
 import { uiRoutes } from "./ui/mod.ts";
 import type { Clock, Logger } from "./types.ts";
 
 export { HostError } from "./errors.ts";
+export { openStore } from "./store/mod.ts";
 export type { Alert, Plugin, PluginContext } from "./types.ts";
 
 /** What a host is made from. */
@@ -53,12 +54,16 @@ export interface HostOptions {
   /** The limits of plugin sandboxes: time per call, memory (tests shorten them). */
   sandboxLimits?: Partial<SandboxLimits>;
   tickMs?: number;
+  /** The store, already open (`openStore`); by default SQLite in `dataDir`. */
+  store?: HostStore;
+  /** The host's name in runs it records (HOST_ID). */
+  hostId?: string;
 }
 
 /** A wired host. */
 export interface Host {
   app: Hono;
-  store: Store;
+  store: HostStore;
   registry: Registry;
   runner: Runner;
   scheduler: Scheduler;
@@ -76,7 +81,7 @@ export function createHost(options: HostOptions): Host {
   const net = options.fetch ?? fetch;
   const redactor = new Redactor();
   const logger = createLogger(redactor, { write: options.logWrite });
-  const store = new Store(`${options.dataDir}/host.sqlite`, clock.now);
+  const store = options.store ?? sqliteStore(options.dataDir, clock.now);
   const allowLoopback = options.allowLoopback ?? false;
   const registry = new Registry({
     dir: options.pluginsDir,
@@ -112,6 +117,7 @@ export function createHost(options: HostOptions): Host {
   const runner = new Runner({
     store,
     clock,
+    hostId: options.hostId,
     execute: (id, runId, signal) => runOnce(runDeps, id, runId, signal),
   });
   const scheduler = new Scheduler({ store, registry, runner, clock, logger });
@@ -144,18 +150,20 @@ export function createHost(options: HostOptions): Host {
         c.json({ error: "The request body is larger than 1 MiB", code: "BODY_TOO_LARGE" }, 413),
     }),
   );
-  app.get("/healthz", (c) => {
-    const reason = store.problem();
+  app.get("/healthz", async (c) => {
+    const reason = await store.problem();
     return reason ? c.json({ status: "unavailable", reason }, 503) : c.json({ status: "ok" });
   });
   app.get("/metrics", async (c) => {
-    const statuses = await Promise.all(
-      store.listIntegrations().map(async (row) => ({
-        integration: row.id,
+    const integrations = await Promise.all(
+      (await store.listIntegrations()).map(async (row) => ({
+        id: row.id,
         status: statusOf(await statusFacts({ ...runDeps, runner }, row)).status,
+        streams: await store.listStreams(row.id),
       })),
     );
-    return c.text(renderMetrics(store, delivery.stats, clock.now(), statuses), 200, {
+    const totals = await store.totals();
+    return c.text(renderMetrics(totals, delivery.stats, clock.now(), integrations), 200, {
       "Content-Type": "text/plain; version=0.0.4",
     });
   });
@@ -187,8 +195,8 @@ export function createHost(options: HostOptions): Host {
     redactor,
     logger,
     async start() {
-      const interrupted = store.failInterruptedRuns();
-      pruneStoredAlerts(runDeps);
+      const interrupted = await store.failInterruptedRuns();
+      await pruneStoredAlerts(runDeps);
       if (interrupted > 0) {
         logger.warn("Runs left running by a crash were marked failed", { count: interrupted });
       }
@@ -219,8 +227,8 @@ export function createHost(options: HostOptions): Host {
       }
       await registry.start(options.scanIntervalMs ?? 1000);
       // Deliver what a crash left in the outbox, without waiting for the next run.
-      for (const id of store.integrationsWithPending()) {
-        const row = store.getIntegration(id);
+      for (const id of await store.integrationsWithPending()) {
+        const row = await store.getIntegration(id);
         const installed = row && registry.get(row.pluginId);
         if (!row || !installed) continue;
         integrations.destination(row)
@@ -243,7 +251,7 @@ export function createHost(options: HostOptions): Host {
       await registry.stop();
       await runner.stopAll();
       await delivery.settle();
-      store.close();
+      await store.close();
     },
   };
 }

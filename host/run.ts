@@ -19,15 +19,15 @@ import { lagSeconds } from "./status.ts";
 import {
   ALERT_RETENTION_DAYS,
   type BackfillSpan,
+  type HostStore,
   type PageWrite,
-  type Store,
   summaryOf,
 } from "./store/mod.ts";
 import type { Clock, Logger, Page, SkippedSpan } from "./types.ts";
 
 /** What a run needs, injected once. */
 export interface RunDeps {
-  store: Store;
+  store: HostStore;
   registry: Registry;
   integrations: Integrations;
   delivery: Delivery;
@@ -58,7 +58,7 @@ export async function runOnce(
 ): Promise<void> {
   try {
     await runAndRecord(deps, integrationId, runId, signal);
-    noteLags(deps, integrationId);
+    await noteLags(deps, integrationId);
   } catch (error) {
     // Recording the run's end failed too (a full disk, a database gone): the run stays
     // `running` until the next start marks it interrupted; the host keeps going.
@@ -81,9 +81,9 @@ async function runAndRecord(
   const logger = childLogger(deps.logger, { integrationId, runId });
   // A backfill reads its span and never the live checkpoint (SPEC §5.3); its pages' checkpoints
   // are not kept either (see PageWrite.backfill), nor is its outcome the integration's.
-  const backfill = store.getRun(runId)?.backfill ?? null;
+  const backfill = (await store.getRun(runId))?.backfill ?? null;
   try {
-    const row = integrations.get(integrationId);
+    const row = await integrations.get(integrationId);
     const installed = registry.require(row.pluginId, "run");
     const format = storedFormat(row.destinationFormat);
     // The plugin runs in a sandbox of its own for this run (SPEC §5.2), closed when the run ends.
@@ -94,11 +94,11 @@ async function runAndRecord(
     });
     const { config, destination } = await integrations.resolve(row, installed, sandbox);
     const destinationOf = () => Promise.resolve(destination);
-    store.pruneAlertIds(
+    await store.pruneAlertIds(
       integrationId,
       clock.now() - (deps.alertIdHorizonMs ?? ALERT_ID_HORIZON_MS),
     );
-    pruneStoredAlerts(deps);
+    await pruneStoredAlerts(deps);
     await delivery.drain(integrationId, destinationOf, signal);
 
     const pages = sandbox.normalizedPages({
@@ -109,7 +109,7 @@ async function runAndRecord(
           checkpoint: null,
           window: { from: backfill.from, to: backfill.to, logTypes: backfill.logTypes },
         }
-        : { checkpoint: store.getCheckpoint(integrationId) }),
+        : { checkpoint: await store.getCheckpoint(integrationId) }),
       signal,
     }, { slim: true, ahead: READ_AHEAD });
     // Delivery of page k overlaps the fetch of page k+1; at most one drain is in flight, so a
@@ -118,7 +118,7 @@ async function runAndRecord(
     const batchSize = deps.batchSize ?? 100;
     try {
       for await (const { page, normalized } of readAhead(pages)) {
-        store.storePage(
+        await store.storePage(
           pageWrite(installed, page, sortResults(page.records, normalized), {
             integrationId,
             runId,
@@ -136,7 +136,7 @@ async function runAndRecord(
       throw error;
     }
     await delivering;
-    const dead = store.getRun(runId)?.counts.deadLettered ?? 0;
+    const dead = (await store.getRun(runId))?.counts.deadLettered ?? 0;
     if (dead > 0) {
       throw new HostError(
         "DELIVERY_FAILED",
@@ -147,13 +147,13 @@ async function runAndRecord(
         },
       );
     }
-    store.finishRun(runId, { status: "succeeded" });
+    await store.finishRun(runId, { status: "succeeded" });
     logger.info(backfill ? "Backfill succeeded" : "Run succeeded", {
-      counts: store.getRun(runId)?.counts,
+      counts: (await store.getRun(runId))?.counts,
     });
     // The live pipeline's health and schedule stay as the live runs left them.
     if (backfill) return;
-    store.setOutcome(integrationId, {
+    await store.setOutcome(integrationId, {
       error: null,
       hint: null,
       at: new Date(clock.now()).toISOString(),
@@ -161,7 +161,7 @@ async function runAndRecord(
     });
   } catch (caught) {
     if (signal.reason instanceof HostError && signal.reason.code === "CANCELLED") {
-      store.finishRun(runId, {
+      await store.finishRun(runId, {
         status: "cancelled",
         error: signal.reason.message,
         errorCode: "CANCELLED",
@@ -169,7 +169,7 @@ async function runAndRecord(
           ? "What was stored before the cancel stays stored and is delivered; a backfill is not resumed: start another over the span its progress had not reached."
           : "What was stored before the cancel stays stored and is delivered; the next run resumes from there.",
       });
-      logger.info("Run cancelled", { counts: store.getRun(runId)?.counts });
+      logger.info("Run cancelled", { counts: (await store.getRun(runId))?.counts });
       return;
     }
     const error = caught instanceof HostError ? caught : new HostError(
@@ -181,10 +181,10 @@ async function runAndRecord(
       signal.aborted ? `Run stopped: ${error.message}` : error.message,
     );
     const hint = error.hint ? deps.redactor.redact(error.hint) : undefined;
-    store.finishRun(runId, { status: "failed", error: message, errorCode: error.code, hint });
+    await store.finishRun(runId, { status: "failed", error: message, errorCode: error.code, hint });
     logger.error("Run failed", { error: message, code: error.code });
     if (backfill) return;
-    store.setOutcome(integrationId, {
+    await store.setOutcome(integrationId, {
       error: message,
       hint: hint ?? null,
       at: new Date(clock.now()).toISOString(),
@@ -197,26 +197,26 @@ async function runAndRecord(
  * Deletes a bounded number of stored alerts older than the retention, and the charts' hours
  * older than it; returns how many alerts.
  */
-export function pruneStoredAlerts(
+export async function pruneStoredAlerts(
   deps: Pick<RunDeps, "store" | "clock" | "alertRetentionDays">,
-): number {
+): Promise<number> {
   const days = deps.alertRetentionDays ?? ALERT_RETENTION_DAYS;
   const before = deps.clock.now() - days * 86_400_000;
-  deps.store.hours.prune(before);
-  return deps.store.alerts.prune(before);
+  await deps.store.hours.prune(before);
+  return await deps.store.alerts.prune(before);
 }
 
 /**
  * Samples each log type's lag as a run ends, whatever its outcome, for the lag chart: a run
  * that fails before its first page still shows the lag growing.
  */
-function noteLags(deps: RunDeps, integrationId: string): void {
+async function noteLags(deps: RunDeps, integrationId: string): Promise<void> {
   const now = deps.clock.now();
-  const lags = deps.store.listStreams(integrationId).flatMap((s) => {
+  const lags = (await deps.store.listStreams(integrationId)).flatMap((s) => {
     const lag = lagSeconds(s, now);
     return lag === null ? [] : [{ logType: s.logType, lagSeconds: lag }];
   });
-  deps.store.hours.noteLags(integrationId, lags, now);
+  await deps.store.hours.noteLags(integrationId, lags, now);
 }
 
 /**

@@ -6,50 +6,58 @@
  */
 import type { Registry } from "./registry.ts";
 import { HostError } from "./errors.ts";
-import type { BackfillSpan, Store } from "./store/mod.ts";
+import type { BackfillSpan, HostStore } from "./store/mod.ts";
 import type { Clock, Logger } from "./types.ts";
 
 /** Starts and tracks runs. */
 export class Runner {
   #running = new Map<string, { runId: string; done: Promise<void>; controller: AbortController }>();
-  #store: Store;
+  #store: HostStore;
   #execute: (integrationId: string, runId: string, signal: AbortSignal) => Promise<void>;
   #clock: Clock;
+  #hostId?: string;
 
   constructor(deps: {
-    store: Store;
+    store: HostStore;
     clock: Clock;
     execute: (integrationId: string, runId: string, signal: AbortSignal) => Promise<void>;
+    /** Recorded in every run (HOST_ID). */
+    hostId?: string;
   }) {
     this.#store = deps.store;
     this.#execute = deps.execute;
     this.#clock = deps.clock;
+    this.#hostId = deps.hostId;
   }
 
   /**
    * Starts a run unless one is running; either way returns the run id. With `backfill`, the run
-   * replays that past span (a run of kind `backfill`).
+   * replays that past span (a run of kind `backfill`). The run's row is stored before this
+   * resolves, so its id can be read at once.
    */
-  start(
+  async start(
     integrationId: string,
     trigger: "manual" | "schedule",
     backfill?: BackfillSpan,
-  ): { runId: string; started: boolean } {
+  ): Promise<{ runId: string; started: boolean }> {
     const running = this.#running.get(integrationId);
     if (running) return { runId: running.runId, started: false };
     const runId = crypto.randomUUID();
-    this.#store.insertRun({
+    // Taken before the first await, so a second trigger in the meantime gets this run's id.
+    const inserted = this.#store.insertRun({
       id: runId,
       integrationId,
       trigger,
       startedAt: new Date(this.#clock.now()).toISOString(),
       backfill,
+      hostId: this.#hostId,
     });
     const controller = new AbortController();
-    const done = this.#execute(integrationId, runId, controller.signal).finally(() =>
-      this.#running.delete(integrationId)
-    );
+    const done = inserted
+      .then(() => this.#execute(integrationId, runId, controller.signal), () => {})
+      .finally(() => this.#running.delete(integrationId));
     this.#running.set(integrationId, { runId, done, controller });
+    await inserted;
     return { runId, started: true };
   }
 
@@ -93,7 +101,7 @@ export class Scheduler {
   #due = new Map<string, number>();
   #timer?: ReturnType<typeof setInterval>;
   #deps: {
-    store: Store;
+    store: HostStore;
     registry: Registry;
     runner: Runner;
     clock: Clock;
@@ -104,7 +112,7 @@ export class Scheduler {
 
   constructor(
     deps: {
-      store: Store;
+      store: HostStore;
       registry: Registry;
       runner: Runner;
       clock: Clock;
@@ -122,11 +130,11 @@ export class Scheduler {
   }
 
   /** One pass: starts the runs that are due, up to the concurrency limit. */
-  tick(): string[] {
+  async tick(): Promise<string[]> {
     const { store, registry, runner, clock, maxConcurrent, random } = this.#deps;
     const now = clock.now();
     const started: string[] = [];
-    for (const row of store.listIntegrations()) {
+    for (const row of await store.listIntegrations()) {
       const installed = registry.get(row.pluginId);
       if (!row.enabled || !installed) {
         this.#due.delete(row.id);
@@ -144,7 +152,7 @@ export class Scheduler {
       }
       if (this.#due.get(row.id)! > now || runner.runningId(row.id)) continue;
       if (runner.active >= maxConcurrent) break;
-      runner.start(row.id, "schedule");
+      await runner.start(row.id, "schedule");
       this.#due.set(row.id, now + jitter());
       started.push(row.id);
     }
@@ -153,12 +161,16 @@ export class Scheduler {
 
   /** Ticks every `intervalMs` until `stop()`. */
   start(intervalMs = 1000): void {
+    // A slow store must not stack ticks: one pass at a time.
+    let ticking = false;
     this.#timer = setInterval(() => {
-      try {
-        this.tick();
-      } catch (error) {
-        this.#deps.logger.error("Scheduler tick failed", { error: String(error) });
-      }
+      if (ticking) return;
+      ticking = true;
+      this.tick()
+        .catch((error) =>
+          this.#deps.logger.error("Scheduler tick failed", { error: String(error) })
+        )
+        .finally(() => ticking = false);
     }, intervalMs);
   }
 

@@ -3,6 +3,7 @@
  * names the variable and what to do.
  * @module
  */
+import { hostname as machineName } from "node:os";
 import { HostError } from "./errors.ts";
 
 /** Settings as the host uses them. */
@@ -20,6 +21,10 @@ export interface Settings {
   secureCookies: boolean;
   /** Days stored alerts are kept for `GET /api/alerts`. */
   alertRetentionDays: number;
+  /** This host's name in the runs it records (SPEC §5.7): HOST_ID, else machine name and port. */
+  hostId: string;
+  /** A PostgreSQL URL shared by several hosts (SPEC §5.7); unset: SQLite in the data folder. */
+  databaseUrl?: string;
 }
 
 /** A yes/no variable: `1`/`true` or `0`/`false`/empty; anything else is refused by name. */
@@ -31,8 +36,11 @@ function flag(env: (name: string) => string | undefined, name: string): boolean 
   return value === "1" || value === "true";
 }
 
-/** Reads settings from an environment lookup. */
-export function readSettings(env: (name: string) => string | undefined): Settings {
+/** Reads settings from an environment lookup; `machine` names the machine (tests pass one). */
+export function readSettings(
+  env: (name: string) => string | undefined,
+  machine: () => string = machineName,
+): Settings {
   const port = Number(env("HOST_PORT") ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new HostError(
@@ -67,5 +75,7 @@ export function readSettings(env: (name: string) => string | undefined): Setting
     allowLoopback,
     secureCookies,
     alertRetentionDays: Number(retention),
+    hostId: env("HOST_ID")?.trim() || `${machine()}:${port}`,
+    databaseUrl: env("HOST_DATABASE_URL") || undefined,
   };
 }

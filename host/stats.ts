@@ -5,7 +5,7 @@
  * (alerts) or null (no run ended in them, so no lag was seen).
  * @module
  */
-import { HOUR_MS, hourOf, type Store } from "./store/mod.ts";
+import { type HostStore, HOUR_MS, hourOf } from "./store/mod.ts";
 
 /** Hours a chart shows unless asked otherwise: a week. */
 export const DEFAULT_HOURS = 168;
@@ -36,14 +36,14 @@ function windowStart(now: number, hours: number): number {
  * An integration's alerts per hour and lag per hour over the last `hours` hours. `logTypes` are
  * shown even without a stored hour (a log type read but quiet is a row of zeros).
  */
-export function hourlyStats(
-  store: Store,
+export async function hourlyStats(
+  store: Pick<HostStore, "hours">,
   integrationId: string,
   options: { hours?: number; now: number; logTypes?: string[] },
-): HourlyStats {
+): Promise<HourlyStats> {
   const hours = Math.min(Math.max(1, Math.trunc(options.hours ?? DEFAULT_HOURS)), MAX_HOURS);
   const from = windowStart(options.now, hours);
-  const rows = store.hours.list(integrationId, from, from + hours * HOUR_MS);
+  const rows = await store.hours.list(integrationId, from, from + hours * HOUR_MS);
   const names = [...new Set([...(options.logTypes ?? []), ...rows.map((r) => r.logType)])].sort();
   const series = new Map(names.map((logType) => [logType, {
     logType,
@@ -67,13 +67,13 @@ export function hourlyStats(
  * first: one grouped query however many integrations there are. Integrations with no alert in
  * the window are absent (their day is 24 zeros).
  */
-export function alertsLastDay(
-  store: Store,
+export async function alertsLastDay(
+  store: Pick<HostStore, "hours">,
   now: number,
-): { from: string; byIntegration: Map<string, number[]> } {
+): Promise<{ from: string; byIntegration: Map<string, number[]> }> {
   const from = windowStart(now, 24);
   const byIntegration = new Map<string, number[]>();
-  for (const row of store.hours.alertsByIntegration(from, from + 24 * HOUR_MS)) {
+  for (const row of await store.hours.alertsByIntegration(from, from + 24 * HOUR_MS)) {
     let day = byIntegration.get(row.integrationId);
     if (!day) byIntegration.set(row.integrationId, day = new Array<number>(24).fill(0));
     day[(row.hourMs - from) / HOUR_MS] = row.alerts;

@@ -9,7 +9,7 @@
 import type { Integrations } from "./integrations.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import type { Runner } from "./scheduler.ts";
-import type { IntegrationRow, Store } from "./store/mod.ts";
+import type { HostStore, IntegrationRow } from "./store/mod.ts";
 import type { Clock } from "./types.ts";
 
 /** The statuses, in the order in which they win. */
@@ -115,7 +115,7 @@ export function statusOf(f: StatusFacts): StatusVerdict {
 
 /** What gathering an integration's facts reads. */
 export interface StatusSources {
-  store: Pick<Store, "listRuns" | "deadLetterCount" | "pendingCount" | "listStreams">;
+  store: Pick<HostStore, "listRuns" | "deadLetterCount" | "pendingCount" | "listStreams">;
   registry: Pick<Registry, "get">;
   runner: Pick<Runner, "runningId">;
   integrations: Pick<Integrations, "secretsState">;
@@ -134,10 +134,10 @@ export async function statusFacts(
   const installed = deps.registry.get(row.pluginId);
   const now = deps.clock.now();
   // The live pipeline's health: a backfill's outcome is its own run's (SPEC §5.3).
-  const lastFinished = deps.store.listRuns(row.id, 20).find((r) =>
+  const lastFinished = (await deps.store.listRuns(row.id, 20)).find((r) =>
     r.status !== "running" && r.kind === "run"
   );
-  const lags = deps.store.listStreams(row.id).map((s) => lagSeconds(s, now))
+  const lags = (await deps.store.listStreams(row.id)).map((s) => lagSeconds(s, now))
     .filter((s): s is number => s !== null);
   const late = row.config.lateArrivalMinutes;
   return {
@@ -154,8 +154,8 @@ export async function statusFacts(
     },
     lastSuccessAt: row.lastSuccessAt,
     createdAt: row.createdAt,
-    deadLetters: deps.store.deadLetterCount(row.id),
-    outboxPending: deps.store.pendingCount(row.id),
+    deadLetters: await deps.store.deadLetterCount(row.id),
+    outboxPending: await deps.store.pendingCount(row.id),
     intervalSeconds: intervalOf(row, installed),
     lateArrivalSeconds: typeof late === "number" && late > 0 ? late * 60 : 0,
     maxLagSeconds: lags.length > 0 ? Math.max(...lags) : null,

@@ -115,13 +115,13 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     if (!bearerMatches(`Bearer ${String(form.get("token") ?? "")}`, deps.adminToken)) {
       return c.html(page("Log in", loginPage("That is not the admin token.")), 401);
     }
-    sessions.create(c);
+    await sessions.create(c);
     return c.redirect("/", 303);
   });
 
   // The pages below need a session; posts also need the session's CSRF token.
   const guard: MiddlewareHandler<Env> = async (c, next) => {
-    const session = sessions.get(c);
+    const session = await sessions.get(c);
     if (!session) {
       if (c.req.method === "GET") return c.redirect("/login", 303);
       return c.html(page("Log in", loginPage("Your session ended; log in again.")), 401);
@@ -162,14 +162,14 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     return notice;
   };
 
-  ui.post("/logout", (c) => {
-    sessions.destroy(c);
+  ui.post("/logout", async (c) => {
+    await sessions.destroy(c);
     return c.redirect("/login", 303);
   });
 
   ui.get("/", async (c) => {
     const integrations = await Promise.all(
-      deps.store.listIntegrations().map((row) => view(deps, row)),
+      (await deps.store.listIntegrations()).map((row) => view(deps, row)),
     );
     return render(
       c,
@@ -179,7 +179,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         deps.registry.refused(),
         integrations,
         takeFlash(c),
-        alertsLastDay(deps.store, deps.clock.now()),
+        await alertsLastDay(deps.store, deps.clock.now()),
       ),
     );
   });
@@ -301,10 +301,10 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       return await unreadable(c, error);
     }
   });
-  ui.post("/integrations/:id/runs", (c) => {
+  ui.post("/integrations/:id/runs", async (c) => {
     const id = c.req.param("id");
     try {
-      const { runId, started } = startRun(deps, id);
+      const { runId, started } = await startRun(deps, id);
       flashes.set(
         c.get("session").id,
         started ? `Run ${runId} started.` : `Run ${runId} is already in progress.`,
@@ -315,18 +315,18 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     }
     return c.redirect(`/integrations/${id}`, 303);
   });
-  ui.post("/integrations/:id/schedule/enable", (c) => {
-    const row = deps.integrations.get(c.req.param("id"));
-    deps.store.updateIntegration(row.id, { enabled: true, awaitingCheck: false });
+  ui.post("/integrations/:id/schedule/enable", async (c) => {
+    const row = await deps.integrations.get(c.req.param("id"));
+    await deps.store.updateIntegration(row.id, { enabled: true, awaitingCheck: false });
     flashes.set(c.get("session").id, "The schedule is on.");
     return c.redirect(`/integrations/${row.id}`, 303);
   });
 
   ui.post("/integrations/:id/backfill", async (c) => {
-    const id = deps.integrations.get(c.req.param("id")).id;
+    const id = (await deps.integrations.get(c.req.param("id"))).id;
     const { request, state } = readBackfillForm(await c.req.formData());
     try {
-      const { runId, started } = startBackfill(deps, id, request);
+      const { runId, started } = await startBackfill(deps, id, request);
       flashes.set(
         c.get("session").id,
         started
@@ -355,7 +355,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
   });
   // The live section alone, for the page script's polling.
   ui.get("/integrations/:id/live", async (c) => {
-    const integration = await view(deps, deps.integrations.get(c.req.param("id")));
+    const integration = await view(deps, await deps.integrations.get(c.req.param("id")));
     return c.html(liveSection(integration), 200, { "Cache-Control": "no-store" });
   });
   ui.post("/integrations/:id/dead-letters/:webhookId/redrive", async (c) => {
@@ -364,10 +364,10 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     flashes.set(c.get("session").id, `${requeued} dead letter(s) requeued for delivery.`);
     return c.redirect(`/integrations/${id}`, 303);
   });
-  ui.post("/integrations/:id/dead-letters/:webhookId/discard", (c) => {
-    const id = deps.integrations.get(c.req.param("id")).id;
+  ui.post("/integrations/:id/dead-letters/:webhookId/discard", async (c) => {
+    const id = (await deps.integrations.get(c.req.param("id"))).id;
     const webhookId = c.req.param("webhookId");
-    const discarded = deps.store.discardDeadLetter(id, webhookId);
+    const discarded = await deps.store.discardDeadLetter(id, webhookId);
     flashes.set(
       c.get("session").id,
       discarded ? `Dead letter ${webhookId} discarded.` : `No dead letter ${webhookId}.`,
@@ -375,11 +375,14 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     return c.redirect(`/integrations/${id}`, 303);
   });
   // The Alerts page, and its exports (the API's handler, behind the session).
-  ui.get("/alerts", (c) => {
+  ui.get("/alerts", async (c) => {
     const raw = Object.fromEntries(
       Object.entries(c.req.query()).filter(([, value]) => value !== ""),
     );
-    const integrations = deps.store.listIntegrations().map((r) => ({ id: r.id, name: r.name }));
+    const integrations = (await deps.store.listIntegrations()).map((r) => ({
+      id: r.id,
+      name: r.name,
+    }));
     const query = parseQuery(raw);
     if (typeof query === "string") {
       return render(
@@ -388,14 +391,14 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         alertsPage({ query: raw, alerts: [], next: null, integrations, error: query }),
       );
     }
-    const { alerts, next } = alertPage(deps.store, query);
+    const { alerts, next } = await alertPage(deps.store, query);
     return render(c, "Alerts", alertsPage({ query: raw, alerts, next, integrations }));
   });
   ui.route("/alerts/data", alertRoutes(deps.store));
   ui.get("/integrations/:id/delete", async (c) => {
     const id = c.req.param("id");
-    const integration = await view(deps, deps.integrations.get(id));
-    const runs = deps.store.listRuns(id, 100_000).length;
+    const integration = await view(deps, await deps.integrations.get(id));
+    const runs = (await deps.store.listRuns(id, 100_000)).length;
     return render(c, "Delete", deletePage(integration, runs, c.get("session").csrf));
   });
   ui.post("/integrations/:id/delete", async (c) => {
@@ -413,7 +416,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
   });
 
   ui.get("/integrations/:id/edit", async (c) => {
-    const row = deps.integrations.get(c.req.param("id"));
+    const row = await deps.integrations.get(c.req.param("id"));
     const installed = deps.registry.get(row.pluginId);
     if (!installed) {
       const why = `Plugin "${row.pluginId}" is not installed; install it to edit this integration.`;
@@ -443,7 +446,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     );
   });
   ui.post("/integrations/:id/edit", async (c) => {
-    const row = deps.integrations.get(c.req.param("id"));
+    const row = await deps.integrations.get(c.req.param("id"));
     const installed = deps.registry.get(row.pluginId);
     if (!installed) return render(c, "Paused", `Plugin "${row.pluginId}" is not installed.`, 409);
     const form = await c.req.formData();
@@ -546,17 +549,17 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     result?: Parameters<typeof integrationPage>[0]["result"],
     backfill?: BackfillFormState,
   ) {
-    const row = deps.integrations.get(c.req.param("id")!);
+    const row = await deps.integrations.get(c.req.param("id")!);
     // Older runs without JavaScript: a plain link with `?runsBefore=<cursor>` (a stale or
     // mangled one shows the newest runs).
     const asked = c.req.query("runsBefore");
     const runsBefore = asked && runCursorFrom(asked) ? asked : undefined;
-    const runs = runPage(deps.store, row.id, { before: runsBefore, limit: RUNS_PER_PAGE });
+    const runs = await runPage(deps.store, row.id, { before: runsBefore, limit: RUNS_PER_PAGE });
     const integration = await view(deps, row);
     const manifest = deps.registry.get(row.pluginId)?.manifest;
     return integrationPage({
       integration,
-      stats: hourlyStats(deps.store, row.id, {
+      stats: await hourlyStats(deps.store, row.id, {
         now: deps.clock.now(),
         logTypes: integration.streams.map((s) => s.logType),
       }),
@@ -573,8 +576,8 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       }),
       runs: runs.runs,
       runsPage: { next: runs.next, older: runsBefore !== undefined },
-      deadLetters: deps.store.listDeadLetters(row.id),
-      invalid: deps.store.listInvalid(row.id, 10),
+      deadLetters: await deps.store.listDeadLetters(row.id),
+      invalid: await deps.store.listInvalid(row.id, 10),
       csrf: c.get("session").csrf,
       notice,
       result,

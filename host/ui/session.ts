@@ -8,7 +8,7 @@
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Context } from "hono";
 import { timingSafeEqual } from "node:crypto";
-import type { SessionStore } from "../store/mod.ts";
+import type { SessionStoreContract } from "../store/mod.ts";
 
 const COOKIE = "host_session";
 const TTL_MS = 12 * 3_600_000;
@@ -25,13 +25,13 @@ const random = () =>
 
 /** The console's sessions, over their table. */
 export class Sessions {
-  #store: Pick<SessionStore, "add" | "get" | "delete">;
+  #store: Pick<SessionStoreContract, "add" | "get" | "delete">;
   #now: () => number;
   #secure: boolean;
 
   /** `secure` marks every cookie `Secure` (HOST_SECURE_COOKIES, behind a TLS-terminating proxy). */
   constructor(
-    store: Pick<SessionStore, "add" | "get" | "delete">,
+    store: Pick<SessionStoreContract, "add" | "get" | "delete">,
     now: () => number = Date.now,
     options: { secure?: boolean } = {},
   ) {
@@ -41,10 +41,10 @@ export class Sessions {
   }
 
   /** Starts a session and sets its cookie. */
-  create(c: Context): Session {
+  async create(c: Context): Promise<Session> {
     const now = this.#now();
     const session = { id: random(), csrf: random(), expires: now + TTL_MS };
-    this.#store.add(session.id, { csrf: session.csrf, expiresMs: session.expires }, now);
+    await this.#store.add(session.id, { csrf: session.csrf, expiresMs: session.expires }, now);
     setCookie(c, COOKIE, session.id, {
       httpOnly: true,
       sameSite: "Strict",
@@ -57,21 +57,21 @@ export class Sessions {
   }
 
   /** The request's live session, if any. */
-  get(c: Context): Session | undefined {
+  async get(c: Context): Promise<Session | undefined> {
     const id = getCookie(c, COOKIE);
-    const stored = id ? this.#store.get(id) : undefined;
+    const stored = id ? await this.#store.get(id) : undefined;
     if (!id || !stored) return undefined;
     if (stored.expiresMs < this.#now()) {
-      this.#store.delete(id);
+      await this.#store.delete(id);
       return undefined;
     }
     return { id, csrf: stored.csrf, expires: stored.expiresMs };
   }
 
   /** Ends the request's session. */
-  destroy(c: Context): void {
+  async destroy(c: Context): Promise<void> {
     const id = getCookie(c, COOKIE);
-    if (id) this.#store.delete(id);
+    if (id) await this.#store.delete(id);
     deleteCookie(c, COOKIE, { path: "/" });
   }
 }

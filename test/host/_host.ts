@@ -108,6 +108,8 @@ export async function testHost(
     secureCookies?: boolean;
     /** HOST_ALERT_RETENTION_DAYS. */
     alertRetentionDays?: number;
+    /** HOST_ID. */
+    hostId?: string;
   } = {},
 ) {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "host-test-" });
@@ -137,6 +139,7 @@ export async function testHost(
     allowLoopback: true,
     secureCookies: options.secureCookies,
     alertRetentionDays: options.alertRetentionDays,
+    hostId: options.hostId,
     clock,
     fetch: net,
     logWrite: (line) => logLines.push(line),

@@ -390,7 +390,7 @@ Deno.test("test-webhook sends one signed test event and reports the receiver's a
     equal(event.json.integrationId, id);
     deepStrictEqual(event.json.alerts, []);
     t.receiver.verifyAll(WEBHOOK_SECRET);
-    equal(t.host.store.pendingCount(id), 0, "nothing stored");
+    equal(await t.host.store.pendingCount(id), 0, "nothing stored");
 
     // A refusal is reported as the receiver gave it, not retried.
     t.receiver.script = [{ status: 503 }];

@@ -63,8 +63,8 @@ Deno.test("a backfill delivers only what is missing and leaves the live cursor w
     const live = await run(t, id);
     equal(live.kind, "run");
     equal(t.receiver.alerts.length, 30);
-    const checkpoint = t.host.store.getCheckpoint(id);
-    const streams = t.host.store.listStreams(id);
+    const checkpoint = await t.host.store.getCheckpoint(id);
+    const streams = await t.host.store.listStreams(id);
 
     // Records that showed up long after their date (later than the late-arrival window): the
     // live runs never read that past again; a backfill does.
@@ -88,9 +88,9 @@ Deno.test("a backfill delivers only what is missing and leaves the live cursor w
     equal(asked.length, 1);
     equal(asked[0].data[0].from, "2025-03-02T11:00:00+0000");
     // The live cursor and the stream's lag are as the live run left them.
-    deepStrictEqual(t.host.store.getCheckpoint(id), checkpoint);
+    deepStrictEqual(await t.host.store.getCheckpoint(id), checkpoint);
     deepStrictEqual(
-      t.host.store.listStreams(id).map((s) => s.listedAt),
+      (await t.host.store.listStreams(id)).map((s) => s.listedAt),
       streams.map((s) => s.listedAt),
     );
 
@@ -125,7 +125,7 @@ Deno.test("a backfill with redeliver sends the stored alerts again under new web
     await run(t, ocsf);
     const first = t.receiver.received.length;
     const firstIds = new Set(t.receiver.received.map((r) => r.id));
-    const checkpoint = t.host.store.getCheckpoint(plain);
+    const checkpoint = await t.host.store.getCheckpoint(plain);
     const span = { from: iso(NOW - 4 * DAY), to: iso(NOW - 2 * DAY), redeliver: true };
 
     for (const id of [plain, ocsf]) {
@@ -157,7 +157,7 @@ Deno.test("a backfill with redeliver sends the stored alerts again under new web
         )
       ).sort();
     deepStrictEqual(ids(again, plain), ids(t.receiver.received.slice(0, first), plain));
-    deepStrictEqual(t.host.store.getCheckpoint(plain), checkpoint);
+    deepStrictEqual(await t.host.store.getCheckpoint(plain), checkpoint);
     t.receiver.verifyAll(WEBHOOK_SECRET);
   } finally {
     await t.close();
@@ -220,7 +220,7 @@ Deno.test("a backfill request is checked field by field: 422 with plain words", 
     );
     equal((await backfill(t, "no-such-integration", { from: day, to: hour })).status, 404);
     equal(t.sim.logCalls, 0, "nothing was read");
-    equal(t.host.store.listRuns(id).length, 0, "no run was recorded");
+    equal((await t.host.store.listRuns(id)).length, 0, "no run was recorded");
     // Any zone is taken, and stored in UTC.
     const zoned = await backfilled(t, id, {
       from: "2025-03-04T10:00:00+02:00",
@@ -272,7 +272,7 @@ Deno.test("a backfill runs one at a time with the live runs and is cancelled lik
     equal(cancelled.status, "cancelled");
     equal(cancelled.kind, "backfill");
     match(cancelled.hint, /a backfill is not resumed/);
-    equal(t.host.store.getCheckpoint(id), null, "no live checkpoint was written");
+    equal(await t.host.store.getCheckpoint(id), null, "no live checkpoint was written");
     const view = await (await t.request(`/api/integrations/${id}`)).json();
     equal(view.runningRunId, null);
     equal(view.status, "never-run", "a backfill is not the live pipeline's run");
@@ -285,14 +285,14 @@ Deno.test("a backfill a crash interrupted is marked failed at the next start and
   const t = await testHost();
   try {
     const id = await create(t);
-    t.host.store.insertRun({
+    await t.host.store.insertRun({
       id: "crashed",
       integrationId: id,
       trigger: "manual",
       startedAt: iso(NOW),
       backfill: { logTypes: ["url"], from: iso(NOW - DAY), to: iso(NOW - HOUR), redeliver: false },
     });
-    equal(t.host.store.failInterruptedRuns(), 1);
+    equal(await t.host.store.failInterruptedRuns(), 1);
     const crashed = await (await t.request("/api/runs/crashed")).json();
     equal(crashed.status, "failed");
     equal(crashed.code, "INTERRUPTED");

@@ -10,7 +10,7 @@ import {
   signWebhook,
 } from "../../host/delivery.ts";
 import type { HostError } from "../../host/errors.ts";
-import type { BatchRow, Store } from "../../host/store/mod.ts";
+import type { BatchRow, HostStore } from "../../host/store/mod.ts";
 import { FakeClock, memoryLogger } from "../_helpers.ts";
 
 Deno.test("signWebhook() produces what the reference Standard Webhooks verifier accepts", () => {
@@ -53,7 +53,7 @@ function oneBatchStore() {
     noteAttempt: (_seq: number, error: string) => void written.attempts.push(error),
     markDead: (_batch: BatchRow, error: string) => void written.dead.push(error),
   };
-  return { store: store as unknown as Store, written };
+  return { store: store as unknown as HostStore, written };
 }
 
 Deno.test("a dead letter's last error names the real network cause and the host", async (t) => {
@@ -131,7 +131,7 @@ Deno.test("batches to a receiver that answers with a body go over one kept-alive
     markDelivered: () => void delivered++,
     noteAttempt: () => {},
     markDead: () => {},
-  } as unknown as Store;
+  } as unknown as HostStore;
   const delivery = new Delivery({
     store,
     allowLoopback: true,

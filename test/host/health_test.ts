@@ -1,6 +1,6 @@
 /** `GET /healthz` (SPEC §5.5): ok while the host can keep what it is given, 503 with the reason when not. */
 import { equal, match } from "node:assert/strict";
-import { Store } from "../../host/store/mod.ts";
+import { SqliteStore } from "../../host/store/sqlite/mod.ts";
 import { testHost } from "./_host.ts";
 
 Deno.test("/healthz answers 503 with the reason once the data folder is deleted", async () => {
@@ -44,10 +44,10 @@ Deno.test("/healthz answers 503 when the database file is deleted or replaced un
 Deno.test("Store.problem() names a database that cannot be read", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const store = new Store(`${dir}/host.sqlite`);
-    equal(store.problem(), undefined);
-    store.close();
-    match(store.problem() ?? "", /Cannot read the database .*host\.sqlite/);
+    const store = new SqliteStore(`${dir}/host.sqlite`);
+    equal(await store.problem(), undefined);
+    await store.close();
+    match(await store.problem() ?? "", /Cannot read the database .*host\.sqlite/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

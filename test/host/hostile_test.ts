@@ -242,14 +242,14 @@ Deno.test("addresses the host must not reach are refused when saved, and redirec
     });
     equal(created.status, 201);
     const { id } = await created.json();
-    const { runId, started } = host.runner.start(id, "manual");
+    const { runId, started } = await host.runner.start(id, "manual");
     equal(started, true);
     await host.runner.settled(id);
-    const run = host.store.getRun(runId)!;
+    const run = (await host.store.getRun(runId))!;
     equal(run.status, "failed");
     equal(run.errorCode, "DELIVERY_FAILED");
     equal(redirected, 1, "a 3xx is final: not retried, not followed");
-    equal(host.store.deadLetterCount(id), 1);
+    equal(await host.store.deadLetterCount(id), 1);
   } finally {
     await host.stop();
     await Deno.remove(dir, { recursive: true });
@@ -290,8 +290,8 @@ Deno.test("UI form posts need the session's CSRF token; a stolen-looking request
       body: new URLSearchParams({ _csrf: "x" }),
     });
     equal(noSession.status, 401);
-    equal(t.host.store.listRuns(id).length, 0, "nothing ran");
-    equal(t.host.store.getIntegration(id)?.id, id, "nothing was deleted");
+    equal((await t.host.store.listRuns(id)).length, 0, "nothing ran");
+    equal((await t.host.store.getIntegration(id))?.id, id, "nothing was deleted");
     const page = await (await t.host.app.request(`/integrations/${id}`, { headers: { cookie } }))
       .text();
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1];

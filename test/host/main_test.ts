@@ -67,6 +67,34 @@ Deno.test("a data folder with a database but no master.key stops the start with 
   }
 });
 
+Deno.test("HOST_DATABASE_URL stops the start by name while the PostgreSQL store is not wired; HOST_ID is shown at start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "main-" });
+  const env = {
+    HOST_DATA_DIR: `${dir}/data`,
+    HOST_PLUGINS_DIR: `${dir}/plugins`,
+    HOST_ADMIN_TOKEN: TOKEN,
+  };
+  try {
+    const refused = await spawnHost({ ...env, HOST_DATABASE_URL: "postgres://db.invalid/host" })
+      .then(
+        async (started) => void await started.stop(),
+        (error: Error) => error,
+      );
+    ok(refused, "the host started on SQLite although a database URL was set");
+    match(refused.message, /host exited with 2/);
+    match(refused.message, /Cannot start: .*HOST_DATABASE_URL/);
+
+    const host = await spawnHost({ ...env, HOST_ID: "eu-host-7" });
+    try {
+      await until(() => host.logs.some((line) => line.includes("host id: eu-host-7")));
+    } finally {
+      await host.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("rotating the master key through the environment: re-sealed at start, then the new key alone opens everything", async () => {
   const dir = await Deno.makeTempDir({ prefix: "main-" });
   const [oldKey, newKey] = [0, 1].map(() => base64url(crypto.getRandomValues(new Uint8Array(32))));

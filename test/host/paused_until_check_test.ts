@@ -23,10 +23,10 @@ const check = async (t: T, id: string) =>
   await (await t.request(`/api/integrations/${id}/check`, { method: "POST" })).json();
 
 /** Ticks the scheduler over an hour of fake time; returns the integrations it started. */
-function hourOfTicks(t: T): string[] {
+async function hourOfTicks(t: T): Promise<string[]> {
   const started: string[] = [];
   for (let i = 0; i < 12; i++) {
-    started.push(...t.host.scheduler.tick());
+    started.push(...await t.host.scheduler.tick());
     t.clock.advance(5 * 60_000);
   }
   return started;
@@ -45,8 +45,8 @@ Deno.test("a new integration is paused and never scheduled until a check passes;
       awaitingCheck: true,
     });
     equal(created.nextRunAt, null);
-    deepStrictEqual(hourOfTicks(t), [], "a paused integration was scheduled");
-    equal(t.host.store.listRuns(created.id).length, 0);
+    deepStrictEqual(await hourOfTicks(t), [], "a paused integration was scheduled");
+    equal((await t.host.store.listRuns(created.id)).length, 0);
 
     // Run now works while paused, and does not end the wait.
     const { runId } = await (await t.request(`/api/integrations/${created.id}/runs`, {
@@ -63,7 +63,7 @@ Deno.test("a new integration is paused and never scheduled until a check passes;
     const after = await read(t, created.id);
     deepStrictEqual(after.schedule, { intervalSeconds: 300, enabled: true, awaitingCheck: false });
     equal(after.status === "paused", false);
-    deepStrictEqual(hourOfTicks(t).slice(0, 1), [created.id]);
+    deepStrictEqual((await hourOfTicks(t)).slice(0, 1), [created.id]);
     await t.host.runner.settled(created.id);
 
     // Once: a failing check later does not pause it again.
@@ -123,10 +123,12 @@ Deno.test("schedule.enabled: true at creation schedules at once; false, or turne
       equal(passed.scheduleEnabled, undefined);
       equal((await read(t, id)).schedule.enabled, false);
     }
-    deepStrictEqual(hourOfTicks(t).slice(0, 1), [on.id]);
+    deepStrictEqual((await hourOfTicks(t)).slice(0, 1), [on.id]);
     await t.host.runner.settled(on.id);
     deepStrictEqual(
-      [off.id, turnedOff.id].map((id) => t.host.store.listRuns(id).length),
+      await Promise.all(
+        [off.id, turnedOff.id].map(async (id) => (await t.host.store.listRuns(id)).length),
+      ),
       [0, 0],
     );
   } finally {
@@ -174,7 +176,7 @@ Deno.test("the console: a created integration says it is paused until Test conne
     match(page, /paused until Test connection passes/);
     ok(page.includes(`action="/integrations/${id}/check"`));
     ok(page.includes(`action="/integrations/${id}/schedule/enable"`));
-    equal(t.host.store.getIntegration(id)?.awaitingCheck, true);
+    equal((await t.host.store.getIntegration(id))?.awaitingCheck, true);
 
     // Editing it with the box still unticked keeps it waiting (not off for good).
     const edit = await get(`/integrations/${id}/edit`);
@@ -193,8 +195,8 @@ Deno.test("the console: a created integration says it is paused until Test conne
       }),
     });
     equal(saved.status, 303);
-    equal(t.host.store.getIntegration(id)?.name, "From the form, renamed");
-    equal(t.host.store.getIntegration(id)?.awaitingCheck, true);
+    equal((await t.host.store.getIntegration(id))?.name, "From the form, renamed");
+    equal((await t.host.store.getIntegration(id))?.awaitingCheck, true);
 
     const checked = await (await t.host.app.request(`/integrations/${id}/check`, {
       method: "POST",
@@ -203,7 +205,7 @@ Deno.test("the console: a created integration says it is paused until Test conne
     })).text();
     match(checked, /id="schedule-enabled"/);
     equal(checked.includes('id="awaiting-check"'), false);
-    equal(t.host.store.getIntegration(id)?.enabled, true);
+    equal((await t.host.store.getIntegration(id))?.enabled, true);
 
     // Start the schedule now, without a check: the operator enables it.
     const other = await create(t, {}, "Started by hand");
@@ -213,7 +215,7 @@ Deno.test("the console: a created integration says it is paused until Test conne
       body: new URLSearchParams({ _csrf: csrf }),
     });
     equal(started.status, 303);
-    const row = t.host.store.getIntegration(other.id);
+    const row = await t.host.store.getIntegration(other.id);
     deepStrictEqual([row?.enabled, row?.awaitingCheck], [true, false]);
   } finally {
     await t.close();

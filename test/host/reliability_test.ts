@@ -27,7 +27,8 @@ Deno.test("a webhook outage that recovers: everything arrives once, in order, wi
     const pendingSeen: number[] = [];
     const callsSeen: number[] = [];
     t.receiver.onRequest = () => {
-      pendingSeen.push(t.host.store.pendingCount(id));
+      // The outbox as the request arrives (SQLite answers within the call).
+      t.host.store.pendingCount(id).then((n) => pendingSeen.push(n));
       callsSeen.push(t.sim.logCalls);
     };
     const { runId } = await (await t.request(`/api/integrations/${id}/runs`, { method: "POST" }))
@@ -47,7 +48,7 @@ Deno.test("a webhook outage that recovers: everything arrives once, in order, wi
     );
     equal(d, 20_000);
     equal(e >= 8000 && e <= 16_000, true);
-    equal(t.host.store.deadLetterCount(id), 0, "no dead letter within the budget");
+    equal(await t.host.store.deadLetterCount(id), 0, "no dead letter within the budget");
     // While the receiver was down (the first six requests), fetching waited: one page in delivery,
     // at most one more stored in the outbox and one read ahead, however long the outage.
     equal(Math.max(...pendingSeen.slice(0, 6)) <= 2, true, `pending ${pendingSeen}`);
@@ -76,7 +77,7 @@ Deno.test("an outage past the retry budget: one dead letter, the rest waits in t
     equal(first.status, "failed");
     equal(first.code, "DELIVERY_FAILED");
     equal(/redrive/i.test(first.hint), true);
-    equal(t.host.store.deadLetterCount(id), 1);
+    equal(await t.host.store.deadLetterCount(id), 1);
     equal(t.receiver.received.length, 0);
     const view = await (await t.request(`/api/integrations/${id}`)).json();
     equal(view.status, "error");
@@ -289,7 +290,7 @@ Deno.test("50 integrations on one host, triggered in parallel and by the schedul
           [1, 2, 3].map(() => t.request(`/api/integrations/${id}/runs`, { method: "POST" }))
         ),
       ),
-      Promise.resolve(t.host.scheduler.tick()),
+      Promise.resolve(await t.host.scheduler.tick()),
     ]);
     const statuses = await Promise.all(
       responses.map(async (r) => ({ status: r.status, runId: (await r.json()).runId })),
@@ -315,13 +316,13 @@ Deno.test("50 integrations on one host, triggered in parallel and by the schedul
     );
     await Promise.all(ids.map((id) => t.host.runner.settled(id)));
     for (const id of ids) {
-      const runs = t.host.store.listRuns(id);
+      const runs = await t.host.store.listRuns(id);
       equal(runs.length, 1, `runs of ${id}`);
       equal(runs[0].status, "succeeded", JSON.stringify(runs[0]));
       const got = t.receiver.alerts.filter((a) => a.integrationId === id).map((a) => a.id);
       equal(got.length, expected);
       equal(new Set(got).size, expected);
-      equal(t.host.store.getCheckpoint(id) !== null, true);
+      equal(await t.host.store.getCheckpoint(id) !== null, true);
     }
     // A second wave finds nothing new: the checkpoints held.
     t.clock.advance(60_000);

@@ -4,7 +4,7 @@
  * plain "Older runs" links.
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { ADMIN, integrationBody, testHost } from "./_host.ts";
+import { ADMIN, awaitRun, integrationBody, testHost } from "./_host.ts";
 
 type T = Awaited<ReturnType<typeof testHost>>;
 
@@ -23,14 +23,14 @@ async function history(t: T, n: number): Promise<{ id: string; runIds: string[] 
     const runId = `run-${String(i).padStart(3, "0")}`;
     if (i !== 7) t.clock.advance(60_000); // run 7 starts with run 6
     const startedAt = new Date(t.clock.now()).toISOString();
-    t.host.store.insertRun({ id: runId, integrationId: id, trigger: "schedule", startedAt });
+    await t.host.store.insertRun({ id: runId, integrationId: id, trigger: "schedule", startedAt });
     t.clock.advance(12_300);
-    t.host.store.finishRun(runId, { status: "succeeded" });
+    await t.host.store.finishRun(runId, { status: "succeeded" });
     t.clock.advance(-12_300);
     runIds.push(runId);
   }
   t.clock.advance(60_000);
-  t.host.store.insertRun({
+  await t.host.store.insertRun({
     id: "running",
     integrationId: id,
     trigger: "manual",
@@ -69,6 +69,25 @@ Deno.test("GET /api/integrations/:id/runs pages newest first with a cursor, with
     const first = await (await t.request(`/api/integrations/${id}/runs`)).json();
     equal(first.runs.length, 20);
     ok(first.next);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("every run records the host that ran it (HOST_ID), in GET /api/runs/:id and the runs list", async () => {
+  const t = await testHost({ install: true, hostId: "host-a:8080" });
+  try {
+    const created = await t.request("/api/integrations", {
+      method: "POST",
+      json: { ...integrationBody(), schedule: { enabled: false } },
+    });
+    const { id } = await created.json();
+    const { runId } = await (await t.request(`/api/integrations/${id}/runs`, { method: "POST" }))
+      .json();
+    const run = await awaitRun(t, id, runId);
+    equal(run.hostId, "host-a:8080");
+    const list = await (await t.request(`/api/integrations/${id}/runs`)).json();
+    deepStrictEqual(list.runs.map((r: { hostId: string }) => r.hostId), ["host-a:8080"]);
   } finally {
     await t.close();
   }

@@ -15,19 +15,19 @@ Deno.test("the scheduler starts due integrations once, honours enabled and inter
       json: { ...integrationBody(), name: "Paused", schedule: { enabled: false } },
     })).json()).id;
     // First sight: due within 10 s (spread so a fleet of integrations does not fire together).
-    deepStrictEqual(t.host.scheduler.tick(), []);
+    deepStrictEqual(await t.host.scheduler.tick(), []);
     t.clock.advance(10_001);
-    deepStrictEqual(t.host.scheduler.tick(), [a]);
+    deepStrictEqual(await t.host.scheduler.tick(), [a]);
     deepStrictEqual(
-      t.host.scheduler.tick(),
+      await t.host.scheduler.tick(),
       [],
       "not twice while running, nor before the interval",
     );
     await t.host.runner.settled(a);
     t.clock.advance(539_000); // 0.9 × 600 s is the earliest jittered time
-    deepStrictEqual(t.host.scheduler.tick(), []);
+    deepStrictEqual(await t.host.scheduler.tick(), []);
     t.clock.advance(121_000); // 1.1 × 600 s is the latest
-    deepStrictEqual(t.host.scheduler.tick(), [a]);
+    deepStrictEqual(await t.host.scheduler.tick(), [a]);
     await t.host.runner.settled(a);
     const { runs } = await (await t.request(`/api/integrations/${a}/runs`)).json();
     deepStrictEqual(runs.map((r: { trigger: string; status: string }) => [r.trigger, r.status]), [[

@@ -4,6 +4,7 @@
  */
 import { equal } from "node:assert/strict";
 import { generateRecords, MimecastSimulator } from "../../fixtures/simulator/mod.ts";
+import type { SqliteStore } from "../../host/store/sqlite/mod.ts";
 import { FakeClock } from "../_helpers.ts";
 import { awaitRun, HOOK_URL, integrationBody, NOW, SIM_ORIGIN, testHost } from "./_host.ts";
 
@@ -79,7 +80,9 @@ Deno.test("planted secrets appear in no response, log line, run record, webhook 
     seen.push(await (await t.host.app.request("/metrics")).text());
 
     equal(t.receiver.received.length > 0, true);
-    const runs = JSON.stringify(t.host.store.db.prepare("SELECT * FROM runs").all());
+    const runs = JSON.stringify(
+      (t.host.store as SqliteStore).db.prepare("SELECT * FROM runs").all(),
+    );
     const webhooks = t.receiver.received.map((r) => `${JSON.stringify(r.json)} ${r.signature}`)
       .join("\n");
     await t.host.stop();

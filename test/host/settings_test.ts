@@ -3,7 +3,7 @@ import { HostError } from "../../host/errors.ts";
 import { readSettings } from "../../host/settings.ts";
 
 Deno.test("readSettings() applies the documented defaults", () => {
-  deepStrictEqual(readSettings(() => undefined), {
+  deepStrictEqual(readSettings(() => undefined, () => "myhost"), {
     port: 8080,
     hostname: "127.0.0.1",
     dataDir: "./data",
@@ -14,7 +14,18 @@ Deno.test("readSettings() applies the documented defaults", () => {
     allowLoopback: false,
     secureCookies: false,
     alertRetentionDays: 30,
+    hostId: "myhost:8080",
+    databaseUrl: undefined,
   });
+});
+
+Deno.test("readSettings() takes HOST_ID as given, else the machine's name and the port", () => {
+  const env: Record<string, string> = { HOST_PORT: "9001" };
+  deepStrictEqual(readSettings((n) => env[n], () => "box").hostId, "box:9001");
+  env.HOST_ID = " eu-host-2 ";
+  deepStrictEqual(readSettings((n) => env[n], () => "box").hostId, "eu-host-2");
+  env.HOST_DATABASE_URL = "postgres://db.example/host";
+  deepStrictEqual(readSettings((n) => env[n]).databaseUrl, "postgres://db.example/host");
 });
 
 Deno.test("readSettings() reads every variable and refuses bad values by name", () => {

@@ -5,17 +5,18 @@
  */
 import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { alertsLastDay, hourlyStats } from "../../host/stats.ts";
-import { type PageWrite, Store } from "../../host/store/mod.ts";
+import type { PageWrite } from "../../host/store/mod.ts";
+import { SqliteStore } from "../../host/store/sqlite/mod.ts";
 
 const HOUR = 3_600_000;
 /** 2026-11-26 12:34:56 UTC: inside an hour, not at its start. */
 const NOW = Date.UTC(2026, 10, 26, 12, 34, 56);
 
-function storeAt(clock: { ms: number }): Store {
-  const store = new Store(":memory:", () => clock.ms);
+async function storeAt(clock: { ms: number }): Promise<SqliteStore> {
+  const store = new SqliteStore(":memory:", () => clock.ms);
   for (const id of ["i1", "i2"]) {
     const at = new Date(clock.ms).toISOString();
-    store.insertIntegration({
+    await store.insertIntegration({
       id,
       pluginId: "mimecast",
       name: id,
@@ -29,7 +30,7 @@ function storeAt(clock: { ms: number }): Store {
       createdAt: at,
       updatedAt: at,
     });
-    store.insertRun({ id: `run-${id}`, integrationId: id, trigger: "manual", startedAt: at });
+    await store.insertRun({ id: `run-${id}`, integrationId: id, trigger: "manual", startedAt: at });
   }
   return store;
 }
@@ -64,19 +65,19 @@ function page(integrationId: string, perType: Record<string, number>): PageWrite
   };
 }
 
-Deno.test("hourlyStats() counts alerts per stored hour and log type; empty hours are zeros; the window is bounded", () => {
+Deno.test("hourlyStats() counts alerts per stored hour and log type; empty hours are zeros; the window is bounded", async () => {
   const clock = { ms: NOW - 200 * HOUR }; // outside a week
-  const store = storeAt(clock);
+  const store = await storeAt(clock);
   try {
-    store.storePage(page("i1", { url: 7 }));
+    await store.storePage(page("i1", { url: 7 }));
     clock.ms = NOW - 5 * HOUR;
-    store.storePage(page("i1", { url: 2, attachment: 3 }));
-    store.storePage(page("i1", { url: 1 })); // the same hour adds up
-    store.storePage(page("i2", { url: 50 })); // another integration's
+    await store.storePage(page("i1", { url: 2, attachment: 3 }));
+    await store.storePage(page("i1", { url: 1 })); // the same hour adds up
+    await store.storePage(page("i2", { url: 50 })); // another integration's
     clock.ms = NOW;
-    store.storePage(page("i1", { attachment: 4 }));
+    await store.storePage(page("i1", { attachment: 4 }));
 
-    const stats = hourlyStats(store, "i1", { now: NOW, logTypes: ["impersonation"] });
+    const stats = await hourlyStats(store, "i1", { now: NOW, logTypes: ["impersonation"] });
     equal(stats.hours.length, 168);
     equal(stats.hours[167], "2026-11-26T12:00:00.000Z", "the last hour is the current one");
     equal(stats.hours[0], new Date(Date.UTC(2026, 10, 26, 12) - 167 * HOUR).toISOString());
@@ -97,43 +98,43 @@ Deno.test("hourlyStats() counts alerts per stored hour and log type; empty hours
     deepStrictEqual(url.lagSeconds, new Array(168).fill(null));
 
     // A longer window reaches the old page; a window of one hour is only the current one.
-    equal(hourlyStats(store, "i1", { now: NOW, hours: 720 }).logTypes[1].alerts[519], 7);
-    const hour = hourlyStats(store, "i1", { now: NOW, hours: 1 });
+    equal((await hourlyStats(store, "i1", { now: NOW, hours: 720 })).logTypes[1].alerts[519], 7);
+    const hour = await hourlyStats(store, "i1", { now: NOW, hours: 1 });
     deepStrictEqual(hour.hours, ["2026-11-26T12:00:00.000Z"]);
     deepStrictEqual(hour.logTypes.map((s) => [s.logType, s.alerts]), [["attachment", [4]]]);
     // Asked for more than the retention, it stops at 720 hours.
-    equal(hourlyStats(store, "i1", { now: NOW, hours: 100_000 }).hours.length, 720);
+    equal((await hourlyStats(store, "i1", { now: NOW, hours: 100_000 })).hours.length, 720);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
-Deno.test("noteLags() keeps each hour's largest lag per log type; hours without a run's end are null", () => {
+Deno.test("noteLags() keeps each hour's largest lag per log type; hours without a run's end are null", async () => {
   const clock = { ms: NOW - 2 * HOUR };
-  const store = storeAt(clock);
+  const store = await storeAt(clock);
   try {
-    store.hours.noteLags("i1", [{ logType: "url", lagSeconds: 300 }], clock.ms);
-    store.hours.noteLags("i1", [{ logType: "url", lagSeconds: 900 }], clock.ms + 60_000);
-    store.hours.noteLags("i1", [{ logType: "url", lagSeconds: 120 }], clock.ms + 120_000);
-    store.hours.noteLags("i1", [{ logType: "url", lagSeconds: 60 }], NOW);
-    const [url] = hourlyStats(store, "i1", { now: NOW, hours: 3 }).logTypes;
+    await store.hours.noteLags("i1", [{ logType: "url", lagSeconds: 300 }], clock.ms);
+    await store.hours.noteLags("i1", [{ logType: "url", lagSeconds: 900 }], clock.ms + 60_000);
+    await store.hours.noteLags("i1", [{ logType: "url", lagSeconds: 120 }], clock.ms + 120_000);
+    await store.hours.noteLags("i1", [{ logType: "url", lagSeconds: 60 }], NOW);
+    const [url] = (await hourlyStats(store, "i1", { now: NOW, hours: 3 })).logTypes;
     deepStrictEqual(url.lagSeconds, [900, null, 60]);
     deepStrictEqual(url.alerts, [0, 0, 0]);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
-Deno.test("alertsLastDay() gives every integration's 24 hours, log types summed, from one grouped read of a covering index", () => {
+Deno.test("alertsLastDay() gives every integration's 24 hours, log types summed, from one grouped read of a covering index", async () => {
   const clock = { ms: NOW - 30 * HOUR };
-  const store = storeAt(clock);
+  const store = await storeAt(clock);
   try {
-    store.storePage(page("i1", { url: 9 })); // more than a day ago
+    await store.storePage(page("i1", { url: 9 })); // more than a day ago
     clock.ms = NOW - 23 * HOUR;
-    store.storePage(page("i1", { url: 2, attachment: 3 }));
+    await store.storePage(page("i1", { url: 2, attachment: 3 }));
     clock.ms = NOW;
-    store.storePage(page("i2", { url: 4 }));
-    const day = alertsLastDay(store, NOW);
+    await store.storePage(page("i2", { url: 4 }));
+    const day = await alertsLastDay(store, NOW);
     equal(day.from, "2026-11-25T13:00:00.000Z");
     const expected1 = new Array(24).fill(0);
     expected1[0] = 5;
@@ -165,26 +166,26 @@ Deno.test("alertsLastDay() gives every integration's 24 hours, log types summed,
       /SEARCH stream_hours USING PRIMARY KEY \(integration_id=\? AND hour_ms>\? AND hour_ms<\?\)/,
     );
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
-Deno.test("the hours are pruned with the alerts' retention, and go with their integration", () => {
+Deno.test("the hours are pruned with the alerts' retention, and go with their integration", async () => {
   const clock = { ms: NOW - 31 * 24 * HOUR };
-  const store = storeAt(clock);
+  const store = await storeAt(clock);
   try {
-    store.storePage(page("i1", { url: 1 }));
+    await store.storePage(page("i1", { url: 1 }));
     clock.ms = NOW;
-    store.storePage(page("i1", { url: 1 }));
-    store.storePage(page("i2", { url: 1 }));
+    await store.storePage(page("i1", { url: 1 }));
+    await store.storePage(page("i2", { url: 1 }));
     const count = () =>
       Number((store.db.prepare("SELECT COUNT(*) AS n FROM stream_hours").get() as { n: number }).n);
     equal(count(), 3);
-    equal(store.hours.prune(NOW - 30 * 24 * HOUR), 1);
+    equal(await store.hours.prune(NOW - 30 * 24 * HOUR), 1);
     equal(count(), 2);
-    store.deleteIntegration("i2");
+    await store.deleteIntegration("i2");
     equal(count(), 1);
   } finally {
-    store.close();
+    await store.close();
   }
 });

@@ -2,14 +2,15 @@
  * A full disk (SPEC §5.3): SQLite's `max_page_count` makes writes fail with SQLITE_FULL exactly as
  * a full disk does, without filling one. The error that surfaces is the disk's, with a hint.
  */
-import { equal, match, ok, throws } from "node:assert/strict";
+import { equal, match, ok, rejects } from "node:assert/strict";
 import { generateRecords } from "../../fixtures/simulator/mod.ts";
 import { HostError } from "../../host/errors.ts";
-import { type PageWrite, Store } from "../../host/store/mod.ts";
+import type { PageWrite } from "../../host/store/mod.ts";
+import { SqliteStore } from "../../host/store/sqlite/mod.ts";
 import { awaitRun, integrationBody, NOW, testHost } from "./_host.ts";
 
 /** Caps the database at the pages it has now: the next write that needs a page fails. */
-function fillDisk(store: Store): () => void {
+function fillDisk(store: SqliteStore): () => void {
   const { page_count } = store.db.prepare("PRAGMA page_count").get() as { page_count: number };
   store.db.exec(`PRAGMA max_page_count = ${page_count}`);
   return () => store.db.exec("PRAGMA max_page_count = 1073741823");
@@ -39,10 +40,10 @@ function page(runId: string, n: number): PageWrite {
 
 Deno.test("a page stored on a full disk fails with the disk's error and a hint, and the store keeps working", async () => {
   const dir = await Deno.makeTempDir();
-  const store = new Store(`${dir}/host.sqlite`);
+  const store = new SqliteStore(`${dir}/host.sqlite`);
   try {
     const at = new Date(NOW).toISOString();
-    store.insertIntegration({
+    await store.insertIntegration({
       id: "i1",
       pluginId: "mimecast",
       name: "full",
@@ -56,9 +57,9 @@ Deno.test("a page stored on a full disk fails with the disk's error and a hint, 
       createdAt: at,
       updatedAt: at,
     });
-    store.insertRun({ id: "r1", integrationId: "i1", trigger: "manual", startedAt: at });
+    await store.insertRun({ id: "r1", integrationId: "i1", trigger: "manual", startedAt: at });
     const free = fillDisk(store);
-    throws(() => store.storePage(page("r1", 50)), (e: HostError) => {
+    await rejects(() => store.storePage(page("r1", 50)), (e: HostError) => {
       equal(e.code, "STORAGE_FAILED");
       match(e.message, /database or disk is full/);
       match(e.hint ?? "", /Free space on the disk that holds .*host\.sqlite/);
@@ -66,14 +67,14 @@ Deno.test("a page stored on a full disk fails with the disk's error and a hint, 
     });
     // Nothing of the page was kept, and no transaction is left open.
     equal(store.db.isTransaction, false);
-    equal(store.pendingCount("i1"), 0);
-    equal(store.getCheckpoint("i1"), null);
+    equal(await store.pendingCount("i1"), 0);
+    equal(await store.getCheckpoint("i1"), null);
     free();
-    equal(store.storePage(page("r1", 50)).stored, 50);
-    equal(store.pendingCount("i1"), 1);
-    equal((store.getCheckpoint("i1") as { at: string }).at, "r1");
+    equal((await store.storePage(page("r1", 50))).stored, 50);
+    equal(await store.pendingCount("i1"), 1);
+    equal((await store.getCheckpoint("i1") as { at: string }).at, "r1");
   } finally {
-    store.close();
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -87,7 +88,7 @@ Deno.test("a run on a full disk fails naming the disk, with a hint; the next one
       json: integrationBody("2.0", { logTypes: ["url"] }),
     });
     const { id } = await created.json();
-    const free = fillDisk(t.host.store);
+    const free = fillDisk(t.host.store as SqliteStore);
     const started = await (await t.request(`/api/integrations/${id}/runs`, { method: "POST" }))
       .json();
     const failed = await awaitRun(t, id, started.runId);

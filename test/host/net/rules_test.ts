@@ -14,7 +14,7 @@ import {
   type Resolver,
   webhookUrlProblem,
 } from "../../../host/net.ts";
-import type { BatchRow, Store } from "../../../host/store/mod.ts";
+import type { BatchRow, HostStore } from "../../../host/store/mod.ts";
 import { FakeClock, memoryLogger } from "../../_helpers.ts";
 
 /** What DNS answers for the names in the table. */
@@ -134,7 +134,7 @@ function oneBatchStore() {
     noteAttempt: (_seq: number, error: string) => void written.attempts.push(error),
     markDead: (_batch: BatchRow, error: string) => void written.dead.push(error),
   };
-  return { store: store as unknown as Store, written };
+  return { store: store as unknown as HostStore, written };
 }
 
 async function deliver(url: string, allowLoopback: boolean) {

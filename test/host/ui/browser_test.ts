@@ -95,8 +95,8 @@ async function shot(page: Page, name: string, fullPage = true) {
 }
 
 /** The page of the world's one integration. */
-function integrationUrlOf(w: Awaited<ReturnType<typeof world>>): string {
-  return `${w.hostUrl}/integrations/${w.host.store.listIntegrations()[0].id}`;
+async function integrationUrlOf(w: Awaited<ReturnType<typeof world>>): Promise<string> {
+  return `${w.hostUrl}/integrations/${(await w.host.store.listIntegrations())[0].id}`;
 }
 
 async function login(page: Page, hostUrl: string) {
@@ -211,7 +211,7 @@ Deno.test("the UI: log in, create an integration through the generated form, tes
     await page.selectOption("#a-log-type", "impersonation");
     await page.click("#alert-search button:has-text('Search')");
     const impersonation =
-      w.host.store.alerts.list({ logType: "impersonation" }, { limit: 1000 }).length;
+      (await w.host.store.alerts.list({ logType: "impersonation" }, { limit: 1000 })).length;
     equal(impersonation > 0, true);
     equal(await page.locator("#alerts tbody tr").count(), Math.min(impersonation, 50));
     const csv = await page.request.get(
@@ -231,7 +231,7 @@ Deno.test("the UI: log in, create an integration through the generated form, tes
           method: "POST",
           body: new URLSearchParams({ _csrf: "forged" }),
         })).status,
-      w.host.store.listIntegrations()[0].id,
+      (await w.host.store.listIntegrations())[0].id,
     );
     equal(status, 403);
   } finally {
@@ -293,7 +293,7 @@ Deno.test("the UI works without JavaScript: log in, create, run, delete after a 
         .count() > 0,
       true,
     );
-    await page.goto(integrationUrlOf(w));
+    await page.goto(await integrationUrlOf(w));
 
     // Delete asks first, naming what is lost; "Keep it" keeps it.
     const integrationUrl = page.url();
@@ -302,7 +302,7 @@ Deno.test("the UI works without JavaScript: log in, create, run, delete after a 
     match(await page.textContent("#delete-loses") ?? "", /1\s+run\(s\) of history/);
     await page.click("a:has-text('Keep it')");
     equal(page.url(), integrationUrl);
-    equal(w.host.store.listIntegrations().length, 1);
+    equal((await w.host.store.listIntegrations()).length, 1);
     // A post without the confirmation (an old page's one-click button) asks first too.
     const csrf = await page.locator("input[name='_csrf']").first().getAttribute("value");
     const bare = await page.request.post(`${integrationUrl}/delete`, {
@@ -311,11 +311,11 @@ Deno.test("the UI works without JavaScript: log in, create, run, delete after a 
     });
     equal(bare.status(), 303);
     equal(bare.headers()["location"], `${new URL(integrationUrl).pathname}/delete`);
-    equal(w.host.store.listIntegrations().length, 1);
+    equal((await w.host.store.listIntegrations()).length, 1);
     await page.click("a:has-text('Delete')");
     await page.click("button:has-text('Delete No JS')");
     match(await page.textContent(".notice") ?? "", /Integration "No JS" deleted/);
-    equal(w.host.store.listIntegrations().length, 0);
+    equal((await w.host.store.listIntegrations()).length, 0);
   } finally {
     await browser.close();
     await w.close();

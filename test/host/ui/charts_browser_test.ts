@@ -120,7 +120,7 @@ Deno.test("Chart.js draws the integration page's alerts and lag per hour and the
     page.on("pageerror", (e) => problems.push(String(e)));
     await login(page, w.origin, ADMIN);
 
-    const stats = hourlyStats(w.t.host.store, w.id, { now: w.t.clock.now() });
+    const stats = await hourlyStats(w.t.host.store, w.id, { now: w.t.clock.now() });
     const expected = stats.logTypes.map((s) => ({ label: s.logType, data: s.alerts }));
     ok(expected.length >= 2, "alerts in more than one log type");
     ok(expected.every((s) => s.data[167] > 0), "each log type stored alerts in this hour");
@@ -146,7 +146,7 @@ Deno.test("Chart.js draws the integration page's alerts and lag per hour and the
     });
 
     await page.goto(`${w.origin}/`);
-    const day = alertsLastDay(w.t.host.store, w.t.clock.now()).byIntegration.get(w.id);
+    const day = (await alertsLastDay(w.t.host.store, w.t.clock.now())).byIntegration.get(w.id);
     ok(day);
     const spark = `tr[data-integration='${w.id}'] canvas[data-chart='spark']`;
     await drawn(page, spark);
@@ -195,7 +195,7 @@ Deno.test("the charts take the dark scheme's colours; without JavaScript their n
     await login(page, w.origin, ADMIN);
     await page.goto(`${w.origin}/integrations/${w.id}`);
     equal(await page.locator("#charts .chart").first().isHidden(), true, "no empty chart box");
-    const stats = hourlyStats(w.t.host.store, w.id, { now: w.t.clock.now() });
+    const stats = await hourlyStats(w.t.host.store, w.id, { now: w.t.clock.now() });
     const hour = stats.hours[167];
     const cells = await page.locator(`#chart-table tr[data-hour='${hour}'] td`).allTextContents();
     deepStrictEqual(
@@ -208,7 +208,8 @@ Deno.test("the charts take the dark scheme's colours; without JavaScript their n
       "only the hours that hold something: the runs'",
     );
     await page.goto(`${w.origin}/`);
-    const day = alertsLastDay(w.t.host.store, w.t.clock.now()).byIntegration.get(w.id) ?? [];
+    const day = (await alertsLastDay(w.t.host.store, w.t.clock.now())).byIntegration.get(w.id) ??
+      [];
     equal(
       await page.textContent(`tr[data-integration='${w.id}'] .day-total`),
       String(day.reduce((a, b) => a + b, 0)),

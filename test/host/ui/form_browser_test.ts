@@ -113,7 +113,7 @@ Deno.test("the form in Chromium: a bad list line is named with aria-invalid, the
     await page.click("#form .actions button");
     match(new URL(page.url()).pathname, /^\/integrations\/[0-9a-f-]+$/);
     match(await page.locator(".notice").textContent() ?? "", /paused until Test connection passes/);
-    const [row] = host.store.listIntegrations();
+    const [row] = await host.store.listIntegrations();
     equal((await host.integrations.destination(row)).secret, SECRET);
     await page.click("#awaiting-check form[action$='/check'] button");
     // The kept client secret authenticates: every log type passes, and the schedule starts.

@@ -68,7 +68,7 @@ Deno.test("the integration form offers the webhook format, keeps it on edit, and
 
     const created = await ui.post("/plugins/mimecast/new", fields);
     equal(created.status, 303);
-    const [row] = t.host.store.listIntegrations();
+    const [row] = await t.host.store.listIntegrations();
     equal(row.destinationFormat, "ocsf");
     match(await ui.get(`/integrations/${row.id}`), /OCSF 1\.x Detection Finding/);
 
@@ -81,10 +81,10 @@ Deno.test("the integration form offers the webhook format, keeps it on edit, and
       "destination.secret": "",
     });
     equal(saved.status, 303);
-    equal(t.host.store.getIntegration(row.id)?.destinationFormat, "ocsf");
+    equal((await t.host.store.getIntegration(row.id))?.destinationFormat, "ocsf");
     const { "destination.format": _, ...withoutFormat } = fields;
     await ui.post(`/integrations/${row.id}/edit`, { ...withoutFormat, "destination.secret": "" });
-    equal(t.host.store.getIntegration(row.id)?.destinationFormat, "ocsf");
+    equal((await t.host.store.getIntegration(row.id))?.destinationFormat, "ocsf");
 
     const preview = await (await ui.post(`/integrations/${row.id}/preview`, {})).text();
     match(preview, /as OCSF 1\.x Detection Finding/);
@@ -96,7 +96,7 @@ Deno.test("the integration form offers the webhook format, keeps it on edit, and
       "destination.secret": "",
       "destination.format": "alerts",
     });
-    equal(t.host.store.getIntegration(row.id)?.destinationFormat, "alerts");
+    equal((await t.host.store.getIntegration(row.id))?.destinationFormat, "alerts");
     equal(selected(await ui.get(`/integrations/${row.id}/edit`)), "alerts");
   } finally {
     await t.close();

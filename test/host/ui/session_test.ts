@@ -5,6 +5,7 @@
 import { equal, match, ok } from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { sessionHash } from "../../../host/store/mod.ts";
+import type { SqliteStore } from "../../../host/store/sqlite/mod.ts";
 import { ADMIN, NOW, testHost } from "../_host.ts";
 import { spawnHost } from "../_process.ts";
 
@@ -61,11 +62,12 @@ Deno.test("sessions are stored as a SHA-256 of their id with their CSRF token; l
     const cookie = cookieOf(await login());
     const id = cookie.split("=")[1];
     const rows = () =>
-      t.host.store.db.prepare("SELECT id_hash, csrf, expires_ms FROM ui_sessions").all() as {
-        id_hash: string;
-        csrf: string;
-        expires_ms: number;
-      }[];
+      (t.host.store as SqliteStore).db.prepare("SELECT id_hash, csrf, expires_ms FROM ui_sessions")
+        .all() as {
+          id_hash: string;
+          csrf: string;
+          expires_ms: number;
+        }[];
     equal(rows().length, 1);
     equal(rows()[0].id_hash, sessionHash(id));
     equal(rows()[0].id_hash, createHash("sha256").update(id).digest("hex"));

@@ -162,4 +162,12 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE runs ADD COLUMN backfill TEXT;`,
   // The host that ran each run (SPEC §5.5, §5.7: with several hosts, where it ran).
   `ALTER TABLE runs ADD COLUMN host_id TEXT;`,
+  // Leases (SPEC §5.7): which host may run an integration, until when (epoch ms), and its fencing
+  // token, which grows at every acquisition so a write carrying an older one is refused.
+  `CREATE TABLE leases (
+     integration_id TEXT PRIMARY KEY,
+     owner TEXT NOT NULL,
+     token INTEGER NOT NULL,
+     expires_ms INTEGER NOT NULL
+   );`,
 ];
