@@ -186,6 +186,7 @@ export interface HostStore {
   /** A delivered batch leaves the outbox and its run is credited, in one transaction. */
   markDelivered(batch: BatchRow): Promise<void>;
   noteAttempt(seq: number, error: string): Promise<void>;
+  /** A pending batch becomes a dead letter, its run credited once (a second call changes nothing). */
   markDead(batch: BatchRow, error: string): Promise<void>;
   listDeadLetters(integrationId: string, limit?: number): Promise<BatchRow[]>;
   deadLetterCount(integrationId?: string): Promise<number>;
@@ -223,13 +224,18 @@ export interface HostStore {
   /**
    * Takes an integration's lease for `owner` when it is free or expired (or already this
    * owner's), for `ttlSeconds` on the database's clock; undefined when another host holds it.
+   * Every acquisition raises the token, the owner's own included, so a host keeps a lease it
+   * holds with `renewLease`, never by acquiring it again (its older fence would stop working).
    */
   acquireLease(
     integrationId: string,
     owner: string,
     ttlSeconds: number,
   ): Promise<Lease | undefined>;
-  /** Extends a lease still held; false when it was lost (expired and taken, or released). */
+  /**
+   * Extends a lease still held; false when it was lost: expired (even if nobody took it yet),
+   * taken by another, or released. A fenced write under an expired lease is refused the same way.
+   */
   renewLease(lease: Lease, ttlSeconds: number): Promise<boolean>;
   /** Gives a lease up (its integration can be taken at once). */
   releaseLease(lease: Lease): Promise<void>;

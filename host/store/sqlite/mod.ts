@@ -525,10 +525,13 @@ export class SqliteStore implements HostStore {
 
   async markDead(batch: BatchRow, error: string): Promise<void> {
     this.transaction(() => {
-      this.#sql(
-        "UPDATE batches SET status = 'dead', last_error = ?, dead_at = ? WHERE seq = ?",
-      ).run(error, this.#iso(), batch.seq);
-      if (batch.runId) this.#addRunCounts(batch.runId, { deadLettered: 1 });
+      // A batch given up twice (two deliverers) is one dead letter, counted once.
+      const changed = Number(
+        this.#sql(
+          "UPDATE batches SET status = 'dead', last_error = ?, dead_at = ? WHERE seq = ? AND status = 'pending'",
+        ).run(error, this.#iso(), batch.seq).changes,
+      );
+      if (changed > 0 && batch.runId) this.#addRunCounts(batch.runId, { deadLettered: 1 });
     });
   }
 
@@ -685,7 +688,7 @@ export class SqliteStore implements HostStore {
     const live = options.expiredOnly
       ? " AND integration_id NOT IN (SELECT integration_id FROM leases WHERE expires_ms > ?)"
       : "";
-    const params = options.expiredOnly ? [this.#iso(), this.#now()] : [this.#iso()];
+    const params = options.expiredOnly ? [this.#iso(), Date.now()] : [this.#iso()];
     return Number(
       this.#sql(
         `UPDATE runs SET status = 'failed', finished_at = ?, error = 'Run interrupted: the host stopped before it finished',
@@ -723,15 +726,17 @@ export class SqliteStore implements HostStore {
   }
 
   // ── leases (SPEC §5.7) ───────────────────────────────────────────────────
-  // One machine: expiry is measured on the store's clock. A released lease keeps its row (expiry
-  // 0) so that its token only ever grows.
+  // Expiry is measured on the database's clock, as the contract says: for an embedded database,
+  // this machine's (`Date.now()`), never the clock the store was opened with (which tests fake
+  // for the host's own stamps). A released lease keeps its row (expiry 0) so that its token only
+  // ever grows.
 
   async acquireLease(
     integrationId: string,
     owner: string,
     ttlSeconds: number,
   ): Promise<Lease | undefined> {
-    const now = this.#now();
+    const now = Date.now();
     const row = this.#sql(
       `INSERT INTO leases (integration_id, owner, token, expires_ms) VALUES (?, ?, 1, ?)
        ON CONFLICT(integration_id) DO UPDATE SET owner = excluded.owner, token = token + 1,
@@ -745,8 +750,14 @@ export class SqliteStore implements HostStore {
   async renewLease(lease: Lease, ttlSeconds: number): Promise<boolean> {
     return Number(
       this.#sql(
-        "UPDATE leases SET expires_ms = ? WHERE integration_id = ? AND owner = ? AND token = ? AND expires_ms > 0",
-      ).run(this.#now() + ttlSeconds * 1000, lease.integrationId, lease.owner, lease.token)
+        "UPDATE leases SET expires_ms = ? WHERE integration_id = ? AND owner = ? AND token = ? AND expires_ms > ?",
+      ).run(
+        Date.now() + ttlSeconds * 1000,
+        lease.integrationId,
+        lease.owner,
+        lease.token,
+        Date.now(),
+      )
         .changes,
     ) > 0;
   }
@@ -760,19 +771,23 @@ export class SqliteStore implements HostStore {
   async currentLease(integrationId: string): Promise<Lease | undefined> {
     const row = this.#sql(
       "SELECT owner, token FROM leases WHERE integration_id = ? AND expires_ms > ?",
-    ).get(integrationId, this.#now()) as Row | undefined;
+    ).get(integrationId, Date.now()) as Row | undefined;
     return row ? { integrationId, owner: String(row.owner), token: Number(row.token) } : undefined;
   }
 
   /**
-   * Throws LeaseLostError unless `fence` is still the integration's lease: its token, which only
-   * another acquisition changes. Called inside the write's own transaction.
+   * Throws LeaseLostError unless `fence` is still the integration's live lease: its token (which
+   * only another acquisition changes) and not expired (a host that stalled past its lease has lost
+   * it, even before another takes it). Called inside the write's own transaction.
    */
   #checkFence(fence: Lease): void {
-    const row = this.#sql("SELECT owner, token FROM leases WHERE integration_id = ?").get(
-      fence.integrationId,
-    ) as Row | undefined;
-    if (!row || Number(row.token) !== fence.token || String(row.owner) !== fence.owner) {
+    const row = this.#sql(
+      "SELECT owner, token, expires_ms FROM leases WHERE integration_id = ?",
+    ).get(fence.integrationId) as Row | undefined;
+    if (
+      !row || Number(row.token) !== fence.token || String(row.owner) !== fence.owner ||
+      Number(row.expires_ms) <= Date.now()
+    ) {
       throw new LeaseLostError(fence);
     }
   }
