@@ -208,8 +208,14 @@ async function deliverInBackground(deps: ApiDeps, id: string, what: string): Pro
   const row = await deps.store.getIntegration(id);
   const installed = row && deps.registry.get(row.pluginId);
   if (!row || !installed || await deps.store.pendingCount(id) === 0) return;
+  // Under the integration's lease, so that one host delivers its outbox, in order; a run going
+  // on (here or on another host) delivers them itself.
   const destination = await deps.integrations.destination(row);
-  deps.delivery.drain(row.id, () => Promise.resolve(destination), deps.shutdown).catch((error) =>
+  const started = await deps.runner.exclusive(
+    row.id,
+    () => deps.delivery.drain(row.id, () => Promise.resolve(destination), deps.shutdown),
+  );
+  started?.done.catch((error) =>
     deps.logger.warn(what, { integrationId: row.id, error: deps.redactor.redact(String(error)) })
   );
 }

@@ -27,7 +27,7 @@ import { DOCS_PAGE, docsFile } from "./docs.ts";
 import { lagSeconds } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import type { RunDeps } from "./run.ts";
-import type { Runner } from "./scheduler.ts";
+import type { Runner } from "./runner.ts";
 import { statusFacts, statusOf } from "./status.ts";
 import type { HostStore, IntegrationRow, RunRow } from "./store/mod.ts";
 

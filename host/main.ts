@@ -3,7 +3,7 @@
  * serves the UI and API. All `Deno.*` process concerns live here.
  * @module
  */
-import { createHost, HostError, openStore } from "./mod.ts";
+import { createHost, describeDatabase, HostError, openStore } from "./mod.ts";
 import { loadMasterKey, parseMasterKey } from "./secrets.ts";
 import { readSettings, type Settings } from "./settings.ts";
 
@@ -55,6 +55,8 @@ if (import.meta.main) {
   const host = createHost({
     store,
     hostId: settings.hostId,
+    leaseSeconds: settings.leaseSeconds,
+    shared: settings.databaseUrl !== undefined,
     dataDir: settings.dataDir,
     pluginsDir: settings.pluginsDir,
     adminToken: token,
@@ -74,7 +76,11 @@ if (import.meta.main) {
       const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
       const lines = [
         `Mimecast alerts host listening on ${url}`,
-        `  data folder: ${settings.dataDir} (SQLite, WAL)`,
+        settings.databaseUrl
+          ? `  database: PostgreSQL ${
+            describeDatabase(settings.databaseUrl)
+          }, shared by every host on it (leases of ${settings.leaseSeconds} s)`
+          : `  data folder: ${settings.dataDir} (SQLite, WAL)`,
         `  host id: ${settings.hostId}`,
         `  plugins folder: ${settings.pluginsDir}, installed: ${
           host.registry.list().map((p) => `${p.manifest.id} ${p.manifest.version}`).join(", ") ||

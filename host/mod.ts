@@ -19,14 +19,15 @@ import type { SourceLimits } from "./plugin_source.ts";
 import { Registry } from "./registry.ts";
 import type { SandboxLimits } from "./sandbox/mod.ts";
 import { pruneStoredAlerts, runOnce } from "./run.ts";
-import { Runner, Scheduler } from "./scheduler.ts";
+import { LEASE_SECONDS, Runner } from "./runner.ts";
+import { Scheduler } from "./scheduler.ts";
 import { Redactor, SecretBox, SECRETS_UNREADABLE_HINT } from "./secrets.ts";
 import { type HostStore, sqliteStore } from "./store/mod.ts";
 import { uiRoutes } from "./ui/mod.ts";
 import type { Clock, Logger } from "./types.ts";
 
 export { HostError } from "./errors.ts";
-export { openStore } from "./store/mod.ts";
+export { describeDatabase, openStore } from "./store/mod.ts";
 export type { Alert, Plugin, PluginContext } from "./types.ts";
 
 /** What a host is made from. */
@@ -56,8 +57,15 @@ export interface HostOptions {
   tickMs?: number;
   /** The store, already open (`openStore`); by default SQLite in `dataDir`. */
   store?: HostStore;
-  /** The host's name in runs it records (HOST_ID). */
+  /** The host's name in runs it records and leases it holds (HOST_ID). */
   hostId?: string;
+  /** How long a lease on an integration lasts without renewal (HOST_LEASE_SECONDS, 30). */
+  leaseSeconds?: number;
+  /**
+   * Several hosts share the store (HOST_DATABASE_URL): at start only runs whose lease expired are
+   * marked interrupted (never another host's live run), and every scheduler tick does the same.
+   */
+  shared?: boolean;
 }
 
 /** A wired host. */
@@ -118,9 +126,19 @@ export function createHost(options: HostOptions): Host {
     store,
     clock,
     hostId: options.hostId,
-    execute: (id, runId, signal) => runOnce(runDeps, id, runId, signal),
+    leaseSeconds: options.leaseSeconds,
+    logger,
+    execute: (id, runId, signal, lease) => runOnce(runDeps, id, runId, signal, lease),
   });
-  const scheduler = new Scheduler({ store, registry, runner, clock, logger });
+  const scheduler = new Scheduler({
+    store,
+    registry,
+    runner,
+    clock,
+    logger,
+    shared: options.shared,
+    retryMs: (options.leaseSeconds ?? LEASE_SECONDS) * 1000,
+  });
 
   const shutdown = new AbortController();
   const app = new Hono();
@@ -195,7 +213,7 @@ export function createHost(options: HostOptions): Host {
     redactor,
     logger,
     async start() {
-      const interrupted = await store.failInterruptedRuns();
+      const interrupted = await store.failInterruptedRuns({ expiredOnly: options.shared });
       await pruneStoredAlerts(runDeps);
       if (interrupted > 0) {
         logger.warn("Runs left running by a crash were marked failed", { count: interrupted });
@@ -231,10 +249,12 @@ export function createHost(options: HostOptions): Host {
         const row = await store.getIntegration(id);
         const installed = row && registry.get(row.pluginId);
         if (!row || !installed) continue;
-        integrations.destination(row)
-          .then((destination) =>
-            delivery.drain(id, () => Promise.resolve(destination), shutdown.signal)
-          )
+        // Under the integration's lease: with several hosts, one delivers it, in order.
+        runner.exclusive(id, async () => {
+          const destination = await integrations.destination(row);
+          await delivery.drain(id, () => Promise.resolve(destination), shutdown.signal);
+        })
+          .then((started) => started?.done)
           .catch((error) =>
             !shutdown.signal.aborted &&
             logger.warn("Outbox delivery stopped", {

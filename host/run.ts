@@ -20,7 +20,11 @@ import {
   ALERT_RETENTION_DAYS,
   type BackfillSpan,
   type HostStore,
+  type IntegrationOutcome,
+  type Lease,
+  LeaseLostError,
   type PageWrite,
+  type RunOutcome,
   summaryOf,
 } from "./store/mod.ts";
 import type { Clock, Logger, Page, SkippedSpan } from "./types.ts";
@@ -49,17 +53,32 @@ const READ_AHEAD = 3;
 /** The default horizon of stored alert ids: longer than any late-arrival window plus interval. */
 export const ALERT_ID_HORIZON_MS = 30 * 86_400_000;
 
-/** Runs one integration once; the run row must exist (status `running`). Never throws. */
+/**
+ * Runs one integration once; the run row must exist (status `running`). With `lease`, every page,
+ * the run's end and the integration's outcome are written under it as a fence: once another host
+ * has taken the integration over, nothing more is written. Never throws.
+ */
 export async function runOnce(
   deps: RunDeps,
   integrationId: string,
   runId: string,
   signal: AbortSignal,
+  lease?: Lease,
 ): Promise<void> {
   try {
-    await runAndRecord(deps, integrationId, runId, signal);
+    await runAndRecord(deps, integrationId, runId, signal, lease);
     await noteLags(deps, integrationId);
   } catch (error) {
+    if (error instanceof LeaseLostError) {
+      // Stalled past the lease: the host that took it over marked this run interrupted and
+      // resumes from the last page stored under the lease.
+      deps.logger.error("The run lost its lease: nothing more of it is written", {
+        integrationId,
+        runId,
+        hint: "Another host resumes from the last stored page; nothing stored is lost.",
+      });
+      return;
+    }
     // Recording the run's end failed too (a full disk, a database gone): the run stays
     // `running` until the next start marks it interrupted; the host keeps going.
     deps.logger.error("Cannot record the end of a run; the database refused it", {
@@ -76,8 +95,10 @@ async function runAndRecord(
   integrationId: string,
   runId: string,
   signal: AbortSignal,
+  lease: Lease | undefined,
 ): Promise<void> {
-  const { store, registry, integrations, delivery, clock } = deps;
+  const { registry, integrations, delivery, clock } = deps;
+  const store = fenced(deps.store, lease);
   const logger = childLogger(deps.logger, { integrationId, runId });
   // A backfill reads its span and never the live checkpoint (SPEC §5.3); its pages' checkpoints
   // are not kept either (see PageWrite.backfill), nor is its outcome the integration's.
@@ -305,4 +326,16 @@ function skippedOf(page: Page): SkippedSpan[] {
     typeof s === "object" && s !== null && typeof s.stream === "string" &&
     typeof s.from === "string" && typeof s.to === "string" && typeof s.reason === "string"
   ).map(({ stream, from, to, reason }) => ({ stream, from, to, reason }));
+}
+
+/** The store as a run uses it: its pages, its end and its outcome written under its lease. */
+function fenced(store: HostStore, lease: Lease | undefined) {
+  return {
+    getRun: (id: string) => store.getRun(id),
+    getCheckpoint: (id: string) => store.getCheckpoint(id),
+    pruneAlertIds: (id: string, beforeMs: number) => store.pruneAlertIds(id, beforeMs),
+    storePage: (page: PageWrite) => store.storePage(page, lease),
+    finishRun: (id: string, outcome: RunOutcome) => store.finishRun(id, outcome, lease),
+    setOutcome: (id: string, outcome: IntegrationOutcome) => store.setOutcome(id, outcome, lease),
+  };
 }

@@ -25,6 +25,8 @@ export interface Settings {
   hostId: string;
   /** A PostgreSQL URL shared by several hosts (SPEC §5.7); unset: SQLite in the data folder. */
   databaseUrl?: string;
+  /** How long a host's hold on an integration lasts without renewal (HOST_LEASE_SECONDS). */
+  leaseSeconds: number;
 }
 
 /** A yes/no variable: `1`/`true` or `0`/`false`/empty; anything else is refused by name. */
@@ -64,6 +66,30 @@ export function readSettings(
       "HOST_ADMIN_TOKEN must be at least 16 characters; leave it unset to have one generated",
     );
   }
+  const databaseUrl = env("HOST_DATABASE_URL") || undefined;
+  if (databaseUrl) {
+    // Several hosts share the database: each must open the others' secrets and accept the same
+    // token, so neither may be generated per host.
+    const missing = [
+      env("HOST_MASTER_KEY") ? undefined : "HOST_MASTER_KEY",
+      token ? undefined : "HOST_ADMIN_TOKEN",
+    ].filter(Boolean);
+    if (missing.length > 0) {
+      throw new HostError(
+        "CONFIG_INVALID",
+        `With HOST_DATABASE_URL (several hosts on one PostgreSQL), ${
+          missing.join(" and ")
+        } must be set, the same on every host; a per-host generated one would not open the others' secrets or accept their logins`,
+      );
+    }
+  }
+  const lease = env("HOST_LEASE_SECONDS") || "30";
+  if (!/^\d{1,4}$/.test(lease) || Number(lease) < 5) {
+    throw new HostError(
+      "CONFIG_INVALID",
+      `HOST_LEASE_SECONDS must be a whole number of seconds from 5 to 9999, not "${lease}"`,
+    );
+  }
   return {
     port,
     hostname: env("HOST_HOSTNAME") || "127.0.0.1",
@@ -76,6 +102,7 @@ export function readSettings(
     secureCookies,
     alertRetentionDays: Number(retention),
     hostId: env("HOST_ID")?.trim() || `${machine()}:${port}`,
-    databaseUrl: env("HOST_DATABASE_URL") || undefined,
+    databaseUrl,
+    leaseSeconds: Number(lease),
   };
 }

@@ -8,7 +8,7 @@
  */
 import type { Integrations } from "./integrations.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
-import type { Runner } from "./scheduler.ts";
+import type { Runner } from "./runner.ts";
 import type { HostStore, IntegrationRow } from "./store/mod.ts";
 import type { Clock } from "./types.ts";
 

@@ -214,9 +214,10 @@ export interface HostStore {
   /**
    * Marks runs left `running` as failed (interrupted); returns how many. With `expiredOnly`
    * (several hosts), only the runs whose integration's lease has expired: never another live
-   * host's run.
+   * host's run. With `integrationId`, only that integration's: what a host that has just taken
+   * its lease calls, since a run still `running` there belonged to a holder that lost it.
    */
-  failInterruptedRuns(options?: { expiredOnly?: boolean }): Promise<number>;
+  failInterruptedRuns(options?: { expiredOnly?: boolean; integrationId?: string }): Promise<number>;
   listInvalid(integrationId: string, limit?: number): Promise<InvalidRow[]>;
   listStreams(integrationId: string): Promise<StreamRow[]>;
 

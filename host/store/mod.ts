@@ -6,6 +6,8 @@
  * @module
  */
 import type { HostStore } from "./contract.ts";
+import { PostgresStore } from "./postgres/mod.ts";
+export { describe as describeDatabase } from "./postgres/connect.ts";
 import { SqliteStore } from "./sqlite/mod.ts";
 
 export type {
@@ -66,13 +68,9 @@ export function sqliteStore(dataDir: string, now: () => number = Date.now): Host
 }
 
 /** Opens (and migrates) the host's store: PostgreSQL with a database URL, else SQLite. */
-export function openStore(options: StoreOptions): Promise<HostStore> {
+export async function openStore(options: StoreOptions): Promise<HostStore> {
   if (options.databaseUrl) {
-    return Promise.reject(
-      new Error(
-        "Cannot open the store at HOST_DATABASE_URL: the PostgreSQL store is not wired yet; unset HOST_DATABASE_URL to use SQLite in the data folder",
-      ),
-    );
+    return await PostgresStore.open(options.databaseUrl, { now: options.now });
   }
-  return Promise.resolve(sqliteStore(options.dataDir, options.now));
+  return sqliteStore(options.dataDir, options.now);
 }

@@ -67,7 +67,7 @@ Deno.test("a data folder with a database but no master.key stops the start with 
   }
 });
 
-Deno.test("HOST_DATABASE_URL stops the start by name while the PostgreSQL store is not wired; HOST_ID is shown at start", async () => {
+Deno.test("HOST_DATABASE_URL without HOST_MASTER_KEY stops the start by name; HOST_ID is shown at start", async () => {
   const dir = await Deno.makeTempDir({ prefix: "main-" });
   const env = {
     HOST_DATA_DIR: `${dir}/data`,
@@ -82,7 +82,7 @@ Deno.test("HOST_DATABASE_URL stops the start by name while the PostgreSQL store 
       );
     ok(refused, "the host started on SQLite although a database URL was set");
     match(refused.message, /host exited with 2/);
-    match(refused.message, /Cannot start: .*HOST_DATABASE_URL/);
+    match(refused.message, /Cannot start: .*HOST_DATABASE_URL.*HOST_MASTER_KEY/);
 
     const host = await spawnHost({ ...env, HOST_ID: "eu-host-7" });
     try {

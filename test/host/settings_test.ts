@@ -16,6 +16,7 @@ Deno.test("readSettings() applies the documented defaults", () => {
     alertRetentionDays: 30,
     hostId: "myhost:8080",
     databaseUrl: undefined,
+    leaseSeconds: 30,
   });
 });
 
@@ -25,7 +26,23 @@ Deno.test("readSettings() takes HOST_ID as given, else the machine's name and th
   env.HOST_ID = " eu-host-2 ";
   deepStrictEqual(readSettings((n) => env[n], () => "box").hostId, "eu-host-2");
   env.HOST_DATABASE_URL = "postgres://db.example/host";
+  // Several hosts: the master key and the admin token must be given, the same on each.
+  throws(
+    () => readSettings((n) => env[n]),
+    (e: Error) =>
+      e instanceof HostError && /HOST_MASTER_KEY and HOST_ADMIN_TOKEN must be set/.test(e.message),
+  );
+  env.HOST_MASTER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+  throws(
+    () => readSettings((n) => env[n]),
+    (e: Error) => e instanceof HostError && /HOST_ADMIN_TOKEN must be set/.test(e.message),
+  );
+  env.HOST_ADMIN_TOKEN = "a-long-enough-admin-token";
   deepStrictEqual(readSettings((n) => env[n]).databaseUrl, "postgres://db.example/host");
+  env.HOST_LEASE_SECONDS = "3";
+  throws(() => readSettings((n) => env[n]), /HOST_LEASE_SECONDS must be a whole number/);
+  env.HOST_LEASE_SECONDS = "12";
+  deepStrictEqual(readSettings((n) => env[n]).leaseSeconds, 12);
 });
 
 Deno.test("readSettings() reads every variable and refuses bad values by name", () => {

@@ -359,7 +359,9 @@ export class PostgresStore implements HostStore {
     }));
   }
 
-  failInterruptedRuns(options: { expiredOnly?: boolean } = {}): Promise<number> {
+  failInterruptedRuns(
+    options: { expiredOnly?: boolean; integrationId?: string } = {},
+  ): Promise<number> {
     return runs.failInterrupted(this.#sql, { ...options, at: this.#iso() });
   }
 

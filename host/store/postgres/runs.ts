@@ -14,20 +14,23 @@ const BACKFILL_HINT =
 
 /**
  * Marks runs left `running` as failed (interrupted); with `expiredOnly`, only those whose
- * integration has no live lease (a run under a live lease is another host's).
+ * integration has no live lease (a run under a live lease is another host's); with
+ * `integrationId`, only that integration's (its new lease holder's call: any run still
+ * `running` there belonged to a holder that lost the lease).
  */
 export async function failInterrupted(
   sql: Db,
-  options: { expiredOnly?: boolean; at: string },
+  options: { expiredOnly?: boolean; integrationId?: string; at: string },
 ): Promise<number> {
   const expired = options.expiredOnly
     ? sql`AND NOT EXISTS (SELECT 1 FROM leases
         WHERE leases.integration_id = runs.integration_id AND leases.expires_at > now())`
     : sql``;
+  const one = options.integrationId ? sql`AND integration_id = ${options.integrationId}` : sql``;
   const result = await sql`UPDATE runs SET status = 'failed', finished_at = ${options.at},
       error = ${INTERRUPTED}, error_code = 'INTERRUPTED',
       hint = CASE WHEN backfill IS NULL THEN ${RESUME_HINT} ELSE ${BACKFILL_HINT} END
-    WHERE status = 'running' ${expired}`;
+    WHERE status = 'running' ${expired} ${one}`;
   return result.count;
 }
 

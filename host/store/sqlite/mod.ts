@@ -684,11 +684,19 @@ export class SqliteStore implements HostStore {
    * Marks runs a crash left `running` as failed; returns how many. With `expiredOnly`, only the
    * runs whose integration holds no live lease (another host's run goes on).
    */
-  async failInterruptedRuns(options: { expiredOnly?: boolean } = {}): Promise<number> {
-    const live = options.expiredOnly
+  async failInterruptedRuns(
+    options: { expiredOnly?: boolean; integrationId?: string } = {},
+  ): Promise<number> {
+    let live = options.expiredOnly
       ? " AND integration_id NOT IN (SELECT integration_id FROM leases WHERE expires_ms > ?)"
       : "";
-    const params = options.expiredOnly ? [this.#iso(), Date.now()] : [this.#iso()];
+    const params: (string | number)[] = options.expiredOnly
+      ? [this.#iso(), Date.now()]
+      : [this.#iso()];
+    if (options.integrationId) {
+      live += " AND integration_id = ?";
+      params.push(options.integrationId);
+    }
     return Number(
       this.#sql(
         `UPDATE runs SET status = 'failed', finished_at = ?, error = 'Run interrupted: the host stopped before it finished',

@@ -1,9 +1,9 @@
 /**
- * Leases, fencing and totals in the SQLite store (SPEC §5.7): one machine, so lease expiry is on
- * the store's clock, faked here.
+ * The SQLite store's totals and hosts, and openStore() (leases and fencing are in the contract
+ * suite, test/host/store/contract_test.ts, run against both stores).
  */
-import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
-import { LeaseLostError, openStore, type PageWrite } from "../../../host/store/mod.ts";
+import { deepStrictEqual, equal, rejects } from "node:assert/strict";
+import { openStore, type PageWrite } from "../../../host/store/mod.ts";
 import { SqliteStore } from "../../../host/store/sqlite/mod.ts";
 
 const T0 = Date.UTC(2026, 10, 26, 12);
@@ -90,16 +90,22 @@ Deno.test("totals() sums runs, records and the outbox across integrations; runs 
   }
 });
 
-Deno.test("openStore() opens SQLite in the data folder, and refuses HOST_DATABASE_URL by name until PostgreSQL is wired", async () => {
+Deno.test("openStore() opens SQLite in the data folder, and PostgreSQL at HOST_DATABASE_URL (a server that is not there is named, without its password)", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const store = await openStore({ dataDir: dir });
     equal(await store.problem(), undefined);
     await store.close();
     await Deno.stat(`${dir}/host.sqlite`);
+    const port = (() => {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const p = (l.addr as Deno.NetAddr).port;
+      l.close();
+      return p;
+    })();
     await rejects(
-      () => openStore({ dataDir: dir, databaseUrl: "postgres://db.example/host" }),
-      /HOST_DATABASE_URL/,
+      () => openStore({ dataDir: dir, databaseUrl: `postgres://host:s3cret@127.0.0.1:${port}/db` }),
+      (e: Error) => /127\.0\.0\.1/.test(e.message) && !e.message.includes("s3cret"),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
