@@ -1,0 +1,183 @@
+/**
+ * Several hosts on one PostgreSQL (SPEC §5.7), as real processes: three hosts share a throwaway
+ * server, six scheduled integrations spread over them; one host is killed (SIGKILL) while it holds
+ * leases with pages stored, another is stopped (SIGSTOP) past its lease and then resumed. Every
+ * alert arrives, none under two webhook-ids, the killed runs end interrupted, the stalled host's
+ * late writes are fenced out, and every run records the host that ran it.
+ */
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import * as v from "valibot";
+import {
+  generateRecords,
+  MimecastSimulator,
+  serveSimulator,
+  SIM_CLIENT,
+} from "../../fixtures/simulator/mod.ts";
+import { configSchema } from "../../plugin/config.ts";
+import { normalize } from "../../plugin/normalize.ts";
+import { startPostgres } from "../_postgres.ts";
+import { installPlugin } from "./_host.ts";
+import { client, type HostProcess, serveReceiver, spawnHost, until } from "./_process.ts";
+
+const TOKEN = "multihost-admin-token-0123456789";
+const LEASE_SECONDS = 5;
+const INTEGRATIONS = 6;
+const PER_LOG_TYPE = 4000;
+const LOG_TYPES = ["url", "attachment", "impersonation"] as const;
+
+/** How many of the records normalize into alerts: what each integration must deliver. */
+function expectedAlerts(records: Record<string, Record<string, unknown>[]>): number {
+  const config = v.parse(configSchema, { ...SIM_CLIENT });
+  const ctx = { integrationId: "expected", config, count: () => {} };
+  return LOG_TYPES.reduce(
+    (sum, t) =>
+      sum +
+      records[t].filter((data) => normalize({ logType: t, data }, ctx) !== null)
+        .length,
+    0,
+  );
+}
+
+Deno.test({
+  name:
+    "three hosts on one PostgreSQL: one killed holding leases, one stalled past its lease; every alert once, runs interrupted and fenced",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const pg = await startPostgres();
+    const dir = await Deno.makeTempDir({ prefix: "multihost-" });
+    const stop = new AbortController();
+    const hosts: HostProcess[] = [];
+    const receiver = serveReceiver();
+    try {
+      const databaseUrl = await pg.database("hosts");
+      const sim = new MimecastSimulator();
+      sim.recordBodies = false;
+      sim.latencyMs = 40; // a run takes seconds: there is time to kill a host in the middle
+      const start = Date.now() - 20 * 3_600_000;
+      const records = Object.fromEntries(
+        LOG_TYPES.map((t) => [t, generateRecords(t, PER_LOG_TYPE, { start, stepMs: 15_000 })]),
+      );
+      for (const t of LOG_TYPES) sim.add(t, records[t]);
+      const simUrl = serveSimulator(sim, { signal: stop.signal }).url;
+      const expected = expectedAlerts(records);
+      await installPlugin(`${dir}/plugins`);
+
+      const env = (id: string) => ({
+        HOST_ID: id,
+        HOST_DATA_DIR: `${dir}/${id}`,
+        HOST_PLUGINS_DIR: `${dir}/plugins`,
+        HOST_DATABASE_URL: databaseUrl,
+        HOST_ADMIN_TOKEN: TOKEN,
+        HOST_MASTER_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+        HOST_LEASE_SECONDS: String(LEASE_SECONDS),
+      });
+      for (const id of ["h1", "h2", "h3"]) hosts.push(await spawnHost(env(id)));
+      const [h1, h2, h3] = hosts;
+      const api = client(h3.url, TOKEN);
+      await until(async () => (await api("/api/plugins")).body.length === 1, 20_000, "plugin");
+
+      // Created through one host, scheduled: the hosts share them out as they come due.
+      const ids: string[] = [];
+      for (let i = 0; i < INTEGRATIONS; i++) {
+        const created = await client(hosts[i % 3].url, TOKEN)("/api/integrations", {
+          method: "POST",
+          json: {
+            plugin: "mimecast",
+            name: `tenant ${i}`,
+            config: { baseUrl: simUrl, ...SIM_CLIENT, startFrom: "2d" },
+            destination: { url: receiver.url },
+            schedule: { enabled: true, intervalSeconds: 3600 },
+          },
+        });
+        equal(created.status, 201, JSON.stringify(created.body));
+        ids.push(created.body.id);
+      }
+
+      /** The running runs, from any host's API (every host sees them all). */
+      const runningOn = async (hostId: string) => {
+        const found = [];
+        for (const id of ids) {
+          const { body } = await api(`/api/integrations/${id}/runs?limit=1`);
+          const run = body.runs[0];
+          if (run?.status === "running" && run.hostId === hostId && run.counts.fetched > 0) {
+            found.push(run);
+          }
+        }
+        return found;
+      };
+
+      // 1. Kill h1 while it holds leases with pages stored.
+      let killed: { id: string }[] = [];
+      await until(async () => (killed = await runningOn("h1")).length > 0, 30_000, "h1 running");
+      await h1.kill();
+
+      // 2. Stop h2 past its lease in the middle of a run, then let it go on.
+      let stalled: { id: string }[] = [];
+      await until(async () => (stalled = await runningOn("h2")).length > 0, 30_000, "h2 running");
+      h2.child.kill("SIGSTOP");
+      await new Promise((r) => setTimeout(r, (LEASE_SECONDS + 4) * 1000));
+      h2.child.kill("SIGCONT");
+
+      // 3. Every integration delivers all of its alerts, each once.
+      const byIntegration = () => {
+        const alerts = new Map<string, Map<string, string>>();
+        const twice: string[] = [];
+        for (const d of receiver.received) {
+          for (const alert of d.alerts) {
+            const integrationId = String(alert.integrationId);
+            const seen = alerts.get(integrationId) ?? new Map<string, string>();
+            alerts.set(integrationId, seen);
+            const before = seen.get(alert.id);
+            if (before !== undefined && before !== d.id) {
+              twice.push(`${alert.id}: ${before}, ${d.id}`);
+            }
+            seen.set(alert.id, d.id);
+          }
+        }
+        return { alerts, twice };
+      };
+      await until(
+        () => ids.every((id) => (byIntegration().alerts.get(id)?.size ?? 0) >= expected),
+        90_000,
+        `every integration's ${expected} alerts`,
+      );
+      const { alerts, twice } = byIntegration();
+      deepStrictEqual(twice, [], "an alert id arrived under two webhook-ids");
+      for (const id of ids) equal(alerts.get(id)!.size, expected, id);
+
+      // The killed host's runs ended interrupted; so did the stalled host's, and its late writes
+      // were refused (it logged losing the lease, and wrote no run end over the new holder's).
+      for (const run of [...killed, ...stalled]) {
+        const { body } = await api(`/api/runs/${run.id}`);
+        equal(body.status, "failed", run.id);
+        equal(body.code, "INTERRUPTED", run.id);
+      }
+      await until(
+        () => h2.logs.some((l) => /lost (its|the integration's) lease/.test(l)),
+        20_000,
+        "the stalled host noticing it lost its lease",
+      );
+      // Every run records where it ran; the survivors ran what the others left.
+      const ranOn = new Set<string>();
+      for (const id of ids) {
+        for (const run of (await api(`/api/integrations/${id}/runs`)).body.runs) {
+          ranOn.add(run.hostId);
+        }
+      }
+      ok(ranOn.has("h3"), `runs on ${[...ranOn]}`);
+      ok([...ranOn].every((h) => ["h1", "h2", "h3"].includes(h)), `runs on ${[...ranOn]}`);
+    } finally {
+      for (const h of hosts) {
+        try {
+          h.child.kill("SIGCONT");
+        } catch { /* gone */ }
+        await h.kill();
+      }
+      await receiver.close();
+      stop.abort();
+      await pg.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
