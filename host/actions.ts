@@ -227,10 +227,17 @@ async function deliverInBackground(deps: ApiDeps, id: string, what: string): Pro
 export async function cancelRun(deps: ApiDeps, runId: string): Promise<RunRow> {
   const run = await deps.store.getRun(runId);
   if (!run) throw new HostError("NOT_FOUND", `No run ${runId}`);
-  if (run.status !== "running" || !(await deps.runner.cancel(runId))) {
+  if (run.status !== "running") {
     throw new HostError(
       "CONFLICT",
       `Cannot cancel run ${runId}: it is not running (${run.status})`,
+    );
+  }
+  if (!(await deps.runner.cancel(runId))) {
+    throw new HostError(
+      "CONFLICT",
+      `Cannot cancel run ${runId} here: it runs on host ${run.hostId ?? "(unknown)"}`,
+      { hint: "Send the cancel to that host's API (or console)." },
     );
   }
   await deliverInBackground(deps, run.integrationId, "Delivery after a cancel stopped");

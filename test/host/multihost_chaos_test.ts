@@ -21,8 +21,9 @@ import { client, type HostProcess, serveReceiver, spawnHost, until } from "./_pr
 
 const TOKEN = "multihost-admin-token-0123456789";
 const LEASE_SECONDS = 5;
-const INTEGRATIONS = 6;
-const PER_LOG_TYPE = 4000;
+/** `deno task soak` runs it longer: more integrations, more records each. */
+const INTEGRATIONS = Number(Deno.env.get("MULTIHOST_INTEGRATIONS") ?? 6);
+const PER_LOG_TYPE = Number(Deno.env.get("MULTIHOST_RECORDS") ?? 4000);
 const LOG_TYPES = ["url", "attachment", "impersonation"] as const;
 
 /** How many of the records normalize into alerts: what each integration must deliver. */
@@ -110,6 +111,7 @@ Deno.test({
       // 1. Kill h1 while it holds leases with pages stored.
       let killed: { id: string }[] = [];
       await until(async () => (killed = await runningOn("h1")).length > 0, 30_000, "h1 running");
+      const killedAt = Date.now();
       await h1.kill();
 
       // 2. Stop h2 past its lease in the middle of a run, then let it go on.
@@ -139,7 +141,7 @@ Deno.test({
       };
       await until(
         () => ids.every((id) => (byIntegration().alerts.get(id)?.size ?? 0) >= expected),
-        90_000,
+        90_000 + INTEGRATIONS * PER_LOG_TYPE * 5,
         `every integration's ${expected} alerts`,
       );
       const { alerts, twice } = byIntegration();
@@ -158,6 +160,23 @@ Deno.test({
         20_000,
         "the stalled host noticing it lost its lease",
       );
+      // How long the killed host's integrations waited: from the kill to a run elsewhere.
+      const takeovers: number[] = [];
+      for (const run of killed) {
+        const integrationId = (await api(`/api/runs/${run.id}`)).body.integrationId;
+        const later = (await api(`/api/integrations/${integrationId}/runs`)).body.runs
+          .filter((r: { hostId: string; startedAt: string }) =>
+            r.hostId !== "h1" && Date.parse(r.startedAt) > killedAt
+          )
+          .map((r: { startedAt: string }) => Date.parse(r.startedAt) - killedAt);
+        takeovers.push(Math.min(...later));
+      }
+      console.log(
+        `taken over ${
+          takeovers.map((ms) => (ms / 1000).toFixed(1)).join(", ")
+        } s after the kill (lease ${LEASE_SECONDS} s)`,
+      );
+      ok(takeovers.every((ms) => ms <= (2 * LEASE_SECONDS + 3) * 1000), `${takeovers}`);
       // Every run records where it ran; the survivors ran what the others left.
       const ranOn = new Set<string>();
       for (const id of ids) {
