@@ -28,8 +28,8 @@ import { lagSeconds } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import type { RunDeps } from "./run.ts";
 import type { Runner } from "./runner.ts";
-import { statusFacts, statusOf } from "./status.ts";
-import type { HostStore, IntegrationRow, RunRow } from "./store/mod.ts";
+import { overviewOf, statusFacts, statusOf } from "./status.ts";
+import type { HostStore, IntegrationOverview, IntegrationRow, RunRow } from "./store/mod.ts";
 
 /** What the API closes over. */
 export interface ApiDeps extends RunDeps {
@@ -201,8 +201,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
   });
   api.get(
     "/integrations",
-    async (c) =>
-      c.json(await Promise.all((await store.listIntegrations()).map((row) => view(deps, row)))),
+    async (c) => c.json(await views(deps)),
   );
   api.get(
     "/integrations/:id",
@@ -404,12 +403,13 @@ export function runView(run: RunRow) {
 }
 
 /** An integration as the API shows it: never a secret value. */
-export async function view(deps: ApiDeps, row: IntegrationRow) {
+export async function view(deps: ApiDeps, row: IntegrationRow, overview?: IntegrationOverview) {
   const installed = deps.registry.get(row.pluginId);
-  const [lastRun] = await deps.store.listRuns(row.id, 1);
+  const known = overview ?? await overviewOf(deps, row.id);
+  const lastRun = known.lastRun;
   const now = deps.clock.now();
   const secrets = await deps.integrations.secretsState(row);
-  const facts = await statusFacts(deps, row, secrets.readable);
+  const facts = await statusFacts(deps, row, secrets.readable, known);
   const { status, reason } = statusOf(facts);
   const next = facts.enabled && facts.pluginInstalled
     ? deps.schedule?.nextRunAt(row.id)
@@ -443,7 +443,7 @@ export async function view(deps: ApiDeps, row: IntegrationRow) {
     lastSuccessAt: row.lastSuccessAt,
     runningRunId: deps.runner.runningId(row.id) ?? null,
     lastRun: lastRun ? runView(lastRun) : null,
-    streams: (await deps.store.listStreams(row.id)).map((s) => ({
+    streams: known.streams.map((s) => ({
       ...s,
       lagSeconds: lagSeconds(s, now),
     })),
@@ -452,4 +452,13 @@ export async function view(deps: ApiDeps, row: IntegrationRow) {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
+}
+
+/** Every integration's view, from one overview of them all (a few queries, however many). */
+export async function views(deps: ApiDeps) {
+  const [rows, overview] = await Promise.all([
+    deps.store.listIntegrations(),
+    deps.store.overview(),
+  ]);
+  return await Promise.all(rows.map((row) => view(deps, row, overview.get(row.id))));
 }

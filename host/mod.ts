@@ -173,13 +173,15 @@ export function createHost(options: HostOptions): Host {
     return reason ? c.json({ status: "unavailable", reason }, 503) : c.json({ status: "ok" });
   });
   app.get("/metrics", async (c) => {
-    const integrations = await Promise.all(
-      (await store.listIntegrations()).map(async (row) => ({
+    const [rows, overview] = await Promise.all([store.listIntegrations(), store.overview()]);
+    const integrations = await Promise.all(rows.map(async (row) => {
+      const known = overview.get(row.id);
+      return {
         id: row.id,
-        status: statusOf(await statusFacts({ ...runDeps, runner }, row)).status,
-        streams: await store.listStreams(row.id),
-      })),
-    );
+        status: statusOf(await statusFacts({ ...runDeps, runner }, row, undefined, known)).status,
+        streams: known?.streams ?? [],
+      };
+    }));
     const totals = await store.totals();
     return c.text(renderMetrics(totals, delivery.stats, clock.now(), integrations), 200, {
       "Content-Type": "text/plain; version=0.0.4",

@@ -9,7 +9,7 @@
 import type { Integrations } from "./integrations.ts";
 import type { InstalledPlugin, Registry } from "./registry.ts";
 import type { Runner } from "./runner.ts";
-import type { HostStore, IntegrationRow } from "./store/mod.ts";
+import type { HostStore, IntegrationOverview, IntegrationRow } from "./store/mod.ts";
 import type { Clock } from "./types.ts";
 
 /** The statuses, in the order in which they win. */
@@ -115,7 +115,10 @@ export function statusOf(f: StatusFacts): StatusVerdict {
 
 /** What gathering an integration's facts reads. */
 export interface StatusSources {
-  store: Pick<HostStore, "listRuns" | "deadLetterCount" | "pendingCount" | "listStreams">;
+  store: Pick<
+    HostStore,
+    "overview" | "listRuns" | "deadLetterCount" | "pendingCount" | "listStreams"
+  >;
   registry: Pick<Registry, "get">;
   runner: Pick<Runner, "runningId">;
   integrations: Pick<Integrations, "secretsState">;
@@ -124,20 +127,21 @@ export interface StatusSources {
 
 /**
  * The facts of one integration, read now; `secretsReadable` when the caller has already opened
- * the secrets (each opening is a decryption).
+ * the secrets (each opening is a decryption), `overview` when it has already read every
+ * integration's at once (a list).
  */
 export async function statusFacts(
   deps: StatusSources,
   row: IntegrationRow,
   secretsReadable?: boolean,
+  overview?: IntegrationOverview,
 ): Promise<StatusFacts> {
   const installed = deps.registry.get(row.pluginId);
   const now = deps.clock.now();
+  const known = overview ?? await overviewOf(deps, row.id);
   // The live pipeline's health: a backfill's outcome is its own run's (SPEC §5.3).
-  const lastFinished = (await deps.store.listRuns(row.id, 20)).find((r) =>
-    r.status !== "running" && r.kind === "run"
-  );
-  const lags = (await deps.store.listStreams(row.id)).map((s) => lagSeconds(s, now))
+  const lastFinished = known.lastFinished ?? undefined;
+  const lags = known.streams.map((s) => lagSeconds(s, now))
     .filter((s): s is number => s !== null);
   const late = row.config.lateArrivalMinutes;
   return {
@@ -154,8 +158,8 @@ export async function statusFacts(
     },
     lastSuccessAt: row.lastSuccessAt,
     createdAt: row.createdAt,
-    deadLetters: await deps.store.deadLetterCount(row.id),
-    outboxPending: await deps.store.pendingCount(row.id),
+    deadLetters: known.dead,
+    outboxPending: known.pending,
     intervalSeconds: intervalOf(row, installed),
     lateArrivalSeconds: typeof late === "number" && late > 0 ? late * 60 : 0,
     maxLagSeconds: lags.length > 0 ? Math.max(...lags) : null,
@@ -177,4 +181,24 @@ export function lagSeconds(
 ): number | null {
   const at = stream.listedAt ?? stream.newestAt;
   return at ? Math.max(0, Math.round((now - Date.parse(at)) / 1000)) : null;
+}
+
+/** One integration's overview, read on its own (a page about that one integration). */
+export async function overviewOf(
+  deps: Pick<StatusSources, "store">,
+  integrationId: string,
+): Promise<IntegrationOverview> {
+  const [recent, streams, pending, dead] = await Promise.all([
+    deps.store.listRuns(integrationId, 20),
+    deps.store.listStreams(integrationId),
+    deps.store.pendingCount(integrationId),
+    deps.store.deadLetterCount(integrationId),
+  ]);
+  return {
+    lastRun: recent[0] ?? null,
+    lastFinished: recent.find((r) => r.status !== "running" && r.kind === "run") ?? null,
+    streams,
+    pending,
+    dead,
+  };
 }

@@ -100,6 +100,18 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** What a list shows of one integration (the dashboard, GET /api/integrations, /metrics). */
+export interface IntegrationOverview {
+  /** Its newest run, whatever its kind or state. */
+  lastRun: RunRow | null;
+  /** Its newest live run (not a backfill) that has ended: what its status is reckoned from. */
+  lastFinished: RunRow | null;
+  streams: StreamRow[];
+  /** Batches waiting in the outbox, and dead letters. */
+  pending: number;
+  dead: number;
+}
+
 /** Totals across every integration, for `/metrics`, each from one set-based query. */
 export interface StoreTotals {
   runsByStatus: Record<string, number>;
@@ -245,4 +257,9 @@ export interface HostStore {
 
   /** Totals for `/metrics`. */
   totals(): Promise<StoreTotals>;
+  /**
+   * Every integration's overview by id, from a few set-based queries however many integrations
+   * there are (an integration with nothing yet has null runs, no streams and zero counts).
+   */
+  overview(): Promise<Map<string, IntegrationOverview>>;
 }

@@ -15,6 +15,7 @@ export type {
   HostStore,
   IntegrationFields,
   IntegrationOutcome,
+  IntegrationOverview,
   InvalidRow,
   Lease,
   NewIntegration,

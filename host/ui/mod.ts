@@ -17,7 +17,7 @@ import {
   startRun,
   testWebhook,
 } from "../actions.ts";
-import { type ApiDeps, bearerMatches, runPage, view } from "../api.ts";
+import { type ApiDeps, bearerMatches, runPage, view, views } from "../api.ts";
 import { runCursorFrom } from "../schemas.ts";
 import { alertPage, alertRoutes, parseQuery } from "../api_alerts.ts";
 import { alertsPage } from "./alerts_page.ts";
@@ -168,9 +168,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
   });
 
   ui.get("/", async (c) => {
-    const integrations = await Promise.all(
-      (await deps.store.listIntegrations()).map((row) => view(deps, row)),
-    );
+    const integrations = await views(deps);
     return render(
       c,
       "Integrations",

@@ -12,6 +12,7 @@ import type {
   HostStore,
   IntegrationFields,
   IntegrationOutcome,
+  IntegrationOverview,
   InvalidRow,
   Lease,
   NewIntegration,
@@ -373,6 +374,10 @@ export class PostgresStore implements HostStore {
 
   listStreams(integrationId: string): Promise<StreamRow[]> {
     return runs.listStreams(this.#sql, integrationId);
+  }
+
+  overview(): Promise<Map<string, IntegrationOverview>> {
+    return runs.overview(this.#sql);
   }
 
   // ── leases (SPEC §5.7) ────────────────────────────────────────────────────

@@ -1,10 +1,11 @@
 /**
  * Runs left behind by a host that stopped, and what operators read about an integration's runs:
- * the invalid records kept and the streams' progress.
+ * the invalid records kept, the streams' progress, and every integration's overview at once.
  * @module
  */
-import type { InvalidRow, StreamRow } from "../contract.ts";
-import type { Db } from "./rows.ts";
+import type postgres from "postgres";
+import type { IntegrationOverview, InvalidRow, StreamRow } from "../contract.ts";
+import { type Db, runFrom } from "./rows.ts";
 
 /** Why a run left `running` without finishing: the same words as the SQLite store. */
 const INTERRUPTED = "Run interrupted: the host stopped before it finished";
@@ -54,11 +55,43 @@ export async function listInvalid(
 export async function listStreams(sql: Db, integrationId: string): Promise<StreamRow[]> {
   const rows = await sql`SELECT * FROM streams WHERE integration_id = ${integrationId}
     ORDER BY log_type`;
-  return rows.map((r) => ({
+  return rows.map(streamFrom);
+}
+
+/** A stream row. */
+function streamFrom(r: postgres.Row): StreamRow {
+  return {
     logType: String(r.log_type),
     newestAt: r.newest_at === null ? null : String(r.newest_at),
     listedAt: r.listed_at === null ? null : String(r.listed_at),
     alerts: Number(r.alerts),
     skipped: r.skipped ? JSON.parse(String(r.skipped)) : null,
-  }));
+  };
+}
+
+/** Every integration's overview: its newest runs (through the runs index), streams, outbox. */
+export async function overview(sql: Db): Promise<Map<string, IntegrationOverview>> {
+  const all = new Map<string, IntegrationOverview>();
+  for (const r of await sql`SELECT id FROM integrations`) {
+    all.set(String(r.id), { lastRun: null, lastFinished: null, streams: [], pending: 0, dead: 0 });
+  }
+  const [last, finished, streams, outbox] = await Promise.all([
+    sql`SELECT r.* FROM integrations i CROSS JOIN LATERAL (SELECT * FROM runs
+        WHERE runs.integration_id = i.id ORDER BY started_at DESC, seq DESC LIMIT 1) r`,
+    sql`SELECT r.* FROM integrations i CROSS JOIN LATERAL (SELECT * FROM runs
+        WHERE runs.integration_id = i.id AND status <> 'running' AND backfill IS NULL
+        ORDER BY started_at DESC, seq DESC LIMIT 1) r`,
+    sql`SELECT * FROM streams ORDER BY integration_id, log_type`,
+    sql`SELECT integration_id, status, count(*) AS n FROM batches GROUP BY integration_id, status`,
+  ]);
+  for (const r of last) all.get(String(r.integration_id))!.lastRun = runFrom(r);
+  for (const r of finished) all.get(String(r.integration_id))!.lastFinished = runFrom(r);
+  for (const r of streams) all.get(String(r.integration_id))?.streams.push(streamFrom(r));
+  for (const r of outbox) {
+    const one = all.get(String(r.integration_id));
+    if (!one) continue;
+    if (r.status === "pending") one.pending = Number(r.n);
+    else one.dead = Number(r.n);
+  }
+  return all;
 }

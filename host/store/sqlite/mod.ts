@@ -19,6 +19,7 @@ import {
   type HostStore,
   type IntegrationFields,
   type IntegrationOutcome,
+  type IntegrationOverview,
   type InvalidRow,
   type Lease,
   LeaseLostError,
@@ -724,13 +725,7 @@ export class SqliteStore implements HostStore {
   async listStreams(integrationId: string): Promise<StreamRow[]> {
     const rows = this.#sql("SELECT * FROM streams WHERE integration_id = ? ORDER BY log_type")
       .all(integrationId) as Row[];
-    return rows.map((r) => ({
-      logType: String(r.log_type),
-      newestAt: r.newest_at === null ? null : String(r.newest_at),
-      listedAt: r.listed_at === null || r.listed_at === undefined ? null : String(r.listed_at),
-      alerts: Number(r.alerts),
-      skipped: r.skipped ? JSON.parse(String(r.skipped)) : null,
-    }));
+    return rows.map(streamFrom);
   }
 
   // ── leases (SPEC §5.7) ───────────────────────────────────────────────────
@@ -802,6 +797,44 @@ export class SqliteStore implements HostStore {
 
   // ── totals ────────────────────────────────────────────────────────────────
 
+  async overview(): Promise<Map<string, IntegrationOverview>> {
+    const all = new Map<string, IntegrationOverview>();
+    for (const r of this.#sql("SELECT id FROM integrations").all()) {
+      all.set(String(r.id), {
+        lastRun: null,
+        lastFinished: null,
+        streams: [],
+        pending: 0,
+        dead: 0,
+      });
+    }
+    // Each integration's newest run, and newest ended live run, found through the runs index.
+    const newest = (where: string) =>
+      this.#sql(
+        `SELECT * FROM runs WHERE rowid IN (SELECT (SELECT rowid FROM runs r
+           WHERE r.integration_id = i.id ${where} ORDER BY started_at DESC, rowid DESC LIMIT 1)
+         FROM integrations i)`,
+      ).all() as Row[];
+    for (const r of newest("")) all.get(String(r.integration_id))!.lastRun = runFrom(r);
+    for (const r of newest("AND r.status != 'running' AND r.backfill IS NULL")) {
+      all.get(String(r.integration_id))!.lastFinished = runFrom(r);
+    }
+    for (const r of this.#sql("SELECT * FROM streams ORDER BY integration_id, log_type").all()) {
+      all.get(String(r.integration_id))?.streams.push(streamFrom(r as Row));
+    }
+    for (
+      const r of this.#sql(
+        "SELECT integration_id, status, COUNT(*) AS n FROM batches GROUP BY integration_id, status",
+      ).all()
+    ) {
+      const one = all.get(String(r.integration_id));
+      if (!one) continue;
+      if (r.status === "pending") one.pending = Number(r.n);
+      else one.dead = Number(r.n);
+    }
+    return all;
+  }
+
   async totals(): Promise<StoreTotals> {
     const runsByStatus: Record<string, number> = {};
     for (const r of this.#sql("SELECT status, COUNT(*) AS n FROM runs GROUP BY status").all()) {
@@ -848,4 +881,15 @@ function alreadyStored(alerts: AlertWrite[], fresh: AlertWrite[]): AlertWrite[] 
     out.push(alert);
   }
   return out;
+}
+
+/** A stream row. */
+function streamFrom(r: Row): StreamRow {
+  return {
+    logType: String(r.log_type),
+    newestAt: r.newest_at === null ? null : String(r.newest_at),
+    listedAt: r.listed_at === null || r.listed_at === undefined ? null : String(r.listed_at),
+    alerts: Number(r.alerts),
+    skipped: r.skipped ? JSON.parse(String(r.skipped)) : null,
+  };
 }

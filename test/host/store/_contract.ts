@@ -571,6 +571,67 @@ const steps: Record<string, Step> = {
     deepEqual(totals.outbox.i2, { pending: 1, dead: 1 });
   },
 
+  "overview() gives every integration's newest runs, streams and outbox at once": async (
+    { store },
+  ) => {
+    await store.insertIntegration(integration("i2"));
+    await store.insertIntegration(integration("i3"));
+    // i1: r1 ended, then a backfill ended, then a live run still going.
+    await store.storePage(
+      page([alert("a"), alert("b"), alert("c")], {
+        listed: [{ stream: "ttp-url", at: "2026-03-01T11:30:00Z" }],
+      }),
+    );
+    await store.markDead((await store.nextPending("i1"))!, "gone");
+    await store.finishRun("r1", { status: "failed", error: "x" });
+    await store.insertRun({
+      id: "b1",
+      integrationId: "i1",
+      trigger: "manual",
+      startedAt: "2026-03-01T12:10:00.000Z",
+      backfill: { logTypes: ["url"], from: "a", to: "b", redeliver: false },
+    });
+    await store.finishRun("b1", { status: "succeeded" });
+    await store.insertRun({
+      id: "r3",
+      integrationId: "i1",
+      trigger: "schedule",
+      startedAt: "2026-03-01T12:20:00.000Z",
+    });
+    // i2: one run, going.
+    await store.insertRun({
+      id: "r2",
+      integrationId: "i2",
+      trigger: "schedule",
+      startedAt: "2026-03-01T12:00:00.000Z",
+    });
+    const all = await store.overview();
+    deepEqual([...all.keys()].sort(), ["i1", "i2", "i3"]);
+    const i1 = all.get("i1")!;
+    equal(i1.lastRun?.id, "r3");
+    equal(i1.lastFinished?.id, "r1", "a backfill's end is not the live pipeline's");
+    deepEqual(i1.streams.map((s) => [s.logType, s.alerts, s.listedAt]), [
+      ["ttp-url", 3, "2026-03-01T11:30:00Z"],
+    ]);
+    deepEqual([i1.pending, i1.dead], [1, 1]);
+    deepEqual(await store.listStreams("i1"), i1.streams);
+    const i2 = all.get("i2")!;
+    deepEqual([i2.lastRun?.id, i2.lastFinished, i2.streams, i2.pending, i2.dead], [
+      "r2",
+      null,
+      [],
+      0,
+      0,
+    ]);
+    deepEqual(all.get("i3"), {
+      lastRun: null,
+      lastFinished: null,
+      streams: [],
+      pending: 0,
+      dead: 0,
+    });
+  },
+
   ...leaseSteps,
 };
 
