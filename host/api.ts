@@ -441,7 +441,9 @@ export async function view(deps: ApiDeps, row: IntegrationRow, overview?: Integr
     lastHint: row.lastHint,
     lastRunAt: row.lastRunAt,
     lastSuccessAt: row.lastSuccessAt,
-    runningRunId: deps.runner.runningId(row.id) ?? null,
+    // Here or on another host sharing the database.
+    runningRunId: deps.runner.runningId(row.id) ??
+      (lastRun?.status === "running" ? lastRun.id : null),
     lastRun: lastRun ? runView(lastRun) : null,
     streams: known.streams.map((s) => ({
       ...s,

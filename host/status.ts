@@ -147,7 +147,8 @@ export async function statusFacts(
   return {
     now,
     secretsReadable: secretsReadable ?? (await deps.integrations.secretsState(row)).readable,
-    running: deps.runner.runningId(row.id) !== undefined,
+    // Here, or on another host sharing the database (its newest run still going).
+    running: deps.runner.runningId(row.id) !== undefined || known.lastRun?.status === "running",
     enabled: row.enabled,
     awaitingCheck: row.awaitingCheck,
     pluginInstalled: installed !== undefined,
