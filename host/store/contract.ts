@@ -155,6 +155,10 @@ export interface SessionStoreContract {
   get(id: string): Promise<StoredSession | undefined>;
   delete(id: string): Promise<void>;
   prune(nowMs: number): Promise<number>;
+  /** Keeps one notice for the session's next page (replacing any not shown yet). */
+  setFlash(id: string, text: string): Promise<void>;
+  /** The session's notice, if any, removed as it is read. */
+  takeFlash(id: string): Promise<string | undefined>;
 }
 
 /** What the host keeps, whichever database keeps it. */

@@ -83,7 +83,10 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     for (const [key, value] of kept) if (Date.now() - value.at > 15 * 60_000) kept.delete(key);
     return kept.get(keptKey(c));
   };
-  const flashes = new Map<string, string>(); // session id → one notice for the next page
+  // One notice for a session's next page, kept with the session in the store (several hosts).
+  const flashes = {
+    set: (id: string, text: string) => deps.store.sessions.setFlash(id, text),
+  };
   const ui = new Hono<Env>();
 
   ui.get(SCRIPT_PATH, (c) =>
@@ -155,12 +158,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     c.html(page(title, body, { csrf: c.get("session").csrf, loggedIn: true }), status, {
       "Cache-Control": "no-store",
     });
-  const takeFlash = (c: Context<Env>) => {
-    const id = c.get("session").id;
-    const notice = flashes.get(id);
-    flashes.delete(id);
-    return notice;
-  };
+  const takeFlash = (c: Context<Env>) => deps.store.sessions.takeFlash(c.get("session").id);
 
   ui.post("/logout", async (c) => {
     await sessions.destroy(c);
@@ -176,7 +174,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         deps.registry.list().map((p) => p.manifest),
         deps.registry.refused(),
         integrations,
-        takeFlash(c),
+        await takeFlash(c),
         await alertsLastDay(deps.store, deps.clock.now()),
       ),
     );
@@ -232,7 +230,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       const schedule = row.enabled
         ? "Its schedule is on."
         : "It is paused until Test connection passes (then its schedule starts), or until you start the schedule; Run now works meanwhile.";
-      flashes.set(
+      await flashes.set(
         c.get("session").id,
         generated
           ? `Integration created. ${schedule} Its webhook secret, shown only now: ${generated}`
@@ -263,7 +261,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
 
   ui.get(
     "/integrations/:id",
-    async (c) => render(c, "Integration", await integrationView(c, takeFlash(c))),
+    async (c) => render(c, "Integration", await integrationView(c, await takeFlash(c))),
   );
 
   /** A check or preview the master key cannot open the secrets for: the page says so. */
@@ -303,20 +301,20 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     const id = c.req.param("id");
     try {
       const { runId, started } = await startRun(deps, id);
-      flashes.set(
+      await flashes.set(
         c.get("session").id,
         started ? `Run ${runId} started.` : `Run ${runId} is already in progress.`,
       );
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "PLUGIN_NOT_FOUND") throw error;
-      flashes.set(c.get("session").id, `${error.message}. ${error.hint ?? ""}`);
+      await flashes.set(c.get("session").id, `${error.message}. ${error.hint ?? ""}`);
     }
     return c.redirect(`/integrations/${id}`, 303);
   });
   ui.post("/integrations/:id/schedule/enable", async (c) => {
     const row = await deps.integrations.get(c.req.param("id"));
     await deps.store.updateIntegration(row.id, { enabled: true, awaitingCheck: false });
-    flashes.set(c.get("session").id, "The schedule is on.");
+    await flashes.set(c.get("session").id, "The schedule is on.");
     return c.redirect(`/integrations/${row.id}`, 303);
   });
 
@@ -325,7 +323,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     const { request, state } = readBackfillForm(await c.req.formData());
     try {
       const { runId, started } = await startBackfill(deps, id, request);
-      flashes.set(
+      await flashes.set(
         c.get("session").id,
         started
           ? `Backfill ${runId} started: ${request.from} to ${request.to}.`
@@ -341,14 +339,14 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         return render(c, "Backfill", await integrationView(c, notice, undefined, again), 422);
       }
       if (error.code !== "PLUGIN_NOT_FOUND") throw error;
-      flashes.set(c.get("session").id, `${error.message}. ${error.hint ?? ""}`);
+      await flashes.set(c.get("session").id, `${error.message}. ${error.hint ?? ""}`);
     }
     return c.redirect(`/integrations/${id}`, 303);
   });
   ui.post("/integrations/:id/redrive", async (c) => {
     const id = c.req.param("id");
     const requeued = await redriveDeadLetters(deps, id);
-    flashes.set(c.get("session").id, `${requeued} dead letter(s) requeued for delivery.`);
+    await flashes.set(c.get("session").id, `${requeued} dead letter(s) requeued for delivery.`);
     return c.redirect(`/integrations/${id}`, 303);
   });
   // The live section alone, for the page script's polling.
@@ -359,14 +357,14 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
   ui.post("/integrations/:id/dead-letters/:webhookId/redrive", async (c) => {
     const id = c.req.param("id");
     const requeued = await redriveDeadLetters(deps, id, [c.req.param("webhookId")]);
-    flashes.set(c.get("session").id, `${requeued} dead letter(s) requeued for delivery.`);
+    await flashes.set(c.get("session").id, `${requeued} dead letter(s) requeued for delivery.`);
     return c.redirect(`/integrations/${id}`, 303);
   });
   ui.post("/integrations/:id/dead-letters/:webhookId/discard", async (c) => {
     const id = (await deps.integrations.get(c.req.param("id"))).id;
     const webhookId = c.req.param("webhookId");
     const discarded = await deps.store.discardDeadLetter(id, webhookId);
-    flashes.set(
+    await flashes.set(
       c.get("session").id,
       discarded ? `Dead letter ${webhookId} discarded.` : `No dead letter ${webhookId}.`,
     );
@@ -404,12 +402,12 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
     const form = await c.req.parseBody();
     if (form.confirm !== "yes") return c.redirect(`/integrations/${c.req.param("id")}/delete`, 303);
     const row = await deleteIntegration(deps, c.req.param("id"));
-    flashes.set(c.get("session").id, `Integration "${row.name}" deleted.`);
+    await flashes.set(c.get("session").id, `Integration "${row.name}" deleted.`);
     return c.redirect("/", 303);
   });
   ui.post("/runs/:runId/cancel", async (c) => {
     const run = await cancelRun(deps, c.req.param("runId"));
-    flashes.set(c.get("session").id, `Run ${run.id} cancelled; what it stored is kept.`);
+    await flashes.set(c.get("session").id, `Run ${run.id} cancelled; what it stored is kept.`);
     return c.redirect(`/integrations/${run.integrationId}`, 303);
   });
 
@@ -467,7 +465,7 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
         schedule: scheduleOf(host, row.awaitingCheck),
       });
       kept.delete(keptKey(c));
-      flashes.set(c.get("session").id, "Saved.");
+      await flashes.set(c.get("session").id, "Saved.");
       return c.redirect(`/integrations/${row.id}`, 303);
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "CONFIG_INVALID") throw error;

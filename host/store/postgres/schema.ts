@@ -144,6 +144,9 @@ export const MIGRATIONS: string[] = [
      token BIGINT NOT NULL,
      expires_at TIMESTAMPTZ NOT NULL
    );`,
+  // The one notice a session's next page shows ("Run started"), kept with the session so that it
+  // reaches the operator whichever host serves that page.
+  `ALTER TABLE ui_sessions ADD COLUMN flash TEXT;`,
 ];
 
 /** The advisory lock key the migrations are taken under (any constant; "mimecast" in ASCII). */

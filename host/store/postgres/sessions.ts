@@ -31,6 +31,20 @@ export class PostgresSessions implements SessionStoreContract {
     await this.#sql`DELETE FROM ui_sessions WHERE id_hash = ${sessionHash(id)}`;
   }
 
+  async setFlash(id: string, text: string): Promise<void> {
+    await this.#sql`UPDATE ui_sessions SET flash = ${text} WHERE id_hash = ${sessionHash(id)}`;
+  }
+
+  async takeFlash(id: string): Promise<string | undefined> {
+    // The old value, read and cleared in one statement (two hosts never both show it).
+    const [row] = await this.#sql`UPDATE ui_sessions AS s SET flash = NULL
+      FROM (SELECT id_hash, flash FROM ui_sessions WHERE id_hash = ${
+      sessionHash(id)
+    } FOR UPDATE) old
+      WHERE s.id_hash = old.id_hash AND old.flash IS NOT NULL RETURNING old.flash`;
+    return row ? String(row.flash) : undefined;
+  }
+
   async prune(nowMs: number): Promise<number> {
     return (await this.#sql`DELETE FROM ui_sessions WHERE expires_ms < ${nowMs}`).count;
   }

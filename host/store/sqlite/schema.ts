@@ -170,4 +170,7 @@ export const MIGRATIONS: string[] = [
      token INTEGER NOT NULL,
      expires_ms INTEGER NOT NULL
    );`,
+  // The one notice a session's next page shows ("Run started"), kept with the session so that it
+  // reaches the operator whichever host serves that page.
+  `ALTER TABLE ui_sessions ADD COLUMN flash TEXT;`,
 ];

@@ -36,6 +36,21 @@ export class SessionStore implements SessionStoreContract {
     this.#sql("DELETE FROM ui_sessions WHERE id_hash = ?").run(sessionHash(id));
   }
 
+  async setFlash(id: string, text: string): Promise<void> {
+    this.#sql("UPDATE ui_sessions SET flash = ? WHERE id_hash = ?").run(text, sessionHash(id));
+  }
+
+  async takeFlash(id: string): Promise<string | undefined> {
+    // Read and cleared with nothing in between: this connection's statements run one by one.
+    const hash = sessionHash(id);
+    const row = this.#sql("SELECT flash FROM ui_sessions WHERE id_hash = ?").get(hash) as
+      | Row
+      | undefined;
+    if (row?.flash === null || row?.flash === undefined) return undefined;
+    this.#sql("UPDATE ui_sessions SET flash = NULL WHERE id_hash = ?").run(hash);
+    return String(row.flash);
+  }
+
   /** Forgets every session that ended before `nowMs`; returns how many. */
   async prune(nowMs: number): Promise<number> {
     return Number(this.#sql("DELETE FROM ui_sessions WHERE expires_ms < ?").run(nowMs).changes);

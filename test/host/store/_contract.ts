@@ -535,6 +535,21 @@ const steps: Record<string, Step> = {
     equal(await store.sessions.get("sid-4"), undefined, "add() prunes the ended ones");
   },
 
+  "a session's notice is kept for its next page, shown once, the last one set winning": async (
+    { store },
+  ) => {
+    await store.sessions.add("sid-1", { csrf: "c1", expiresMs: T0 + 60_000 }, T0);
+    await store.sessions.add("sid-2", { csrf: "c2", expiresMs: T0 + 60_000 }, T0);
+    equal(await store.sessions.takeFlash("sid-1"), undefined);
+    await store.sessions.setFlash("sid-1", "Run r1 started.");
+    await store.sessions.setFlash("sid-1", "Saved.");
+    equal(await store.sessions.takeFlash("sid-2"), undefined, "another session's is its own");
+    equal(await store.sessions.takeFlash("sid-1"), "Saved.");
+    equal(await store.sessions.takeFlash("sid-1"), undefined, "shown once");
+    await store.sessions.setFlash("nobody", "lost");
+    equal(await store.sessions.takeFlash("nobody"), undefined, "no session, no notice");
+  },
+
   "totals() sums runs by status, records, and each integration's outbox": async ({ store }) => {
     await store.insertIntegration(integration("i2"));
     await store.insertRun({
