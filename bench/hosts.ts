@@ -20,12 +20,11 @@ import { build, installInto } from "../build.ts";
 import { generateRecords, SIM_CLIENT } from "../fixtures/simulator/mod.ts";
 import { configSchema } from "../plugin/config.ts";
 import { normalize } from "../plugin/normalize.ts";
-import { startPostgres, type TestPostgres } from "../test/_postgres.ts";
+import { startPostgres } from "../test/_postgres.ts";
+import { call, integrationBody, type Rig, spawnHosts, startFlags, until } from "./_hosts_rig.ts";
 import { cpuSeconds, type Listening, sampleTree, sink, spawnListening, treeRss } from "./_procs.ts";
 import { type IdleResult, idleTable, type ThroughputResult, throughputTable } from "./_tables.ts";
 
-const TOKEN = "hosts-bench-admin-token-0123456789";
-const MASTER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 const LOG_TYPES = ["url", "attachment", "impersonation"] as const;
 const STEP_MS = 1000;
 
@@ -45,12 +44,6 @@ const ONLY = arg("only", "");
 const SCHEDULE = flag("schedule");
 const STORES = arg("stores", "postgres").split(",");
 
-/** The V8 flags `deno task start` runs the host with. */
-async function startFlags(): Promise<string[]> {
-  const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).tasks;
-  return /--v8-flags=\S+/.exec(tasks.start)?.slice(0, 1) ?? [];
-}
-
 /** How many of the generated records normalize into alerts: what each integration delivers. */
 function expectedAlerts(start: number): number {
   const config = v.parse(configSchema, { ...SIM_CLIENT });
@@ -62,66 +55,6 @@ function expectedAlerts(start: number): number {
     }
   }
   return sum;
-}
-
-async function call(base: string, path: string, init: { method?: string; json?: unknown } = {}) {
-  const response = await fetch(`${base}${path}`, {
-    method: init.method ?? "GET",
-    headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
-    body: init.json === undefined ? undefined : JSON.stringify(init.json),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-/** Polls until `check` holds, or throws after `ms`: every wait here is bounded. */
-async function until(check: () => Promise<boolean> | boolean, ms: number, what: string) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Everything one measurement needs, torn down by `close()` even when it fails. */
-interface Rig {
-  pg?: TestPostgres;
-  dir: string;
-  pluginDir: URL;
-  flags: string[];
-}
-
-async function spawnHosts(rig: Rig, count: number, databaseUrl: string | undefined) {
-  const hosts: Listening[] = [];
-  for (let i = 1; i <= count; i++) {
-    hosts.push(
-      await spawnListening(["run", "-A", ...rig.flags, "host/main.ts"], {
-        HOST_PORT: "0",
-        HOST_ID: `h${i}`,
-        HOST_DATA_DIR: `${rig.dir}/h${i}-${crypto.randomUUID()}`,
-        HOST_PLUGINS_DIR: `${rig.dir}/plugins`,
-        HOST_ADMIN_TOKEN: TOKEN,
-        HOST_MASTER_KEY: MASTER_KEY,
-        HOST_ALLOW_LOOPBACK: "1",
-        ...(databaseUrl ? { HOST_DATABASE_URL: databaseUrl } : {}),
-      }),
-    );
-  }
-  for (const h of hosts) {
-    await until(async () => (await call(h.url, "/api/plugins")).length === 1, 30_000, "plugin");
-  }
-  return hosts;
-}
-
-function integrationBody(name: string, simUrl: string, sinkUrl: string, schedule: unknown) {
-  return {
-    plugin: "mimecast",
-    name,
-    config: { baseUrl: simUrl, ...SIM_CLIENT, startFrom: "7d" },
-    destination: { url: sinkUrl },
-    schedule,
-  };
 }
 
 /** Part 1: the workload on `count` hosts sharing one fresh database. */
