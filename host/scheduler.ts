@@ -14,7 +14,7 @@ import type { Clock, Logger } from "./types.ts";
 /** Fires scheduled runs. */
 export class Scheduler {
   /** Per integration: when its next run is due, and the last run's end it was reckoned from. */
-  #due = new Map<string, { basis: string | null; at: number }>();
+  #due = new Map<string, { basis: string; at: number }>();
   #timer?: ReturnType<typeof setInterval>;
   #deps: {
     store: HostStore;
@@ -69,7 +69,9 @@ export class Scheduler {
         logger.warn("Runs of a host whose lease expired were marked interrupted", { interrupted });
       }
     }
-    for (const row of await store.listIntegrations()) {
+    // Each integration's newest run, wherever it ran: one set-based read for all of them.
+    const [rows, overview] = await Promise.all([store.listIntegrations(), store.overview()]);
+    for (const row of rows) {
       const installed = registry.get(row.pluginId);
       if (!row.enabled || !installed) {
         this.#due.delete(row.id);
@@ -80,13 +82,20 @@ export class Scheduler {
       const jitter = () => interval * (0.9 + 0.2 * random());
       // Due an interval after the last run ended, wherever it ran (the store's lastRunAt is
       // shared by every host): when another host finishes a run, every host's next time moves.
+      // A run that was interrupted (its host died, or stalled past its lease) left its work
+      // undone: due again at once, on whichever host takes the lease.
+      const newest = overview.get(row.id)?.lastRun;
+      const interrupted = newest?.status === "failed" && newest.errorCode === "INTERRUPTED";
+      const basis = `${row.lastRunAt} ${newest?.id} ${newest?.status}`;
       let due = this.#due.get(row.id);
-      if (!due || due.basis !== row.lastRunAt) {
+      if (!due || due.basis !== basis) {
         const last = row.lastRunAt ? Date.parse(row.lastRunAt) : NaN;
-        const at = Number.isNaN(last)
+        const at = interrupted
+          ? now + random() * 2_000
+          : Number.isNaN(last)
           ? (due?.at ?? now + random() * Math.min(interval, 10_000))
           : last + jitter();
-        due = { basis: row.lastRunAt, at };
+        due = { basis, at };
         this.#due.set(row.id, due);
       }
       if (due.at > now || runner.runningId(row.id)) continue;
