@@ -17,6 +17,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { build, installInto } from "../build.ts";
+import { cpuSeconds, spawnListening } from "./_procs.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const TOKEN = "bench-admin-token-0123456789abcdef";
@@ -59,30 +60,6 @@ export interface E2EResult {
   /** CPU seconds the host and its sandboxes spent on the run (user + system). */
   hostCpuSeconds: number;
   runStatus: string;
-}
-
-async function spawnListening(args: string[], env: Record<string, string> = {}) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT.pathname,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`process exited before listening: ${text}`);
-    text += value;
-    const match = /listening on (http:\/\/\S+)/.exec(text);
-    if (match) {
-      (async () => {
-        while (!(await reader.read()).done) { /* drain */ }
-      })().catch(() => {});
-      return { child, url: match[1] };
-    }
-  }
 }
 
 /**
@@ -159,18 +136,6 @@ async function barePipe(simUrl: string, sinkUrl: string): Promise<number> {
     }
   }
   return (performance.now() - started) / 1000;
-}
-
-/**
- * CPU seconds a process and its children it has waited for have used (Linux /proc, in clock
- * ticks of 1/100 s): for the host, its own work and its finished sandboxes'.
- */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  // Fields after the command name (which may hold spaces): utime is the 14th field overall.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
-  return (utime + stime + cutime + cstime) / 100;
 }
 
 async function peakRssMiB(pid: number): Promise<number> {

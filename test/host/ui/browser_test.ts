@@ -5,8 +5,7 @@
  * Screenshots go to test-artifacts/ui/.
  */
 import { equal, match } from "node:assert/strict";
-import { type Browser, chromium, type Page } from "playwright-core";
-import { CHROMIUM, ensureChromium } from "../../prepare.ts";
+import type { Page } from "playwright-core";
 import { inboxApp } from "../../../fixtures/demo/inbox.ts";
 import {
   generateRecords,
@@ -16,6 +15,7 @@ import {
 } from "../../../fixtures/simulator/mod.ts";
 import { createHost } from "../../../host/mod.ts";
 import { installPlugin } from "../_host.ts";
+import { launch, login } from "./_browser.ts";
 
 const TOKEN = "browser-admin-token-0123456789";
 const SECRET = "whsec_YnJvd3Nlci10ZXN0LXNlY3JldC0wMTIzNDU2Nzg=";
@@ -72,23 +72,6 @@ async function world() {
   };
 }
 
-async function launch(): Promise<Browser> {
-  await ensureChromium();
-  return await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
-
 async function shot(page: Page, name: string, fullPage = true) {
   await Deno.mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: new URL(`${name}.png`, ARTIFACTS).pathname, fullPage });
@@ -97,14 +80,6 @@ async function shot(page: Page, name: string, fullPage = true) {
 /** The page of the world's one integration. */
 async function integrationUrlOf(w: Awaited<ReturnType<typeof world>>): Promise<string> {
   return `${w.hostUrl}/integrations/${(await w.host.store.listIntegrations())[0].id}`;
-}
-
-async function login(page: Page, hostUrl: string) {
-  await page.goto(`${hostUrl}/`);
-  equal(new URL(page.url()).pathname, "/login");
-  await page.fill("#token", TOKEN);
-  await page.click("button:has-text('Log in')");
-  equal(new URL(page.url()).pathname, "/");
 }
 
 Deno.test("the UI: log in, create an integration through the generated form, test it, run it, see alerts arrive", async () => {
@@ -116,7 +91,7 @@ Deno.test("the UI: log in, create an integration through the generated form, tes
     await page.fill("#token", "not-the-token");
     await page.click("button:has-text('Log in')");
     match(await page.textContent(".error") ?? "", /not the admin token/);
-    await login(page, w.hostUrl);
+    await login(page, w.hostUrl, TOKEN);
     match(await page.textContent("body") ?? "", /Mimecast Email Security \(TTP\)/);
     await shot(page, "1-dashboard-empty");
 
@@ -246,7 +221,7 @@ Deno.test("the UI works without JavaScript: log in, create, run, delete after a 
   try {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
-    await login(page, w.hostUrl);
+    await login(page, w.hostUrl, TOKEN);
     await page.click("a:has-text('New integration')");
     equal(
       await page.locator("[data-branch='1.0']").isVisible(),
@@ -357,7 +332,7 @@ Deno.test("a run's progress is watched live: updated in place with JavaScript, b
 
     // With JavaScript: the section updates itself while the page stays; at the end it reloads.
     const withJs = await browser.newPage();
-    await login(withJs, w.hostUrl);
+    await login(withJs, w.hostUrl, TOKEN);
     const a = await create("Live JS");
     await withJs.goto(`${w.hostUrl}/integrations/${a}`);
     match(await withJs.textContent("#live") ?? "", /No run is going on/);
@@ -384,7 +359,7 @@ Deno.test("a run's progress is watched live: updated in place with JavaScript, b
     // Without JavaScript: the page reloads itself every 2 s while the run goes on.
     const context = await browser.newContext({ javaScriptEnabled: false });
     const noJs = await context.newPage();
-    await login(noJs, w.hostUrl);
+    await login(noJs, w.hostUrl, TOKEN);
     const b = await create("Live no JS");
     await noJs.goto(`${w.hostUrl}/integrations/${b}`);
     await noJs.click("button:has-text('Run now')");
@@ -421,7 +396,7 @@ Deno.test("at 375 px and with a dark preference: no page wider than the screen, 
       colorScheme: "dark",
     });
     const page = await context.newPage();
-    await login(page, w.hostUrl);
+    await login(page, w.hostUrl, TOKEN);
     await page.goto(`${w.hostUrl}/integrations/${id}`);
     await page.click("button:has-text('Run now')");
     await page.waitForSelector("#runs .badge.succeeded", { timeout: 20_000 });
