@@ -7,6 +7,7 @@
  */
 import type { Clock, Logger } from "../host/types.ts";
 import { type Authenticator, describeBody } from "./auth.ts";
+import { RateBudget, type Release } from "./budget.ts";
 import { MimecastError, type MimecastErrorCode } from "./errors.ts";
 import { failureText, MAX_RESPONSE_BYTES, readLimitedText } from "./http.ts";
 
@@ -61,23 +62,31 @@ export interface ClientDeps {
   logger: Logger;
   signal: AbortSignal;
   retry?: Partial<RetryPolicy>;
+  /** The most calls in flight at once, over every stream of the run (default 8). */
+  maxInFlight?: number;
 }
+
+/** Calls in flight at once when the config does not say. */
+export const DEFAULT_MAX_IN_FLIGHT = 8;
 
 /** A client for the TTP endpoints, shared by every log type of a run (one rate-limit budget). */
 export class MimecastClient {
   readonly stats: ClientStats = { calls: 0, retries: 0, rateLimited: 0 };
   #deps: ClientDeps;
   #policy: RetryPolicy;
-  #pausedUntil = 0;
+  #budget: RateBudget;
 
   constructor(deps: ClientDeps) {
     this.#deps = deps;
     this.#policy = { ...DEFAULT_RETRY, ...deps.retry };
+    this.#budget = new RateBudget(deps.clock, {
+      maxInFlight: deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    });
   }
 
   /** POSTs a JSON body to an endpoint path and returns the envelope of a successful call. */
   post(path: string, body: unknown): Promise<Envelope> {
-    return this.#retrying(path, () => this.#once(path, body));
+    return this.#retrying(path, (release) => this.#once(path, body, release));
   }
 
   /**
@@ -90,7 +99,7 @@ export class MimecastClient {
     path: string,
     request: { method: "GET" | "POST"; query?: string; body?: unknown; accept?: string },
   ): Promise<Response> {
-    return this.#retrying(path, () => this.#openOnce(path, request));
+    return this.#retrying(path, (release) => this.#openOnce(path, request, release));
   }
 
   /**
@@ -108,6 +117,7 @@ export class MimecastClient {
   async #openOnce(
     path: string,
     request: { method: "GET" | "POST"; query?: string; body?: unknown; accept?: string },
+    release: Release,
   ): Promise<Response> {
     const { baseUrl, auth, signal } = this.#deps;
     const headers: Record<string, string> = {
@@ -130,11 +140,14 @@ export class MimecastClient {
         },
       );
     } catch (cause) {
+      release();
       if (signal.aborted) throw cause;
       throw this.#unreachable(path, cause, undefined, timer.signal.aborted);
     } finally {
       clearTimeout(timeout);
     }
+    // The caller streams the answer's body; the call is done with once its headers are in.
+    release(response.headers);
     if (response.ok) return response;
     const text = await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path }).catch(() =>
       ""
@@ -143,18 +156,18 @@ export class MimecastClient {
     throw this.#statusError(path, response.status, text);
   }
 
-  async #retrying<T>(path: string, once: () => Promise<T>): Promise<T> {
+  async #retrying<T>(path: string, once: (release: Release) => Promise<T>): Promise<T> {
     const { clock, signal, logger } = this.#deps;
     let failures = 0;
     let waits = 0;
     let reauthenticated = false;
     for (;;) {
-      signal.throwIfAborted();
-      const pause = this.#pausedUntil - clock.now();
-      if (pause > 0) await clock.sleep(pause, signal);
+      // Every stream of the run waits here: a 429 anywhere, the quota, the calls in flight.
+      const release = await this.#budget.acquire(signal);
       try {
-        return await once();
+        return await once(release);
       } catch (error) {
+        release(); // a retry's wait holds no place among the calls in flight
         if (!(error instanceof MimecastError)) throw error;
         if (error.status === 401 && !reauthenticated && this.#deps.auth.invalidate()) {
           reauthenticated = true;
@@ -169,8 +182,8 @@ export class MimecastClient {
             (error as RateLimitError).waitMs ?? 1000,
             this.#policy.maxRateLimitWaitMs,
           );
-          logger.warn("Mimecast rate limit reached; waiting", { path, waitMs });
-          this.#pausedUntil = clock.now() + waitMs;
+          logger.warn("Mimecast rate limit reached; every stream waits", { path, waitMs });
+          this.#budget.pause(waitMs);
           continue;
         }
         if (!error.retryable) throw error;
@@ -193,7 +206,7 @@ export class MimecastClient {
     }
   }
 
-  async #once(path: string, body: unknown): Promise<Envelope> {
+  async #once(path: string, body: unknown, release: Release): Promise<Envelope> {
     const { baseUrl, auth, signal } = this.#deps;
     const headers = {
       ...await auth.headers(path),
@@ -215,6 +228,8 @@ export class MimecastClient {
     } catch (cause) {
       if (cause instanceof MimecastError || signal.aborted) throw cause;
       throw this.#unreachable(path, cause, response, timeout.aborted);
+    } finally {
+      release(response?.headers);
     }
     if (response.status === 429) throw rateLimitError(path, response);
     if (!response.ok) throw this.#statusError(path, response.status, text);
