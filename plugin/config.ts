@@ -160,6 +160,11 @@ const common = {
     "Pages per run, per log type",
     "A run reads at most this many pages of each log type; the next run continues from there.",
   ),
+  concurrentCalls: whole(
+    { min: 1, max: 16, unit: "calls", fallback: 8 },
+    "Mimecast calls at once",
+    "The most calls a run has waiting on Mimecast at the same time. Log types are read side by side, and a backlog (a first run, a catch-up after an outage) is split into up to 4 spans per log type read side by side; all share Mimecast's rate limit, which every run honours before it runs out. 1 reads one page at a time.",
+  ),
   rejectionRules: v.optional(
     v.pipe(
       v.array(

@@ -29,9 +29,10 @@ import {
 import { type Checkpoint, type Cursor, CursorTracker, readCheckpoint, toSecond } from "./cursor.ts";
 import { formatIsoSecond, parseMimecastDate } from "./dates.ts";
 import { paginate, windowFilters } from "./paginate.ts";
-import { LOG_KINDS, type MimecastRecord, recordKey, recordTime } from "./records.ts";
+import { LOG_KINDS, type MimecastRecord, recordTime } from "./records.ts";
 import { rejectionPages } from "./siem/mod.ts";
 import { interleave } from "./streams.ts";
+import { liveWindow, MAX_SUB_WINDOWS } from "./subwindows.ts";
 import { windowPages } from "./window.ts";
 
 /** The plugin context plus test seams for the retry policy. */
@@ -52,6 +53,7 @@ export function createClient(ctx: FetchContext): MimecastClient {
     logger: ctx.logger,
     signal: ctx.signal,
     retry: ctx.retry,
+    maxInFlight: config.concurrentCalls,
   });
 }
 
@@ -111,12 +113,13 @@ async function* logTypePages(
   const kind = LOG_KINDS[logType];
   const liveStart = parseMimecastDate(start.time);
   const live = new CursorTracker(start);
+  let liveCursor = live.toJSON();
   let settled = parseMimecastDate(start.settled);
   let liveListed = liveStart;
   let pages = 0;
   let cut = false;
   const page = (records: MimecastRecord[], progress?: string) => {
-    checkpoint.cursors[logType] = { ...live.toJSON(), settled: formatIsoSecond(settled) };
+    checkpoint.cursors[logType] = { ...liveCursor, settled: formatIsoSecond(settled) };
     const out: Page<MimecastRecord, Checkpoint> = {
       records,
       checkpoint: structuredClone(checkpoint),
@@ -126,25 +129,21 @@ async function* logTypePages(
     return out;
   };
 
-  // 1. The live window. While `settled` has caught up with `live`, whatever this pass lists
-  // that is already older than H is final, and `settled` follows it: a backlog is read once.
+  // 1. The live window, a backlog of it in sub-windows read side by side (./subwindows.ts).
+  // While `settled` has caught up with `live`, whatever this pass lists that is already older
+  // than H is final, and `settled` follows it: a backlog is read once.
   if (liveStart < times.to) {
     const caughtUp = settled >= liveStart;
-    const filters = windowFilters(logType, liveStart, times.to);
-    for await (const { logs, done } of paginate(client, kind.path, kind.array, filters)) {
+    const parts = ctx.preview ? 1 : Math.min(MAX_SUB_WINDOWS, ctx.config.concurrentCalls);
+    const maxPages = ctx.config.maxPagesPerRun;
+    for await (const step of liveWindow(client, logType, { live, to: times.to, parts, maxPages })) {
       pages++;
-      const records: MimecastRecord[] = [];
-      for (const data of logs) {
-        if (live.observe(recordTime(logType, data), recordKey(logType, data))) {
-          records.push({ logType, data });
-        }
-      }
-      if (done) live.advanceTo(times.to);
-      liveListed = done ? times.to : live.timeMs;
+      liveCursor = step.cursor;
+      liveListed = step.listed;
       if (caughtUp) settled = Math.max(settled, Math.min(liveListed, times.finalAt));
-      yield page(records, formatIsoSecond(liveListed));
+      yield page(step.records, formatIsoSecond(liveListed));
       if (ctx.preview) return;
-      if (!done && pages >= ctx.config.maxPagesPerRun) {
+      if (!step.done && pages >= ctx.config.maxPagesPerRun) {
         cut = true;
         break;
       }

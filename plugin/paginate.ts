@@ -41,10 +41,12 @@ export function windowFilters(
   });
 }
 
-/** One page of a pagination: its log objects, and whether it was the last. */
+/** One page of a pagination: its log objects, whether it was the last, and the announced total. */
 export interface PaginatedPage {
   logs: Record<string, unknown>[];
   done: boolean;
+  /** `meta.pagination.totalCount` when Mimecast sent a number (not always sent, nor exact). */
+  total?: number;
 }
 
 /** Walks one window's pages; the caller may stop early by breaking out. */
@@ -63,6 +65,7 @@ export async function* paginate(
     received += logs.length;
     const next = envelope.meta?.pagination?.next;
     const done = typeof next !== "string" || next === "" || logs.length === 0;
+    const total = envelope.meta?.pagination?.totalCount;
     if (!done) {
       if (followed.has(next)) {
         throw new MimecastError(
@@ -71,7 +74,6 @@ export async function* paginate(
         );
       }
       followed.add(next);
-      const total = envelope.meta?.pagination?.totalCount;
       // totalCount is not always sent, nor always exact: only a pagination that serves more
       // than twice what it announced (and a page more) is taken as broken.
       if (typeof total === "number" && received > 2 * total + PAGE_SIZE) {
@@ -81,7 +83,7 @@ export async function* paginate(
         );
       }
     }
-    yield { logs, done };
+    yield typeof total === "number" ? { logs, done, total } : { logs, done };
     if (done) return;
     pageToken = next;
   }

@@ -44,7 +44,7 @@ export function pluginContext(
   options: {
     config: Config;
     fetch: typeof fetch;
-    clock: FakeClock;
+    clock: Clock;
     checkpoint?: Checkpoint | null;
     signal?: AbortSignal;
   },
@@ -83,7 +83,7 @@ export async function drive(
   options: {
     config: Config;
     fetch: typeof fetch;
-    clock: FakeClock;
+    clock: Clock;
     integrationId?: string;
     retry?: Record<string, number>;
     /** Stops after storing this many pages, as a crash right after a page is stored would. */

@@ -19,6 +19,7 @@ Deno.test("configSchema defaults to API 2.0, the global gateway, the three TTP l
     lagSeconds: 60,
     lateArrivalMinutes: 30,
     maxPagesPerRun: 5000,
+    concurrentCalls: 8,
     rejectionRules: [],
     internalDomains: [],
     internalNetworks: [],

@@ -9,6 +9,7 @@ import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { generateRecords, MimecastSimulator } from "../../fixtures/simulator/mod.ts";
 import { alertId } from "../../plugin/normalize.ts";
 import { parseMimecastDate } from "../../plugin/dates.ts";
+import { MAX_SUB_WINDOWS } from "../../plugin/subwindows.ts";
 import { drive, type DriveState, FakeClock, newState, simConfig } from "../_helpers.ts";
 
 const NOW = Date.UTC(2025, 2, 4, 12, 0, 0);
@@ -162,13 +163,16 @@ Deno.test("a backlog is read once: the first run over days makes the minimum of 
   const config = simConfig("2.0", { logTypes: ["url"], startFrom: "7d" });
   sim.add("url", generateRecords("url", 5000, { start: NOW - 7 * 86_400_000, stepMs: 100_000 }));
   const state = await drive(newState(), { config, fetch: sim.fetch, clock });
-  equal(sim.logCalls, 50); // 5,000 records, 100 a page: each page read once
+  // 5,000 records, 100 a page: each page read once, read in sub-windows side by side, each of
+  // which may end on a page that is not full (./subwindows_test.ts has the exact count).
+  const first = sim.logCalls;
+  ok(first >= 50 && first <= 50 + MAX_SUB_WINDOWS, `${first} calls`);
   const { time, settled } = state.checkpoint!.cursors.url!;
   equal(time, "2025-03-04T11:59:00Z");
   equal(settled, "2025-03-04T11:30:00Z"); // only the last H will be read again
   clock.advance(INTERVAL);
   await drive(state, { config, fetch: sim.fetch, clock });
-  equal(sim.logCalls, 52); // the live window, and the 5 minutes that just became older than H
+  equal(sim.logCalls, first + 2); // the live window, and the 5 minutes that just became older than H
   equal(state.duplicates, 0);
 });
 

@@ -32,6 +32,7 @@ Deno.test("layoutOf() finds the apiVersion switch, the per-version fields and th
     "lagSeconds",
     "lateArrivalMinutes",
     "maxPagesPerRun",
+    "concurrentCalls",
     "rejectionRules",
     "internalDomains",
     "internalNetworks",
