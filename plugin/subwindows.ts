@@ -30,8 +30,11 @@ import { race } from "./streams.ts";
 /** The most sub-windows a log type's backlog is cut into. */
 export const MAX_SUB_WINDOWS = 4;
 
-/** A backlog is split only when this many pages per sub-window are left at least. */
-const MIN_PAGES_PER_PART = 2;
+/**
+ * A backlog is split only when this many pages per sub-window are left at least: each split
+ * costs about one call, so a small backlog is read as one pagination.
+ */
+export const MIN_PAGES_PER_PART = 8;
 
 /** One page's worth of a live window, and where the window stands once it is stored. */
 export interface LiveStep {
@@ -85,21 +88,32 @@ export async function* liveWindow(
       : { records, cursor: parts.at(-1)!.tracker.toJSON(), listed: to, done: true };
   };
 
-  const chain = read(live.timeMs, to);
-  ask();
-  const first = await chain.next();
-  if (first.done) return;
-  yield step(head, first.value);
-  if (head.complete) return;
-
-  const bounds = splitPoints(live.timeMs, to, partsFor(window.parts, first.value));
+  // The head: the window's own pagination, until the rest is worth splitting (what is left is
+  // known from the first page's totalCount; without one, after MIN_PAGES_PER_PART pages).
+  const chain = untilComplete(logType, head, read(live.timeMs, to), ask);
+  let count = 1;
+  for (let pages = 1;; pages++) {
+    const { done, value: page } = await chain.next();
+    if (done) return;
+    yield step(head, page);
+    if (head.complete) return;
+    if (page.total !== undefined) {
+      count = pages === 1 ? partsFor(window.parts, page.total - page.logs.length) : 1;
+      break;
+    }
+    if (pages === MIN_PAGES_PER_PART) {
+      count = window.parts;
+      break;
+    }
+  }
+  const bounds = splitPoints(live.timeMs, to, count);
   if (bounds.length === 0) {
-    for await (const page of untilComplete(logType, head, chain, ask)) yield step(head, page);
+    for await (const page of chain) yield step(head, page);
     return;
   }
   head.last = false;
   head.end = bounds[0];
-  const streams = [untilComplete(logType, head, chain, ask)];
+  const streams = [chain];
   bounds.forEach((from, i) => {
     const last = i === bounds.length - 1;
     const until = last ? to : bounds[i + 1];
@@ -162,10 +176,9 @@ function take(logType: TtpLogType, part: Part, page: PaginatedPage, to: number):
   return records;
 }
 
-/** How many sub-windows the rest of a window is worth, from the first page's `totalCount`. */
-function partsFor(wanted: number, first: PaginatedPage): number {
-  if (wanted <= 1 || first.total === undefined) return Math.max(1, wanted);
-  const left = Math.ceil(Math.max(0, first.total - first.logs.length) / PAGE_SIZE);
+/** How many sub-windows the records left of a window are worth. */
+function partsFor(wanted: number, recordsLeft: number): number {
+  const left = Math.ceil(Math.max(0, recordsLeft) / PAGE_SIZE);
   return Math.max(1, Math.min(wanted, Math.floor(left / MIN_PAGES_PER_PART)));
 }
 

@@ -1,6 +1,7 @@
 /**
  * A backfill's read (SPEC §5.3): when the host hands `ctx.window`, each named TTP log type is
- * read once over `[from, to]`, oldest first, with the filters frozen, and the read ends at `to`.
+ * read once over `[from, to]`, oldest first, with the filters frozen, and the read ends at `to`;
+ * a span of many pages is read in sub-windows side by side, as a live backlog is.
  * A span in the past was already older than the late-arrival window when it is read, so it needs
  * no second pass. The live cursors are neither read nor written: every page carries an empty
  * checkpoint, which the host does not keep. `rejections` cannot be replayed: Mimecast's SIEM
@@ -11,12 +12,12 @@
 import type { FetchWindow, Page, SkippedSpan } from "../host/types.ts";
 import type { MimecastClient } from "./client.ts";
 import { RETENTION_MARGIN_MS, RETENTION_MS, TTP_LOG_TYPES, type TtpLogType } from "./config.ts";
-import { type Checkpoint, readCheckpoint, toSecond } from "./cursor.ts";
+import { type Checkpoint, CursorTracker, readCheckpoint, toSecond } from "./cursor.ts";
 import { formatIsoSecond, parseMimecastDate } from "./dates.ts";
 import type { FetchContext } from "./fetch.ts";
-import { paginate, windowFilters } from "./paginate.ts";
-import { LOG_KINDS, type MimecastRecord, recordTime } from "./records.ts";
+import type { MimecastRecord } from "./records.ts";
 import { interleave } from "./streams.ts";
+import { liveWindow, MAX_SUB_WINDOWS } from "./subwindows.ts";
 
 /** Why a log type cannot be replayed, for the ones that cannot (the manifest says the same). */
 export const NOT_REPLAYABLE: Record<string, string> = {
@@ -84,33 +85,25 @@ async function* spanPages(
     return;
   }
 
-  const kind = LOG_KINDS[logType];
+  // A past span is a backlog by nature: read in sub-windows side by side (./subwindows.ts).
+  const live = new CursorTracker({ time: formatIsoSecond(from), keys: [] });
+  const parts = Math.min(MAX_SUB_WINDOWS, ctx.config.concurrentCalls);
+  const maxPages = ctx.config.maxPagesPerRun;
   let pages = 0;
-  const filters = windowFilters(logType, from, to);
-  for await (const { logs, done } of paginate(client, kind.path, kind.array, filters)) {
+  for await (const step of liveWindow(client, logType, { live, to, parts, maxPages })) {
     pages++;
-    let newest = from;
-    for (const data of logs) {
-      const time = recordTime(logType, data);
-      if (time <= to) newest = Math.max(newest, toSecond(time));
-    }
-    const records = logs.map((data) => ({ logType, data }));
-    if (done) {
-      yield page(records, to);
-      return;
-    }
-    if (pages >= ctx.config.maxPagesPerRun) {
+    if (!step.done && pages >= maxPages) {
       // A backfill is not resumed: the part not read is named, so another one can start there.
       skipped.push({
         stream: logType,
-        from: formatIsoSecond(newest),
+        from: formatIsoSecond(step.listed),
         to: formatIsoSecond(to),
         reason:
-          `The backfill read the most pages a run may read (maxPagesPerRun ${ctx.config.maxPagesPerRun}): start another backfill from here`,
+          `The backfill read the most pages a run may read (maxPagesPerRun ${maxPages}): start another backfill from here`,
       });
-      yield page(records, newest);
+      yield page(step.records, step.listed);
       return;
     }
-    yield page(records, newest);
+    yield page(step.records, step.listed);
   }
 }

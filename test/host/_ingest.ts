@@ -1,14 +1,22 @@
 /** Shared by the crash tests: a simulator full of generated records, and the receiver's verdict. */
 import { deepStrictEqual, equal } from "node:assert/strict";
 import * as v from "valibot";
-import { generateRecords, MimecastSimulator, SIM_CLIENT } from "../../fixtures/simulator/mod.ts";
+import {
+  generateRecords,
+  MimecastSimulator,
+  type RateLimit,
+  SIM_CLIENT,
+} from "../../fixtures/simulator/mod.ts";
 import { configSchema, type TtpLogType as LogType } from "../../plugin/config.ts";
 import { normalize } from "../../plugin/normalize.ts";
 import type { Delivered } from "./_process.ts";
 
 /** A simulator with `perType` generated records of each log type, and the alert ids they must give. */
-export function seededSimulator(perType: number, options: { start: number; stepMs: number }) {
-  const sim = new MimecastSimulator();
+export function seededSimulator(
+  perType: number,
+  options: { start: number; stepMs: number; rateLimit?: RateLimit },
+) {
+  const sim = new MimecastSimulator({ rateLimit: options.rateLimit });
   sim.recordBodies = false;
   const config = v.parse(configSchema, { ...SIM_CLIENT, startFrom: "7d" });
   const expected = new Set<string>();

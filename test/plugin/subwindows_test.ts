@@ -12,12 +12,14 @@ import {
 } from "../../fixtures/simulator/mod.ts";
 import { systemClock } from "../../host/clock.ts";
 import { type Checkpoint, plugin } from "../../plugin/mod.ts";
-import { MAX_SUB_WINDOWS, splitPoints } from "../../plugin/subwindows.ts";
+import { MAX_SUB_WINDOWS, MIN_PAGES_PER_PART, splitPoints } from "../../plugin/subwindows.ts";
 import { drive, FakeClock, newState, pluginContext, simConfig } from "../_helpers.ts";
 
 const NOW = Date.UTC(2025, 2, 4, 12, 0, 0);
 const DAY = 86_400_000;
 const LOG_TYPES = ["url", "attachment", "impersonation"] as const;
+/** Records per log type: 33 pages, the first and 32 left, worth 4 sub-windows of 8 pages. */
+const PER_TYPE = 3300;
 
 /** A simulator holding `perType` records of each log type over the last 6 days. */
 function backlog(perType: number, clock: { now: () => number }, options = {}) {
@@ -55,11 +57,11 @@ Deno.test("splitPoints() cuts what is left of a window into equal whole seconds 
 
 Deno.test("a backlog is read in sub-windows side by side: each record once, at the minimum of calls", async () => {
   const clock = new FakeClock(NOW);
-  const sim = backlog(2500, clock);
+  const sim = backlog(PER_TYPE, clock);
   const config = simConfig("2.0", { startFrom: "7d" });
   const state = await drive(newState(), { config, fetch: sim.fetch, clock });
 
-  equal(state.alerts.length + state.filtered + state.invalid, 3 * 2500, "every record once");
+  equal(state.alerts.length + state.filtered + state.invalid, 3 * PER_TYPE, "every record once");
   equal(state.duplicates, 0, "no record handed out twice in one run");
   const windows = windowsRead(sim);
   for (const logType of LOG_TYPES) {
@@ -67,8 +69,8 @@ Deno.test("a backlog is read in sub-windows side by side: each record once, at t
     equal(mine.length, MAX_SUB_WINDOWS, `${logType}: the window and 3 more sub-windows`);
     const calls = mine.reduce((sum, [, n]) => sum + n, 0);
     // One call a page; a sub-window's last page is rarely full, and the first sub-window reads
-    // one page reaching into the next: at most one call per sub-window more than 25 pages.
-    ok(calls >= 25 && calls <= 25 + MAX_SUB_WINDOWS, `${logType}: ${calls} calls`);
+    // one page reaching into the next: at most one call per sub-window more than 33 pages.
+    ok(calls >= 33 && calls <= 33 + MAX_SUB_WINDOWS, `${logType}: ${calls} calls`);
   }
   // No page was asked for twice: every (window, page token) pair is distinct.
   const asked = sim.bodies.map(({ path, body }) => JSON.stringify([path, body]));
@@ -77,6 +79,25 @@ Deno.test("a backlog is read in sub-windows side by side: each record once, at t
   for (const logType of LOG_TYPES) {
     equal(state.checkpoint!.cursors[logType]!.time, "2025-03-04T11:59:00Z");
   }
+});
+
+Deno.test("without a totalCount, a backlog is split once its first pagination has read a few pages", async () => {
+  const clock = new FakeClock(NOW);
+  const sim = backlog(PER_TYPE, clock);
+  const withoutTotal = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const answer = await sim.fetch(input, init);
+    if (!String(input).includes("/get-logs")) return answer;
+    const body = await answer.json();
+    delete body.meta?.pagination?.totalCount;
+    return json(answer.status, body);
+  };
+  const config = simConfig("2.0", { logTypes: ["url"], startFrom: "7d" });
+  const state = await drive(newState(), { config, fetch: withoutTotal, clock });
+  equal(state.alerts.length + state.filtered + state.invalid, PER_TYPE, "every record once");
+  equal(windowsRead(sim).size, MAX_SUB_WINDOWS);
+  const first = [...windowsRead(sim).values()][0];
+  ok(first >= MIN_PAGES_PER_PART, `the first pagination read ${first} pages`);
+  ok(sim.logCalls <= 33 + MAX_SUB_WINDOWS, `${sim.logCalls} calls`);
 });
 
 Deno.test("a window with a page or two is read as before: one pagination, no sub-window", async () => {
@@ -91,20 +112,20 @@ Deno.test("a window with a page or two is read as before: one pagination, no sub
 
 Deno.test("concurrentCalls 1 reads a backlog page after page, at exactly one call a page", async () => {
   const clock = new FakeClock(NOW);
-  const sim = backlog(2500, clock);
+  const sim = backlog(PER_TYPE, clock);
   const config = simConfig("2.0", { startFrom: "7d", concurrentCalls: 1 });
   const state = await drive(newState(), { config, fetch: sim.fetch, clock });
-  equal(state.alerts.length + state.filtered + state.invalid, 3 * 2500);
-  equal(sim.logCalls, 75);
+  equal(state.alerts.length + state.filtered + state.invalid, 3 * PER_TYPE);
+  equal(sim.logCalls, 99);
   equal(sim.peakConcurrent, 1);
 });
 
 Deno.test("each page's checkpoint claims only sub-windows complete before it, so a crash at any page loses nothing", async () => {
   const config = simConfig("2.0", { startFrom: "7d" });
-  const everything = await allAlertIds(config, 1200);
-  for (const crashAt of [1, 2, 5, 9, 14, 20, 27, 35]) {
+  const everything = await allAlertIds(config, PER_TYPE);
+  for (const crashAt of [1, 2, 5, 9, 14, 20, 27, 35, 60, 90]) {
     const clock = new FakeClock(NOW);
-    const sim = backlog(1200, clock);
+    const sim = backlog(PER_TYPE, clock);
     const before = await drive(newState(), {
       config,
       fetch: sim.fetch,
@@ -119,7 +140,7 @@ Deno.test("each page's checkpoint claims only sub-windows complete before it, so
 
 Deno.test("a checkpoint never moves past a sub-window that is still being read", async () => {
   const clock = new FakeClock(NOW);
-  const sim = backlog(2000, clock);
+  const sim = backlog(PER_TYPE, clock);
   const config = simConfig("2.0", { logTypes: ["url"], startFrom: "7d" });
   const ctx = pluginContext({ config, fetch: sim.fetch, clock });
   const handedOut: number[] = [];
@@ -129,22 +150,22 @@ Deno.test("a checkpoint never moves past a sub-window that is still being read",
     const claimed = Date.parse(cursor.time);
     // Every record dated before the cursor's second has been handed out.
     const dates = new Set(handedOut.map((t) => Math.floor(t / 1000) * 1000));
-    const stepMs = Math.floor((6 * DAY) / 2000);
-    for (const record of generateRecords("url", 2000, { start: NOW - 6 * DAY, stepMs })) {
+    const stepMs = Math.floor((6 * DAY) / PER_TYPE);
+    for (const record of generateRecords("url", PER_TYPE, { start: NOW - 6 * DAY, stepMs })) {
       const second = Math.floor(Date.parse(String(record.date)) / 1000) * 1000;
       if (second < claimed) {
         ok(dates.has(second), `${record.date} claimed before it was handed out`);
       }
     }
   }
-  ok(handedOut.length === 2000);
+  equal(handedOut.length, PER_TYPE);
 });
 
 Deno.test("a failing sub-window fails the log type at once; the checkpoint stays behind it", async () => {
   const config = simConfig("2.0", { logTypes: ["url"], startFrom: "7d" });
   const clock = new FakeClock(NOW);
-  const sim = backlog(2500, clock);
-  const everything = await allAlertIds(config, 2500);
+  const sim = backlog(PER_TYPE, clock);
+  const everything = await allAlertIds(config, PER_TYPE);
   // The 6th page call (the first page, then the sub-windows side by side) is refused, not retried.
   let calls = 0;
   const fetch = (input: RequestInfo | URL, init?: RequestInit) =>
@@ -175,13 +196,13 @@ async function allAlertIds(config: ReturnType<typeof simConfig>, perType: number
 }
 
 Deno.test("under a tight quota the streams pace themselves: no 429 of their own, every record once", async () => {
-  // 6 calls in the quota, one back every 15 ms: far less than 8 calls at once would take.
-  const sim = backlog(1000, systemClock, { rateLimit: { limit: 6, refillMs: 15 } });
+  // 6 calls in the quota, one back every 5 ms: less than 8 calls at once would take.
+  const sim = backlog(PER_TYPE, systemClock, { rateLimit: { limit: 6, refillMs: 5 } });
   sim.latencyMs = 5;
   const config = simConfig("2.0", { startFrom: "7d" });
   const state = await drive(newState(), { config, fetch: sim.fetch, clock: systemClock });
-  equal(state.alerts.length + state.filtered + state.invalid, 3000);
+  equal(state.alerts.length + state.filtered + state.invalid, 3 * PER_TYPE);
   equal(sim.quota!.refused, 0, "no call found the quota empty");
   ok(sim.peakConcurrent <= 8, `${sim.peakConcurrent} calls at once`);
-  ok(sim.peakConcurrent > 1, "the streams did run side by side");
+  ok(sim.peakConcurrent > 3, "sub-windows did run side by side");
 });

@@ -1,4 +1,4 @@
-import { deepStrictEqual, equal, match, rejects } from "node:assert/strict";
+import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { generateRecords, MimecastSimulator } from "../../fixtures/simulator/mod.ts";
 import { type Checkpoint, plugin } from "../../plugin/mod.ts";
 import { FakeClock, pluginContext, simConfig } from "../_helpers.ts";
@@ -98,3 +98,19 @@ Deno.test("fetch() with a window refuses rejections, whose SIEM files have no ti
     /Cannot replay the log type "rejections": it is read from Mimecast's SIEM files/,
   );
 });
+
+Deno.test("fetch() with a window of many pages reads it in sub-windows side by side, each record once", async () => {
+  const { sim, read } = setup(["url"]);
+  const start = NOW - 5 * DAY;
+  sim.add("url", generateRecords("url", 3300, { start, stepMs: 60_000 }));
+  const pages = await read({ from: iso(start), to: iso(NOW - DAY), logTypes: ["url"] });
+  const keys = pages.flatMap((p) => p.records.map((r) => JSON.stringify(r.data)));
+  equal(keys.length, 3300);
+  equal(new Set(keys).size, 3300);
+  const windows = new Set(sim.bodies.map((b) => JSON.stringify((b.body as Body).data[0])));
+  equal(windows.size, 4, "the span and three more sub-windows");
+  ok(sim.logCalls <= 33 + 4, `${sim.logCalls} calls`);
+  deepStrictEqual(pages.at(-1)!.progress, { url: iso(NOW - DAY) });
+});
+
+type Body = { data: Record<string, unknown>[] };
