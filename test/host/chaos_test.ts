@@ -91,7 +91,10 @@ Deno.test(`${KILLS} SIGKILLs at random moments lose no alert, and redeliveries k
     }
 
     const figures = checkDeliveries(receiver.received, expected);
-    ok(sim.peakConcurrent > 3, `sub-windows read side by side (${sim.peakConcurrent} calls at once)`);
+    ok(
+      sim.peakConcurrent > 3,
+      `sub-windows read side by side (${sim.peakConcurrent} calls at once)`,
+    );
     equal(sim.quota!.refused, 0, "no call found the quota empty");
     console.log(
       JSON.stringify({
