@@ -206,3 +206,28 @@ Deno.test("under a tight quota the streams pace themselves: no 429 of their own,
   ok(sim.peakConcurrent <= 8, `${sim.peakConcurrent} calls at once`);
   ok(sim.peakConcurrent > 3, "sub-windows did run side by side");
 });
+
+Deno.test("a 429 on one sub-window pauses every stream of the run until its reset", async () => {
+  const sim = backlog(PER_TYPE, systemClock);
+  sim.latencyMs = 2;
+  const sent: number[] = [];
+  let refusedAt = 0;
+  const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+    if (!String(input).includes("/get-logs")) return sim.fetch(input, init);
+    sent.push(Date.now());
+    if (sent.length === 30) {
+      refusedAt = Date.now();
+      return json(429, { detail: "Over throttling limit" }, {
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": "150",
+      });
+    }
+    return await sim.fetch(input, init);
+  };
+  const config = simConfig("2.0", { startFrom: "7d" });
+  const state = await drive(newState(), { config, fetch, clock: systemClock });
+  equal(state.alerts.length + state.filtered + state.invalid, 3 * PER_TYPE);
+  const during = sent.filter((t) => t > refusedAt + 5 && t < refusedAt + 140);
+  deepStrictEqual(during, [], "no stream sent a call during the pause");
+  ok(sent.some((t) => t >= refusedAt + 140), "and they went on after it");
+});
