@@ -11,16 +11,35 @@
  * sends none is only bounded by the calls in flight.
  * @module
  */
-import type { Clock } from "../host/types.ts";
+import type { Clock, Logger } from "../host/types.ts";
 
 /** A granted call: report its answer's headers (or none, when it got no answer) when it ends. */
 export type Release = (headers?: Headers) => void;
 
+/** What a budget needs besides the clock. */
+export interface BudgetOptions {
+  /** The most calls in flight at once. */
+  maxInFlight: number;
+  /** The longest wait for the quota to refill (a longer `X-RateLimit-Reset` is cut to this). */
+  maxWaitMs: number;
+  logger?: Logger;
+}
+
+/** Calls of the quota never counted on (see `#note`). */
+const RESERVE = 1;
+
+/** A quota header in either spelling Mimecast's gateways use. */
+export function quotaHeader(headers: Headers, name: "Remaining" | "Reset"): number {
+  const value = headers.get(`X-RateLimit-${name}`) ?? headers.get(`X-Rate-Limit-${name}`);
+  return value === null || value.trim() === "" ? NaN : Number(value);
+}
+
 /** The calls one integration's run may make, shared by all its streams. */
 export class RateBudget {
   #clock: Clock;
-  #max: number;
-  #inFlight = 0;
+  #options: BudgetOptions;
+  /** The grants in flight. */
+  #inFlight = new Set<number>();
   #wakers = new Set<() => void>();
   /** Calls sent so far; each grant's number orders the answers. */
   #sent = 0;
@@ -35,14 +54,14 @@ export class RateBudget {
   /** Whether any call has been answered yet. */
   #answered = false;
 
-  constructor(clock: Clock, options: { maxInFlight: number }) {
+  constructor(clock: Clock, options: BudgetOptions) {
     this.#clock = clock;
-    this.#max = Math.max(1, options.maxInFlight);
+    this.#options = { ...options, maxInFlight: Math.max(1, options.maxInFlight) };
   }
 
   /** Calls in flight now (for tests and logs). */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#inFlight.size;
   }
 
   /** Waits until a call may be sent, and counts it as sent. */
@@ -56,7 +75,8 @@ export class RateBudget {
       }
       const spent = this.#remaining < 1;
       // Spent, or not known yet: one call at a time, so its answer tells exactly what is left.
-      if (this.#inFlight >= (spent || !this.#answered ? 1 : this.#max)) {
+      const most = spent || !this.#answered ? 1 : this.#options.maxInFlight;
+      if (this.#inFlight.size >= most) {
         await this.#released(signal);
         continue;
       }
@@ -68,44 +88,53 @@ export class RateBudget {
         this.#remaining = 1; // a reset has passed: Mimecast has added one call back
       }
       this.#remaining--;
-      this.#inFlight++;
       const grant = ++this.#sent;
-      let released = false;
-      return (headers) => {
-        if (released) return;
-        released = true;
-        this.#inFlight--;
-        if (headers) this.#note(grant, headers);
-        for (const wake of [...this.#wakers]) wake();
-      };
+      this.#inFlight.add(grant);
+      return (headers) => this.#release(grant, headers);
     }
   }
 
-  /** A 429: no stream sends anything for `waitMs`. */
+  /** A 429: no stream sends anything for `waitMs` (at most `maxWaitMs`). */
   pause(waitMs: number): void {
-    const until = this.#clock.now() + waitMs;
+    const until = this.#clock.now() + Math.min(waitMs, this.#options.maxWaitMs);
     this.#pausedUntil = Math.max(this.#pausedUntil, until);
     this.#remaining = 0;
     this.#refillAt = Math.max(this.#refillAt, until);
   }
 
+  #release(grant: number, headers?: Headers): void {
+    if (!this.#inFlight.delete(grant)) return; // released already
+    if (headers) this.#note(grant, headers);
+    for (const wake of [...this.#wakers]) wake();
+  }
+
   /** Takes an answer's quota headers into the estimate. */
   #note(grant: number, headers: Headers): void {
     this.#answered = true;
-    const remaining = Number(headers.get("X-RateLimit-Remaining") ?? NaN);
+    const remaining = quotaHeader(headers, "Remaining");
     if (!Number.isFinite(remaining)) return;
-    // The calls still in flight may not be counted in this answer: count them as spent. An
-    // answer older than the one the estimate came from can only lower it.
-    const estimate = remaining - this.#inFlight;
+    // Calls still in flight may not be counted in this answer (they may reach Mimecast after it,
+    // whichever was sent first): they count as spent. One more is kept back: two calls that
+    // reached Mimecast in the other order than their answers reached us make the newest answer
+    // one too high. An answer older than the one the estimate came from can only lower it.
+    const estimate = remaining - this.#inFlight.size - RESERVE;
     if (grant > this.#estimateFrom) {
       this.#estimateFrom = grant;
       this.#remaining = estimate;
     } else {
       this.#remaining = Math.min(this.#remaining, estimate);
     }
-    const reset = Number(headers.get("X-RateLimit-Reset") ?? NaN);
-    if (this.#remaining < 1) {
-      this.#refillAt = this.#clock.now() + (Number.isFinite(reset) && reset > 0 ? reset : 1000);
+    if (this.#remaining >= 1) return;
+    const reset = quotaHeader(headers, "Reset");
+    const waitMs = Math.min(
+      Number.isFinite(reset) && reset > 0 ? reset : 1000,
+      this.#options.maxWaitMs,
+    );
+    this.#refillAt = this.#clock.now() + waitMs;
+    if (waitMs >= 5000) {
+      this.#options.logger?.warn("Mimecast's call quota is spent; waiting for it to refill", {
+        waitMs,
+      });
     }
   }
 

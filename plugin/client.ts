@@ -81,12 +81,20 @@ export class MimecastClient {
     this.#policy = { ...DEFAULT_RETRY, ...deps.retry };
     this.#budget = new RateBudget(deps.clock, {
       maxInFlight: deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      maxWaitMs: this.#policy.maxRateLimitWaitMs,
+      logger: deps.logger,
     });
   }
 
-  /** POSTs a JSON body to an endpoint path and returns the envelope of a successful call. */
-  post(path: string, body: unknown): Promise<Envelope> {
-    return this.#retrying(path, (release) => this.#once(path, body, release));
+  /**
+   * POSTs a JSON body to an endpoint path and returns the envelope of a successful call; `signal`
+   * stops this call (and its retries) besides the run's own.
+   */
+  post(path: string, body: unknown, options: { signal?: AbortSignal } = {}): Promise<Envelope> {
+    const signal = options.signal
+      ? AbortSignal.any([this.#deps.signal, options.signal])
+      : this.#deps.signal;
+    return this.#retrying(path, signal, (release) => this.#once(path, body, release, signal));
   }
 
   /**
@@ -99,7 +107,11 @@ export class MimecastClient {
     path: string,
     request: { method: "GET" | "POST"; query?: string; body?: unknown; accept?: string },
   ): Promise<Response> {
-    return this.#retrying(path, (release) => this.#openOnce(path, request, release));
+    return this.#retrying(
+      path,
+      this.#deps.signal,
+      (release) => this.#openOnce(path, request, release),
+    );
   }
 
   /**
@@ -147,6 +159,7 @@ export class MimecastClient {
       clearTimeout(timeout);
     }
     // The caller streams the answer's body; the call is done with once its headers are in.
+    if (response.status === 429) this.#budget.pause(rateLimitError(path, response).waitMs!);
     release(response.headers);
     if (response.ok) return response;
     const text = await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path }).catch(() =>
@@ -156,8 +169,12 @@ export class MimecastClient {
     throw this.#statusError(path, response.status, text);
   }
 
-  async #retrying<T>(path: string, once: (release: Release) => Promise<T>): Promise<T> {
-    const { clock, signal, logger } = this.#deps;
+  async #retrying<T>(
+    path: string,
+    signal: AbortSignal,
+    once: (release: Release) => Promise<T>,
+  ): Promise<T> {
+    const { clock, logger } = this.#deps;
     let failures = 0;
     let waits = 0;
     let reauthenticated = false;
@@ -206,8 +223,13 @@ export class MimecastClient {
     }
   }
 
-  async #once(path: string, body: unknown, release: Release): Promise<Envelope> {
-    const { baseUrl, auth, signal } = this.#deps;
+  async #once(
+    path: string,
+    body: unknown,
+    release: Release,
+    signal: AbortSignal,
+  ): Promise<Envelope> {
+    const { baseUrl, auth } = this.#deps;
     const headers = {
       ...await auth.headers(path),
       "Content-Type": "application/json",
@@ -229,6 +251,9 @@ export class MimecastClient {
       if (cause instanceof MimecastError || signal.aborted) throw cause;
       throw this.#unreachable(path, cause, response, timeout.aborted);
     } finally {
+      // A 429 pauses every stream before this call's place is given back, so no other call
+      // slips out in between (whatever headers the 429 carried).
+      if (response?.status === 429) this.#budget.pause(rateLimitError(path, response).waitMs!);
       release(response?.headers);
     }
     if (response.status === 429) throw rateLimitError(path, response);

@@ -136,18 +136,18 @@ async function* logTypePages(
     const caughtUp = settled >= liveStart;
     const parts = ctx.preview ? 1 : Math.min(MAX_SUB_WINDOWS, ctx.config.concurrentCalls);
     const maxPages = ctx.config.maxPagesPerRun;
+    let listedAll = false;
     for await (const step of liveWindow(client, logType, { live, to: times.to, parts, maxPages })) {
       pages++;
       liveCursor = step.cursor;
       liveListed = step.listed;
+      listedAll = step.done;
       if (caughtUp) settled = Math.max(settled, Math.min(liveListed, times.finalAt));
       yield page(step.records, formatIsoSecond(liveListed));
       if (ctx.preview) return;
-      if (!step.done && pages >= ctx.config.maxPagesPerRun) {
-        cut = true;
-        break;
-      }
     }
+    // Not listed to its end: the run asked for the most pages it may (./subwindows.ts).
+    cut = !listedAll;
   }
 
   // 2. The settling window: read once more now that it is older than H. Records already

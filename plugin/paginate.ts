@@ -49,18 +49,22 @@ export interface PaginatedPage {
   total?: number;
 }
 
-/** Walks one window's pages; the caller may stop early by breaking out. */
+/**
+ * Walks one window's pages; the caller may stop early by breaking out, or abort `signal` to stop
+ * a call in flight.
+ */
 export async function* paginate(
   client: MimecastClient,
   path: string,
   array: string,
   filters: Record<string, unknown>,
+  signal?: AbortSignal,
 ): AsyncGenerator<PaginatedPage> {
   const followed = new Set<string>();
   let received = 0;
   let pageToken: string | undefined;
   for (;;) {
-    const envelope = await client.post(path, pageRequest(filters, pageToken));
+    const envelope = await client.post(path, pageRequest(filters, pageToken), { signal });
     const logs = logsOf(envelope.data, array, path);
     received += logs.length;
     const next = envelope.meta?.pagination?.next;

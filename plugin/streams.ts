@@ -25,11 +25,13 @@ interface Pending<T> {
  * asked for its next value as soon as its last one is taken, so its next read overlaps the
  * caller's work. A stream that fails stops there: with `failFast` the others are stopped and the
  * failure is thrown at once; otherwise the others go on to their end, and then the first failure
- * is thrown. Stopping early (a `break` in the caller) stops every stream.
+ * is thrown. Stopping early (a `break` in the caller) stops every stream. `stop` is aborted
+ * whenever the race ends before its streams did, so their calls in flight end at once instead of
+ * being waited for (with their retries).
  */
 export async function* race<T>(
   streams: AsyncGenerator<T>[],
-  options: { failFast: boolean },
+  options: { failFast: boolean; stop?: AbortController },
 ): AsyncGenerator<{ index: number; value: T }> {
   const pull = (index: number, stream: AsyncGenerator<T>): Pending<T> => {
     const entry = { index, stream } as Pending<T>;
@@ -57,6 +59,8 @@ export async function* race<T>(
     }
     if (failures.length > 0) throw failures[0];
   } finally {
+    if (live.size > 0) options.stop?.abort(new Error("the other streams stopped"));
+    await Promise.allSettled([...live].map((p) => p.next));
     await Promise.allSettled([...live].map((p) => p.stream.return(undefined)));
   }
 }

@@ -60,8 +60,9 @@ class Part {
 
 /**
  * Reads `[live, to]` of one log type; `parts` is how many sub-windows it may be cut into (1
- * reads it page after page), and at most `maxPages` pages are asked for. Stops being read when
- * the caller stops (a preview after the first page).
+ * reads it page after page), and at most `maxPages` pages are asked for. The last step says
+ * whether the window was listed to its end (`done`); when it was not, the run was cut there.
+ * Stops being read when the caller stops (a preview after the first page).
  */
 export async function* liveWindow(
   client: MimecastClient,
@@ -74,8 +75,11 @@ export async function* liveWindow(
   let left = window.maxPages;
   const ask = () => left-- > 0;
   const kind = LOG_KINDS[logType];
+  // Aborted when the sub-windows stop early (one failed, or the caller stopped): the others'
+  // calls in flight end at once.
+  const stop = new AbortController();
   const read = (from: number, until: number) =>
-    paginate(client, kind.path, kind.array, windowFilters(logType, from, until));
+    paginate(client, kind.path, kind.array, windowFilters(logType, from, until), stop.signal);
   const head = new Part(live, to, true);
   const parts = [head];
   // A step is made when it is handed out: a sub-window's cursor moves only with the pages the
@@ -83,22 +87,35 @@ export async function* liveWindow(
   const step = (part: Part, page: PaginatedPage): LiveStep => {
     const records = take(logType, part, page, to);
     const open = parts.find((p) => !p.complete);
-    return open
-      ? { records, cursor: open.tracker.toJSON(), listed: open.tracker.timeMs, done: false }
-      : { records, cursor: parts.at(-1)!.tracker.toJSON(), listed: to, done: true };
+    if (open) {
+      return { records, cursor: open.tracker.toJSON(), listed: open.tracker.timeMs, done: false };
+    }
+    // Every sub-window is complete: the window is listed to its end, or to where this run's
+    // pages were meant to reach.
+    const final = parts.at(-1)!;
+    const listed = final.last ? to : final.end;
+    return { records, cursor: final.tracker.toJSON(), listed, done: final.last };
   };
 
   // The head: the window's own pagination, until the rest is worth splitting (what is left is
   // known from the first page's totalCount; without one, after MIN_PAGES_PER_PART pages).
   const chain = untilComplete(logType, head, read(live.timeMs, to), ask);
   let count = 1;
+  let end = to;
   for (let pages = 1;; pages++) {
     const { done, value: page } = await chain.next();
     if (done) return;
     yield step(head, page);
     if (head.complete) return;
     if (page.total !== undefined) {
-      count = pages === 1 ? partsFor(window.parts, page.total - page.logs.length) : 1;
+      const pagesLeft = Math.ceil(Math.max(0, page.total - page.logs.length) / PAGE_SIZE);
+      count = pages === 1 ? partsFor(window.parts, Math.min(pagesLeft, left)) : 1;
+      // A run that may not ask for every page left is cut anyway: its sub-windows cover only
+      // the part of the window its pages reach (with a margin, records are not even in time),
+      // since sub-windows beyond the first incomplete one would only be read again next run.
+      if (count > 1 && pagesLeft > left) {
+        end = toSecond(live.timeMs + ((to - live.timeMs) * 0.9 * left) / pagesLeft);
+      }
       break;
     }
     if (pages === MIN_PAGES_PER_PART) {
@@ -106,7 +123,7 @@ export async function* liveWindow(
       break;
     }
   }
-  const bounds = splitPoints(live.timeMs, to, count);
+  const bounds = splitPoints(live.timeMs, end, count);
   if (bounds.length === 0) {
     for await (const page of chain) yield step(head, page);
     return;
@@ -115,17 +132,17 @@ export async function* liveWindow(
   head.end = bounds[0];
   const streams = [chain];
   bounds.forEach((from, i) => {
-    const last = i === bounds.length - 1;
-    const until = last ? to : bounds[i + 1];
+    const final = i === bounds.length - 1;
+    const until = final ? end : bounds[i + 1];
     const part = new Part(
       new CursorTracker({ time: formatIsoSecond(from), keys: [] }),
       until,
-      last,
+      final && end === to,
     );
     parts.push(part);
     streams.push(untilComplete(logType, part, read(from, until), ask));
   });
-  for await (const { index, value } of race(streams, { failFast: true })) {
+  for await (const { index, value } of race(streams, { failFast: true, stop })) {
     yield step(parts[index], value);
   }
 }
@@ -176,10 +193,9 @@ function take(logType: TtpLogType, part: Part, page: PaginatedPage, to: number):
   return records;
 }
 
-/** How many sub-windows the records left of a window are worth. */
-function partsFor(wanted: number, recordsLeft: number): number {
-  const left = Math.ceil(Math.max(0, recordsLeft) / PAGE_SIZE);
-  return Math.max(1, Math.min(wanted, Math.floor(left / MIN_PAGES_PER_PART)));
+/** How many sub-windows the pages left of a window are worth. */
+function partsFor(wanted: number, pagesLeft: number): number {
+  return Math.max(1, Math.min(wanted, Math.floor(pagesLeft / MIN_PAGES_PER_PART)));
 }
 
 /**

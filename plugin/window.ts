@@ -89,21 +89,22 @@ async function* spanPages(
   const live = new CursorTracker({ time: formatIsoSecond(from), keys: [] });
   const parts = Math.min(MAX_SUB_WINDOWS, ctx.config.concurrentCalls);
   const maxPages = ctx.config.maxPagesPerRun;
-  let pages = 0;
+  let last: { records: MimecastRecord[]; listed: number; done: boolean } | undefined;
   for await (const step of liveWindow(client, logType, { live, to, parts, maxPages })) {
-    pages++;
-    if (!step.done && pages >= maxPages) {
-      // A backfill is not resumed: the part not read is named, so another one can start there.
-      skipped.push({
-        stream: logType,
-        from: formatIsoSecond(step.listed),
-        to: formatIsoSecond(to),
-        reason:
-          `The backfill read the most pages a run may read (maxPagesPerRun ${maxPages}): start another backfill from here`,
-      });
-      yield page(step.records, step.listed);
-      return;
-    }
-    yield page(step.records, step.listed);
+    // Each page goes out once the next is in, so the last one can name what was not read.
+    if (last) yield page(last.records, last.listed);
+    last = step;
   }
+  if (!last) return;
+  if (!last.done) {
+    // A backfill is not resumed: the part not read is named, so another one can start there.
+    skipped.push({
+      stream: logType,
+      from: formatIsoSecond(last.listed),
+      to: formatIsoSecond(to),
+      reason:
+        `The backfill read the most pages a run may read (maxPagesPerRun ${maxPages}): start another backfill from here`,
+    });
+  }
+  yield page(last.records, last.listed);
 }

@@ -19,7 +19,7 @@ async function granted(budget: RateBudget, n: number, ms = 20) {
 }
 
 Deno.test("RateBudget sends one call until the first answer, then up to maxInFlight", async () => {
-  const budget = new RateBudget(systemClock, { maxInFlight: 3 });
+  const budget = new RateBudget(systemClock, { maxInFlight: 3, maxWaitMs: 300_000 });
   const { got, releases } = await granted(budget, 5);
   deepStrictEqual(got, [0], "the quota is not known yet");
   (await releases[0])(quota(100));
@@ -32,10 +32,10 @@ Deno.test("RateBudget sends one call until the first answer, then up to maxInFli
 });
 
 Deno.test("RateBudget stops before the quota runs out and then goes one call per reset", async () => {
-  const budget = new RateBudget(systemClock, { maxInFlight: 8 });
-  (await budget.acquire(signal))(quota(2, 40));
+  const budget = new RateBudget(systemClock, { maxInFlight: 8, maxWaitMs: 300_000 });
+  (await budget.acquire(signal))(quota(3, 40));
   const { got, releases } = await granted(budget, 4);
-  equal(got.length, 2, "two calls were left in the quota");
+  equal(got.length, 2, "three calls were left in the quota, one of them kept back");
   const answeredAt = Date.now();
   (await releases[0])(quota(1, 40));
   (await releases[1])(quota(0, 40));
@@ -52,12 +52,13 @@ Deno.test("RateBudget stops before the quota runs out and then goes one call per
 });
 
 Deno.test("RateBudget counts calls still in flight as spent when an answer comes", async () => {
-  const budget = new RateBudget(systemClock, { maxInFlight: 8 });
+  const budget = new RateBudget(systemClock, { maxInFlight: 8, maxWaitMs: 300_000 });
   (await budget.acquire(signal))(quota(10));
   const { got, releases } = await granted(budget, 8);
   equal(got.length, 8);
-  // Seven others are in flight and may not be counted yet: 8 - 7 = 1 more may go.
-  (await releases[0])(quota(8, 50));
+  // Seven others are in flight and may not be counted yet, and one is kept back: 9 - 7 - 1 = 1
+  // more may go.
+  (await releases[0])(quota(9, 50));
   const more = await granted(budget, 3);
   equal(more.got.length, 1);
   for (const release of [...releases.slice(1), ...more.releases.slice(0, 1)]) {
@@ -66,7 +67,7 @@ Deno.test("RateBudget counts calls still in flight as spent when an answer comes
 });
 
 Deno.test("RateBudget holds every stream after a 429 until its reset", async () => {
-  const budget = new RateBudget(systemClock, { maxInFlight: 8 });
+  const budget = new RateBudget(systemClock, { maxInFlight: 8, maxWaitMs: 300_000 });
   (await budget.acquire(signal))(quota(100));
   const pausedAt = Date.now();
   budget.pause(50);
@@ -81,7 +82,7 @@ Deno.test("RateBudget holds every stream after a 429 until its reset", async () 
 });
 
 Deno.test("RateBudget without quota headers is bounded only by the calls in flight", async () => {
-  const budget = new RateBudget(systemClock, { maxInFlight: 2 });
+  const budget = new RateBudget(systemClock, { maxInFlight: 2, maxWaitMs: 300_000 });
   (await budget.acquire(signal))(new Headers());
   const { got, releases } = await granted(budget, 3);
   equal(got.length, 2);
@@ -91,7 +92,7 @@ Deno.test("RateBudget without quota headers is bounded only by the calls in flig
 });
 
 Deno.test("RateBudget gives up waiting when the run is cancelled", async () => {
-  const budget = new RateBudget(systemClock, { maxInFlight: 1 });
+  const budget = new RateBudget(systemClock, { maxInFlight: 1, maxWaitMs: 300_000 });
   const held = await budget.acquire(signal);
   const cancel = new AbortController();
   const waiting = budget.acquire(cancel.signal);
@@ -101,4 +102,24 @@ Deno.test("RateBudget gives up waiting when the run is cancelled", async () => {
     (error) => equal((error as Error).message, "cancelled"),
   );
   held();
+});
+
+Deno.test("RateBudget reads the quota headers in the X-Rate-Limit- spelling too", async () => {
+  const budget = new RateBudget(systemClock, { maxInFlight: 8, maxWaitMs: 300_000 });
+  (await budget.acquire(signal))(
+    new Headers({ "X-Rate-Limit-Remaining": "3", "X-Rate-Limit-Reset": "40" }),
+  );
+  const { got, releases } = await granted(budget, 4);
+  equal(got.length, 2);
+  for (const release of releases.slice(0, 2)) (await release)(quota(100));
+  await Promise.all(releases);
+});
+
+Deno.test("RateBudget waits for a refill at most maxWaitMs, whatever X-RateLimit-Reset says", async () => {
+  const budget = new RateBudget(systemClock, { maxInFlight: 8, maxWaitMs: 60 });
+  const answeredAt = Date.now();
+  (await budget.acquire(signal))(quota(0, 6 * 3_600_000));
+  (await budget.acquire(signal))(quota(100));
+  const waited = Date.now() - answeredAt;
+  ok(waited >= 55 && waited < 1000, `${waited} ms`);
 });

@@ -231,3 +231,40 @@ Deno.test("a 429 on one sub-window pauses every stream of the run until its rese
   deepStrictEqual(during, [], "no stream sent a call during the pause");
   ok(sent.some((t) => t >= refusedAt + 140), "and they went on after it");
 });
+
+Deno.test("a backlog larger than maxPagesPerRun is split only over what a run may read: nothing read twice", async () => {
+  // 200 pages, 40 a run: sub-windows beyond what the run's pages reach would be read again by
+  // the next run (a checkpoint claims only complete sub-windows), so the run does not start them.
+  const n = 20_000;
+  const stepMs = Math.floor((6 * DAY) / n);
+  const simulator = (clock: FakeClock) => {
+    const sim = new MimecastSimulator({ now: clock.now });
+    sim.add("url", generateRecords("url", n, { start: NOW - 6 * DAY, stepMs }));
+    return sim;
+  };
+  const whole = new FakeClock(NOW);
+  const everything = await drive(newState(), {
+    config: simConfig("2.0", { logTypes: ["url"], startFrom: "7d" }),
+    fetch: simulator(whole).fetch,
+    clock: whole,
+  });
+  const clock = new FakeClock(NOW);
+  const sim = simulator(clock);
+  const config = simConfig("2.0", { logTypes: ["url"], startFrom: "7d", maxPagesPerRun: 40 });
+  let state = newState();
+  let runs = 0;
+  while (runs < 20 && state.checkpoint?.cursors.url?.time !== "2025-03-04T11:59:00Z") {
+    state = await drive(state, { config, fetch: sim.fetch, clock });
+    runs++;
+    ok(sim.logCalls <= runs * 40, `run ${runs}: ${sim.logCalls} calls, at most 40 a run`);
+  }
+  equal(state.checkpoint!.cursors.url!.time, "2025-03-04T11:59:00Z", `caught up in ${runs} runs`);
+  deepStrictEqual(
+    new Set(state.alerts.map((a) => a.id)),
+    new Set(everything.alerts.map((a) => a.id)),
+    "every alert",
+  );
+  ok(runs <= 7, `${runs} runs for 200 pages at 40 a run`);
+  ok(sim.logCalls <= 200 + runs * MAX_SUB_WINDOWS, `${sim.logCalls} calls for 200 pages`);
+  ok(state.duplicates <= runs * 2 * 100, `${state.duplicates} records read twice`);
+});
