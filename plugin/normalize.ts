@@ -15,6 +15,7 @@ import {
   type ImpersonationLog,
   LOG_KINDS,
   type MimecastRecord,
+  parseRecord,
   recordKey,
   recordTime,
 } from "./records.ts";
@@ -76,7 +77,7 @@ export function normalize(record: MimecastRecord, ctx: NormalizeContext<Config>)
       message: "Unknown log type",
     }]);
   }
-  const parsed = v.safeParse(kind.schema, data);
+  const parsed = parseRecord(logType, data);
   if (!parsed.success) throw new InvalidRecordError(logType, issuesOf(parsed.issues));
 
   const shaped = SHAPES[logType](parsed.output as never, ctx.config);

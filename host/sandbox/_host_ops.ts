@@ -48,13 +48,19 @@ type FetchMessage = Extract<SandboxMessage, { type: "fetch" }>;
 /** The operations of one sandbox. */
 export class HostOps {
   #ops = new Map<number, Op>();
-  #send: (message: unknown) => void;
+  #send: (message: unknown, payload?: Uint8Array) => void;
   #fetch: typeof fetch;
   #clock: Clock;
   #maxOpen: number;
 
   constructor(
-    deps: { send: (message: unknown) => void; fetch: typeof fetch; clock: Clock; maxOpen: number },
+    deps: {
+      /** Sends a message, followed by `payload`'s bytes as they are when there is one. */
+      send: (message: unknown, payload?: Uint8Array) => void;
+      fetch: typeof fetch;
+      clock: Clock;
+      maxOpen: number;
+    },
   ) {
     this.#send = deps.send;
     this.#fetch = deps.fetch;
@@ -177,7 +183,7 @@ export class HostOps {
           : undefined;
         state.credit--;
         if (state.waiting > 0 && --state.waiting === 0) this.#idle(state);
-        this.#send({ type: "chunk", op, data: piece.toBase64() });
+        this.#send({ type: "chunk", op, bytes: piece.byteLength }, piece);
       }
     } catch (error) {
       state.reading = false;

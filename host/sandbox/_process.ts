@@ -68,8 +68,9 @@ export class SandboxProcess {
   #child: Deno.ChildProcess;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #killed?: Ending;
-  /** Lines sent in this turn of the event loop, written together at its end. */
+  /** Lines (and chunks' bytes) sent in this turn of the event loop, written together at its end. */
   #outbox: Uint8Array[] = [];
+  #flushing = false;
   #stderr = "";
   #watch?: ReturnType<typeof setInterval>;
 
@@ -104,11 +105,18 @@ export class SandboxProcess {
     });
   }
 
-  /** Sends one message; lost if the process has ended (its ending says why). */
-  send(message: unknown): void {
+  /**
+   * Sends one message, followed by `payload`'s bytes as they are when given (a binary frame);
+   * lost if the process has ended (its ending says why).
+   */
+  send(message: unknown, payload?: Uint8Array): void {
     if (this.#killed) return;
     this.#outbox.push(encodeLine(message));
-    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+    if (payload) this.#outbox.push(payload);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      queueMicrotask(() => this.#flush());
+    }
   }
 
   /**
@@ -118,6 +126,7 @@ export class SandboxProcess {
   #flush(): void {
     const lines = this.#outbox;
     this.#outbox = [];
+    this.#flushing = false;
     if (this.#killed || lines.length === 0) return;
     this.#writer.write(lines.length === 1 ? lines[0] : join(lines)).catch(() => {});
   }

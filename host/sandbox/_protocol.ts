@@ -6,6 +6,8 @@
  * Calls carry an `id`; what the plugin asks of the host during a call (a request through
  * `ctx.fetch`, a sleep) is an operation with an `op` number the sandbox picks. Response bodies
  * travel as chunks the sandbox pulls one at a time, so neither side buffers a whole download.
+ * A chunk is the one binary frame: its line (`{"type":"chunk","op":1,"bytes":N}`) is followed by
+ * its N bytes as they are, so a body is neither base64-encoded nor parsed as JSON on its way.
  * @module
  */
 import { join } from "../bytes.ts";
@@ -70,7 +72,8 @@ export type HostMessage =
     headers: [string, string][];
     body: boolean;
   }
-  | { type: "chunk"; op: number; data: string }
+  /** Followed on the wire by `bytes` raw bytes of the body. */
+  | { type: "chunk"; op: number; bytes: number }
   | { type: "end" | "woke"; op: number }
   | { type: "fail"; op: number; error: ErrorData };
 
@@ -110,7 +113,7 @@ export function encodeLine(message: unknown): Uint8Array {
   return encoder.encode(`${JSON.stringify(message)}\n`);
 }
 
-/** Thrown by `readLines` when a line grows past its limit before its newline. */
+/** Thrown by `readLines` and `FrameReader` when a line grows past its limit before its newline. */
 export class LineTooLongError extends Error {
   override name = "LineTooLongError";
 }
@@ -143,6 +146,83 @@ export async function* readLines(
       size += chunk.byteLength - from;
       if (size > maxBytes) throw new LineTooLongError(`over ${maxBytes} bytes`);
     }
+  }
+}
+
+/**
+ * Reads lines and binary payloads from a byte source through one buffer it reuses (the sandbox
+ * reads its stdin so, without a stream's per-chunk promises and copies). `read` fills the array
+ * it is given and says how many bytes it wrote, or null at the end (`Deno.stdin.read`'s shape).
+ */
+export class FrameReader {
+  #read: (into: Uint8Array) => Promise<number | null>;
+  #buffer: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #done = false;
+
+  constructor(read: (into: Uint8Array) => Promise<number | null>, size = 64 * 1024) {
+    this.#read = read;
+    this.#buffer = new Uint8Array(size);
+  }
+
+  /**
+   * The next line without its newline, or null at the end of the source (an unfinished last line
+   * is dropped). The bytes are a view valid until the next call; a line longer than `maxBytes`
+   * throws LineTooLongError.
+   */
+  async line(maxBytes: number): Promise<Uint8Array | null> {
+    let from = this.#start;
+    for (;;) {
+      const at = this.#buffer.subarray(from, this.#end).indexOf(10);
+      if (at >= 0) {
+        const line = this.#buffer.subarray(this.#start, from + at);
+        this.#start = from + at + 1;
+        return line;
+      }
+      if (this.#end - this.#start > maxBytes) throw new LineTooLongError(`over ${maxBytes} bytes`);
+      from = this.#end;
+      const before = this.#start;
+      if (!(await this.#fill())) return null;
+      from -= before - this.#start; // the buffer may have moved its contents to the front
+    }
+  }
+
+  /** Exactly the next `n` bytes, in an array of their own; null when the source ends first. */
+  async bytes(n: number): Promise<Uint8Array | null> {
+    const out = new Uint8Array(n);
+    let have = Math.min(n, this.#end - this.#start);
+    out.set(this.#buffer.subarray(this.#start, this.#start + have));
+    this.#start += have;
+    while (have < n) {
+      // The rest straight into its own array, not through the buffer.
+      const read = this.#done ? null : await this.#read(out.subarray(have));
+      if (read === null) return null;
+      have += read;
+    }
+    return out;
+  }
+
+  /** Reads more into the buffer, making room first; false at the end of the source. */
+  async #fill(): Promise<boolean> {
+    if (this.#done) return false;
+    if (this.#start > 0) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    if (this.#end === this.#buffer.byteLength) {
+      const larger = new Uint8Array(this.#buffer.byteLength * 2);
+      larger.set(this.#buffer);
+      this.#buffer = larger;
+    }
+    const read = await this.#read(this.#buffer.subarray(this.#end));
+    if (read === null) {
+      this.#done = true;
+      return false;
+    }
+    this.#end += read;
+    return true;
   }
 }
 

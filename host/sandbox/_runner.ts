@@ -12,9 +12,9 @@ import { Bridge } from "./_runner_bridge.ts";
 import {
   encodeLine,
   type ErrorData,
+  FrameReader,
   fromErrorData,
   type HostMessage,
-  readLines,
   type SandboxMessage,
   toErrorData,
 } from "./_protocol.ts";
@@ -364,9 +364,25 @@ async function run(call: Call): Promise<void> {
   }
 }
 
-for await (const line of readLines(Deno.stdin.readable, maxLine * 2)) {
-  const message = JSON.parse(decoder.decode(line)) as HostMessage & { now: number };
-  if (bridge.handle(message)) continue;
+/** The host's messages, each with its payload when it is a binary frame (a body's chunk). */
+async function* messages(): AsyncGenerator<[HostMessage & { now: number }, Uint8Array?]> {
+  const reader = new FrameReader((into) => Deno.stdin.read(into));
+  for (;;) {
+    const line = await reader.line(maxLine * 2);
+    if (line === null) return;
+    const message = JSON.parse(decoder.decode(line)) as HostMessage & { now: number };
+    if (message.type !== "chunk") {
+      yield [message];
+      continue;
+    }
+    const payload = await reader.bytes(message.bytes);
+    if (payload === null) return;
+    yield [message, payload];
+  }
+}
+
+for await (const [message, payload] of messages()) {
+  if (bridge.handle(message, payload)) continue;
   switch (message.type) {
     case "call":
       void run(message);

@@ -54,8 +54,11 @@ export class Bridge {
     return this.#now;
   }
 
-  /** Takes an answer to an operation; returns false for messages that are not one. */
-  handle(message: HostMessage & { now: number }): boolean {
+  /**
+   * Takes an answer to an operation (a chunk with its bytes); returns false for messages that are
+   * not one.
+   */
+  handle(message: HostMessage & { now: number }, payload?: Uint8Array): boolean {
     if (typeof message.now === "number") this.#now = message.now;
     if (!("op" in message)) return false;
     const waiter = this.#waiters.get(message.op);
@@ -65,7 +68,7 @@ export class Bridge {
         waiter.response?.(message);
         break;
       case "chunk":
-        waiter.chunk?.(Uint8Array.fromBase64(message.data));
+        if (payload) waiter.chunk?.(payload);
         break;
       case "end":
         this.#waiters.delete(message.op);

@@ -144,7 +144,7 @@ export class Sandbox {
       maxRequestBytes: limits.maxRequestBytes,
     }, (message) => this.#onMessage(message));
     this.#ops = new HostOps({
-      send: (message) => this.#send(message as Record<string, unknown>),
+      send: (message, payload) => this.#send(message as Record<string, unknown>, payload),
       fetch: options.fetch ?? noNetwork(options.pluginId),
       clock: this.#clock,
       maxOpen: limits.maxOpen,
@@ -396,8 +396,8 @@ export class Sandbox {
     }
   }
 
-  #send(message: Record<string, unknown>): void {
-    this.#process.send({ ...message, now: this.#clock.now() });
+  #send(message: Record<string, unknown>, payload?: Uint8Array): void {
+    this.#process.send({ ...message, now: this.#clock.now() }, payload);
   }
 
   #broken(detail: string, hook?: Hook): void {

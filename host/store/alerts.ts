@@ -45,28 +45,29 @@ export interface StoredAlert extends AlertSummary {
   json: string;
 }
 
-const text = (value: unknown): string | undefined =>
-  typeof value === "string" && value !== "" ? value : undefined;
 const field = (value: unknown, key: string): unknown =>
   typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
 
 /**
  * The filter fields of a normalized alert (plugin/normalize.ts's shape); a field that is missing
- * or not text (a plugin's output is not trusted) is left out.
+ * or not text (a plugin's output is not trusted) is left out. Set one by one rather than built
+ * and filtered: this runs for every alert a page stores.
  */
 export function summaryOf(normalized: object): AlertSummary {
   const alert = normalized as Record<string, unknown>;
-  const summary: AlertSummary = {
-    alertType: text(alert.alertType),
-    threatId: text(alert.threatId),
-    sender: text(field(alert.email, "from")),
-    recipient: text(field(alert.email, "to")),
-    subject: text(field(alert.email, "subject")),
-    url: text(alert.url),
-    fileName: text(field(alert.file, "name")),
-    hash: text(field(alert.file, "sha256")),
+  const summary: AlertSummary = {};
+  const put = (key: keyof AlertSummary, value: unknown) => {
+    if (typeof value === "string" && value !== "") summary[key] = value;
   };
-  return Object.fromEntries(Object.entries(summary).filter(([, v]) => v !== undefined));
+  put("alertType", alert.alertType);
+  put("threatId", alert.threatId);
+  put("sender", field(alert.email, "from"));
+  put("recipient", field(alert.email, "to"));
+  put("subject", field(alert.email, "subject"));
+  put("url", alert.url);
+  put("fileName", field(alert.file, "name"));
+  put("hash", field(alert.file, "sha256"));
+  return summary;
 }
 
 /**

@@ -21,6 +21,10 @@ import {
 const nullable = (value: unknown): string | undefined =>
   value === null || value === undefined ? undefined : String(value);
 
+/** Alerts inserted per statement (16 parameters each, well under SQLite's 32,766). */
+const KEEP_CHUNK = 100;
+const ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),";
+
 function storedFrom(r: Row): StoredAlert {
   return {
     seq: Number(r.seq),
@@ -50,34 +54,41 @@ export class AlertStore implements AlertStoreContract {
     this.#sql = sql;
   }
 
-  /** Keeps a page's fresh alerts; called inside the page's transaction. */
+  /**
+   * Keeps a page's fresh alerts; called inside the page's transaction. Rows go in multi-row
+   * statements of up to KEEP_CHUNK: each statement's call into SQLite costs more than its rows.
+   */
   keep(page: { integrationId: string; runId: string }, alerts: AlertWrite[], nowMs: number): void {
-    const insert = this.#sql(
-      `INSERT INTO alerts (integration_id, run_id, alert_id, log_type, alert_type, threat_id, occurred_ms, stored_ms,
-         sender, recipient, subject, url, file_name, hash, search, json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    for (const alert of alerts) {
-      const s = alert.summary;
-      const occurred = alert.occurredAt ? Date.parse(alert.occurredAt) : NaN;
-      insert.run(
-        page.integrationId,
-        page.runId,
-        alert.id,
-        alert.stream,
-        s.alertType ?? null,
-        s.threatId ?? null,
-        Number.isNaN(occurred) ? nowMs : occurred,
-        nowMs,
-        s.sender ?? null,
-        s.recipient ?? null,
-        s.subject ?? null,
-        s.url ?? null,
-        s.fileName ?? null,
-        s.hash ?? null,
-        searchText(s),
-        alert.json,
-      );
+    for (let i = 0; i < alerts.length; i += KEEP_CHUNK) {
+      const chunk = alerts.slice(i, i + KEEP_CHUNK);
+      const params: (string | number | null)[] = [];
+      for (const alert of chunk) {
+        const s = alert.summary;
+        const occurred = alert.occurredAt ? Date.parse(alert.occurredAt) : NaN;
+        params.push(
+          page.integrationId,
+          page.runId,
+          alert.id,
+          alert.stream,
+          s.alertType ?? null,
+          s.threatId ?? null,
+          Number.isNaN(occurred) ? nowMs : occurred,
+          nowMs,
+          s.sender ?? null,
+          s.recipient ?? null,
+          s.subject ?? null,
+          s.url ?? null,
+          s.fileName ?? null,
+          s.hash ?? null,
+          searchText(s),
+          alert.json,
+        );
+      }
+      this.#sql(
+        `INSERT INTO alerts (integration_id, run_id, alert_id, log_type, alert_type, threat_id, occurred_ms, stored_ms,
+           sender, recipient, subject, url, file_name, hash, search, json)
+         VALUES ${ROW.repeat(chunk.length).slice(0, -1)}`,
+      ).run(...params);
     }
   }
 

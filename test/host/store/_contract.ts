@@ -490,6 +490,22 @@ const steps: Record<string, Step> = {
     deepEqual((await store.alerts.list({}, { limit: 10 })).map((a) => a.id), ["new"]);
   },
 
+  "a batch keeps its body byte for byte when the alerts it carries are pruned while it waits":
+    async ({ store, clock }) => {
+      await store.storePage(page([alert("a"), alert("b"), alert("c")], { batchSize: 2 }));
+      const first = (await store.nextPending("i1"))!;
+      const second = (await store.nextPending("i1", first.seq))!;
+      deepEqual([first.body, second.body], [
+        `{"alerts":[{"id":"a"},{"id":"b"}]}`,
+        `{"alerts":[{"id":"c"}]}`,
+      ]);
+      await store.markDead(second, "503");
+      clock.advance(HOUR_MS);
+      equal(await store.alerts.prune(T0 + 1), 3);
+      deepEqual((await store.nextPending("i1"))!.body, first.body);
+      deepEqual((await store.listDeadLetters("i1")).map((b) => b.body), [second.body]);
+    },
+
   "stream hours count stored alerts and keep the largest lag per hour": async (
     { store, clock },
   ) => {
