@@ -89,6 +89,18 @@ const ended = (t: Awaited<ReturnType<HostStore["totals"]>>) =>
   (t.runsByStatus.succeeded ?? 0) + (t.runsByStatus.failed ?? 0) +
   (t.runsByStatus.cancelled ?? 0);
 
+/** The mean wall time of the newest runs of `ids` that started after `since` and have ended. */
+async function meanRunSeconds(store: HostStore, ids: string[], since: number): Promise<number> {
+  const seconds: number[] = [];
+  for (const id of ids) {
+    const [run] = await store.listRuns(id, 1);
+    if (run?.finishedAt && Date.parse(run.startedAt) >= since) {
+      seconds.push((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000);
+    }
+  }
+  return seconds.reduce((a, b) => a + b, 0) / Math.max(1, seconds.length);
+}
+
 /** `ids` made due at once; the host started and watched until their runs have ended. */
 async function burst(env: Env, ids: string[], sim: Listening, name: string): Promise<Phase> {
   const { store, o } = env;
@@ -117,13 +129,6 @@ async function burst(env: Env, ids: string[], sim: Listening, name: string): Pro
     const peak = await sampler.stop();
     const after = await store.totals();
     const calls = await simCalls(sim);
-    const runSeconds: number[] = [];
-    for (const id of ids) {
-      const [run] = await store.listRuns(id, 1);
-      if (run?.finishedAt) {
-        runSeconds.push((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000);
-      }
-    }
     const { mib } = await treeRss(host.child.pid);
     return {
       name,
@@ -132,7 +137,7 @@ async function burst(env: Env, ids: string[], sim: Listening, name: string): Pro
       sandboxCpu,
       runs: ended(after) - ended(before),
       failed,
-      meanRunSeconds: runSeconds.reduce((a, b) => a + b, 0) / Math.max(1, runSeconds.length),
+      meanRunSeconds: await meanRunSeconds(store, ids, 0),
       mimecastCalls: calls.pages - calls0.pages,
       tokenCalls: calls.tokens - calls0.tokens,
       records: after.records.fetched - before.records.fetched,
@@ -168,8 +173,12 @@ async function steady(env: Env, seeded: Seeded): Promise<Phase> {
     const after = await store.totals();
     // Behind: last ran more than the longest jittered interval (1.1×) and 10 s ago, not running.
     const late = Date.now() - 1.1 * interval - 10_000;
-    const rows = await store.listIntegrations();
-    const behind = rows.filter((r) => r.lastRunAt && Date.parse(r.lastRunAt) < late).length;
+    const [rows, overview] = await Promise.all([store.listIntegrations(), store.overview()]);
+    const behind = rows.filter((r) =>
+      r.lastRunAt && Date.parse(r.lastRunAt) < late &&
+      overview.get(r.id)?.lastRun?.status !== "running"
+    ).length;
+    const since = Date.now() - seconds * 1000;
     const { mib } = await treeRss(host.child.pid);
     return {
       name: "steady",
@@ -179,6 +188,9 @@ async function steady(env: Env, seeded: Seeded): Promise<Phase> {
       runs: ended(after) - ended(before),
       failed: (after.runsByStatus.failed ?? 0) - (before.runsByStatus.failed ?? 0),
       behind,
+      meanRunSeconds: await meanRunSeconds(store, all, since),
+      activeRunSeconds: await meanRunSeconds(store, seeded.active, since),
+      idleRunSeconds: await meanRunSeconds(store, seeded.idle, since),
       expectedRuns: all.length * o.steadySeconds / o.intervalSeconds,
       rssMiB: mib,
       peakRssMiB: peak.mib,
