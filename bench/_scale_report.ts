@@ -84,13 +84,21 @@ export function derive(r: ScaleResult) {
   };
 }
 
-/** Integrations one host carries at `intervalSeconds` with `share` of them active. */
+/**
+ * Integrations one host carries at `intervalSeconds` with `share` of them active. Records arrive
+ * at a fixed rate, so an active run at another interval than the one measured brings that much more
+ * or less: what it costs beyond an idle run is scaled by the intervals' ratio (conservative for
+ * longer intervals: per page, a longer run costs less, as its sandbox's code warms up).
+ */
 export function capacity(
   d: ReturnType<typeof derive>,
-  o: { cores: number; intervalSeconds: number; share: number },
+  o: { cores: number; intervalSeconds: number; share: number; measuredInterval: number },
 ) {
-  const runCpu = o.share * d.activeRun + (1 - o.share) * d.idleRun;
-  const runWall = o.share * d.activeWall + (1 - o.share) * d.idleWall;
+  const ratio = o.intervalSeconds / o.measuredInterval;
+  const activeRun = d.idleRun + (d.activeRun - d.idleRun) * ratio;
+  const activeWall = d.idleWall + (d.activeWall - d.idleWall) * ratio;
+  const runCpu = o.share * activeRun + (1 - o.share) * d.idleRun;
+  const runWall = o.share * activeWall + (1 - o.share) * d.idleWall;
   const byCpu = (o.cores * CPU_SHARE - d.base) /
     (runCpu / o.intervalSeconds + d.overheadPerIntegration);
   const bySlots = SLOTS * o.intervalSeconds / runWall;
@@ -162,14 +170,19 @@ export function report(r: ScaleResult): string {
       CPU_SHARE * 100
     } % of ${r.cores} cores (the rest headroom) ÷ (CPU per run ÷ interval + scheduler overhead per integration); by slots, ${SLOTS} runs at once × interval ÷ mean run wall time (${
       r.phases.some((p) => p.name === "steady") ? "in the steady phase" : "in the bursts"
-    }); memory at most: the host, ${SLOTS} running sandboxes and the RSS per idle integration.`,
+    }); memory at most: the host, ${SLOTS} running sandboxes and the RSS per idle integration. An active run at another interval than ${o.intervalSeconds} s: its cost beyond an idle run scaled by the intervals' ratio.`,
     "",
     "| interval | active share | CPU s per run | run wall s | by CPU | by slots | carried | memory MiB |",
     "|---|---|---|---|---|---|---|---|",
   ];
   for (const intervalSeconds of [300, 900]) {
     for (const share of [0, o.activeShare, 1]) {
-      const c = capacity(d, { cores: r.cores, intervalSeconds, share });
+      const c = capacity(d, {
+        cores: r.cores,
+        intervalSeconds,
+        share,
+        measuredInterval: o.intervalSeconds,
+      });
       lines.push(
         `| ${intervalSeconds / 60} min | ${share * 100} % | ${f3(c.runCpu)} | ${f2(c.runWall)} | ${
           int(c.byCpu)

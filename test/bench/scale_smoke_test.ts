@@ -34,6 +34,6 @@ Deno.test("bench smoke: the scale benchmark's scheduled runs are exactly the due
   ok(active.records! > 0 && active.alerts! > 0, `active runs delivered ${active.alerts} alerts`);
   const d = derive(result);
   ok(d.idleRun > 0 && d.activeRun > 0, `CPU per run: idle ${d.idleRun}, active ${d.activeRun}`);
-  const c = capacity(d, { cores: 2, intervalSeconds: 300, share: 0.25 });
+  const c = capacity(d, { cores: 2, intervalSeconds: 300, share: 0.25, measuredInterval: 300 });
   ok(Number.isFinite(c.carried) && c.carried > 0, `carried ${c.carried}`);
 });
