@@ -19,9 +19,9 @@ export class Scheduler {
   #due = new Map<string, { basis: string; at: number }>();
   /**
    * Due integrations the last tick found no free slot for, in its order: started as this
-   * scheduler's runs end, so that a slot does not idle until the next tick (at 1,000
-   * integrations every 5 minutes, runs of about a second would otherwise wait up to a second
-   * each for their slot's next start: bench/scale.ts).
+   * scheduler's runs end, so that a slot does not idle until the next tick (with runs of one or
+   * two seconds, a freed slot waited up to a second: bench/scale.ts at 2,000 integrations every
+   * 5 minutes fell behind with the host using less than half the cores).
    */
   #waiting: { id: string; interval: number }[] = [];
   /** One refill at a time, so two runs ending together cannot overfill the slots. */
