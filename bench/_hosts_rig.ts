@@ -45,15 +45,23 @@ export interface Rig {
   flags: string[];
 }
 
-/** Starts `count` hosts (h1, h2, ...) on one database (SQLite when no URL) and waits for the plugin. */
-export async function spawnHosts(rig: Rig, count: number, databaseUrl: string | undefined) {
+/**
+ * Starts `count` hosts (h1, h2, ...) on one database (SQLite when no URL) and waits for the plugin.
+ * Each gets a fresh data folder unless `dataDir` names one (a host restarted over its database).
+ */
+export async function spawnHosts(
+  rig: Rig,
+  count: number,
+  databaseUrl: string | undefined,
+  dataDir?: string,
+) {
   const hosts: Listening[] = [];
   for (let i = 1; i <= count; i++) {
     hosts.push(
       await spawnListening(["run", "-A", ...rig.flags, "host/main.ts"], {
         HOST_PORT: "0",
         HOST_ID: `h${i}`,
-        HOST_DATA_DIR: `${rig.dir}/h${i}-${crypto.randomUUID()}`,
+        HOST_DATA_DIR: dataDir ?? `${rig.dir}/h${i}-${crypto.randomUUID()}`,
         HOST_PLUGINS_DIR: `${rig.dir}/plugins`,
         HOST_ADMIN_TOKEN: TOKEN,
         HOST_MASTER_KEY: MASTER_KEY,

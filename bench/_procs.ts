@@ -68,6 +68,14 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return (utime + stime + cutime + cstime) / 100;
 }
 
+/** CPU seconds of a process itself, and of its children it has reaped (its plugin sandboxes). */
+export async function cpuSplit(pid: number): Promise<{ own: number; children: number }> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+  return { own: (utime + stime) / 100, children: (cutime + cstime) / 100 };
+}
+
 /** A process and its descendants (its plugin sandboxes), from /proc/<pid>/task/<pid>/children. */
 async function tree(pid: number): Promise<number[]> {
   const pids = [pid];

@@ -1,5 +1,9 @@
 import { deepStrictEqual, equal } from "node:assert/strict";
 import { generateRecords } from "../../fixtures/simulator/mod.ts";
+import type { Registry } from "../../host/registry.ts";
+import type { Runner } from "../../host/runner.ts";
+import { Scheduler } from "../../host/scheduler.ts";
+import type { HostStore } from "../../host/store/mod.ts";
 import { integrationBody, NOW, testHost } from "./_host.ts";
 
 Deno.test("the scheduler starts due integrations once, honours enabled and interval, and jitters", async () => {
@@ -38,4 +42,74 @@ Deno.test("the scheduler starts due integrations once, honours enabled and inter
   } finally {
     await t.close();
   }
+});
+
+/** A scheduler over fake parts: `due` integrations all due now, runs that end when told to. */
+function fakeScheduler(due: string[], maxConcurrent: number) {
+  const ends = new Map<string, () => void>();
+  const running = new Map<string, Promise<void>>();
+  const startedOrder: string[] = [];
+  const runner = {
+    get active() {
+      return running.size;
+    },
+    runningId: (id: string) => running.has(id) ? `run-${id}` : undefined,
+    settled: (id: string) => running.get(id) ?? Promise.resolve(),
+    start(id: string) {
+      startedOrder.push(id);
+      const done = new Promise<void>((resolve) => ends.set(id, resolve))
+        .then(() => void running.delete(id));
+      running.set(id, done);
+      return Promise.resolve({ runId: `run-${id}`, started: true });
+    },
+  };
+  const lastRunAt = new Date(Date.now() - 3_600_000).toISOString();
+  const store = {
+    listIntegrations: () =>
+      Promise.resolve(
+        due.map((id) => ({ id, pluginId: "p", enabled: true, intervalSeconds: 300, lastRunAt })),
+      ),
+    overview: () => Promise.resolve(new Map()),
+  };
+  const registry = { get: () => ({ manifest: { schedule: { defaultIntervalSeconds: 300 } } }) };
+  const silent = { debug() {}, info() {}, warn() {}, error() {} };
+  const scheduler = new Scheduler({
+    store: store as unknown as HostStore,
+    registry: registry as unknown as Registry,
+    runner: runner as unknown as Runner,
+    clock: { now: () => Date.now(), sleep: () => Promise.resolve() },
+    logger: silent,
+    maxConcurrent,
+  });
+  const end = async (id: string) => {
+    ends.get(id)!();
+    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
+  };
+  return { scheduler, startedOrder, end };
+}
+
+Deno.test("a scheduled run's end starts the next due integration at once, without waiting for a tick", async () => {
+  const { scheduler, startedOrder, end } = fakeScheduler(["a", "b", "c"], 1);
+  scheduler.start(3_600_000); // no timer tick during the test: only run ends start runs
+  try {
+    deepStrictEqual(await scheduler.tick(), ["a"]);
+    deepStrictEqual(startedOrder, ["a"], "one slot: b and c wait");
+    await end("a");
+    deepStrictEqual(startedOrder, ["a", "b"]);
+    await end("b");
+    deepStrictEqual(startedOrder, ["a", "b", "c"]);
+    await end("c");
+    deepStrictEqual(startedOrder, ["a", "b", "c"], "each once");
+  } finally {
+    scheduler.stop();
+  }
+});
+
+Deno.test("after stop(), a run's end starts nothing", async () => {
+  const { scheduler, startedOrder, end } = fakeScheduler(["a", "b"], 1);
+  scheduler.start(3_600_000);
+  deepStrictEqual(await scheduler.tick(), ["a"]);
+  scheduler.stop();
+  await end("a");
+  deepStrictEqual(startedOrder, ["a"]);
 });
