@@ -43,6 +43,7 @@ async function simCalls(sim: Listening): Promise<{ pages: number; tokens: number
   const stats: Record<string, number> = await (await fetch(`${sim.url}/__stats`)).json();
   let pages = 0, tokens = 0;
   for (const [path, n] of Object.entries(stats)) {
+    if (!path.startsWith("/")) continue; // the simulator's own figures (__refused, ...)
     if (path.includes("token")) tokens += n;
     else pages += n;
   }
