@@ -9,7 +9,7 @@
 // deno-lint-ignore-file require-await
 import type { StatementSync } from "node:sqlite";
 import type { AlertStoreContract } from "../contract.ts";
-import type { AlertWrite, Row } from "../rows.ts";
+import type { AlertSummary, AlertWrite, Row } from "../rows.ts";
 import {
   type AlertCursor,
   type AlertFilter,
@@ -24,6 +24,26 @@ const nullable = (value: unknown): string | undefined =>
 /** Alerts inserted per statement (16 parameters each, well under SQLite's 32,766). */
 const KEEP_CHUNK = 100;
 const ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),";
+
+/** A character SQLite's lower() might not lowercase as the host's toLowerCase() does. */
+const NOT_PLAIN_ASCII = /[^\x20-\x7e]/;
+
+/**
+ * The search column's value: empty when the free-text fields are printable ASCII, since SQLite's
+ * lower() then lowercases them exactly as `searchText` would (SEARCH computes it when reading);
+ * otherwise the text `searchText` gives. Most alerts are ASCII, so most rows no longer hold a
+ * second lowercased copy of their fields: less to build and write for every page.
+ */
+function searchColumn(s: AlertSummary): string {
+  for (const value of [s.sender, s.recipient, s.subject, s.url, s.fileName, s.hash]) {
+    if (value !== undefined && NOT_PLAIN_ASCII.test(value)) return searchText(s);
+  }
+  return "";
+}
+
+/** The text searched: the stored one, or for an empty one the fields lowercased by SQLite. */
+const SEARCH = `CASE search WHEN '' THEN
+  lower(concat_ws(char(10), sender, recipient, subject, url, file_name, hash)) ELSE search END`;
 
 function storedFrom(r: Row): StoredAlert {
   return {
@@ -80,7 +100,7 @@ export class AlertStore implements AlertStoreContract {
           s.url ?? null,
           s.fileName ?? null,
           s.hash ?? null,
-          searchText(s),
+          searchColumn(s),
           alert.json,
         );
       }
@@ -120,7 +140,7 @@ export class AlertStore implements AlertStoreContract {
       params.push(filter.toMs);
     }
     if (filter.q) {
-      where.push("instr(search, ?) > 0");
+      where.push(`instr(${SEARCH}, ?) > 0`);
       params.push(filter.q.toLowerCase());
     }
     if (options.before) {

@@ -103,7 +103,8 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE runs ADD COLUMN notes TEXT;`,
   // The alerts a page stored, kept for operators to search and export (SPEC §5.5) for the
   // retention (HOST_ALERT_RETENTION_DAYS): the filters' fields beside the alert as delivered.
-  // `search` is the free-text fields lowercased by the host (SQLite's lower() knows only ASCII).
+  // `search` is the free-text fields lowercased by the host (SQLite's lower() knows only ASCII);
+  // empty when they are all printable ASCII, which lower() handles when searching (alerts.ts).
   // Times are epoch milliseconds, so that ordering and ranges do not depend on how an ISO text
   // was written.
   `CREATE TABLE alerts (
