@@ -25,17 +25,22 @@ export function formatIsoSecond(ms: number): string {
 }
 
 // A page's dates are parsed by fetch (for the cursor), then by validation and normalization:
-// remember the last few hundred so each is parsed once.
-const parsed = new Map<string, number>();
+// remember the last several hundred so each is parsed once. Two generations, so a full cache
+// forgets only its older half: pages of several streams come interleaved.
+const CACHE_GENERATION = 1024;
+let recent = new Map<string, number>();
+let older = new Map<string, number>();
 
 /** Parses a Mimecast date into epoch ms; NaN when the text is not a date of a known form. */
 export function parseMimecastDate(text: string): number {
-  let ms = parsed.get(text);
-  if (ms === undefined) {
-    if (parsed.size >= 512) parsed.clear();
-    ms = parse(text);
-    parsed.set(text, ms);
+  let ms = recent.get(text);
+  if (ms !== undefined) return ms;
+  ms = older.get(text) ?? parse(text);
+  if (recent.size >= CACHE_GENERATION) {
+    older = recent;
+    recent = new Map();
   }
+  recent.set(text, ms);
   return ms;
 }
 
