@@ -65,11 +65,17 @@ function fakeScheduler(due: string[], maxConcurrent: number) {
   };
   const lastRunAt = new Date(Date.now() - 3_600_000).toISOString();
   const store = {
-    listIntegrations: () =>
+    scheduleRows: () =>
       Promise.resolve(
-        due.map((id) => ({ id, pluginId: "p", enabled: true, intervalSeconds: 300, lastRunAt })),
+        due.map((id) => ({
+          id,
+          pluginId: "p",
+          enabled: true,
+          intervalSeconds: 300,
+          lastRunAt,
+          newestRun: null,
+        })),
       ),
-    overview: () => Promise.resolve(new Map()),
   };
   const registry = { get: () => ({ manifest: { schedule: { defaultIntervalSeconds: 300 } } }) };
   const silent = { debug() {}, info() {}, warn() {}, error() {} };
