@@ -4,9 +4,10 @@
  * @module
  */
 import type { ScheduleRow } from "../contract.ts";
-
-export type { ScheduleRow };
 import type { Db } from "./rows.ts";
+
+/** The row type, for the store that returns it. */
+export type { ScheduleRow };
 
 /** Every integration's schedule and newest run, in `listIntegrations()`'s order. */
 export async function scheduleRows(sql: Db): Promise<ScheduleRow[]> {

@@ -5,9 +5,10 @@
  */
 import type { StatementSync } from "node:sqlite";
 import type { ScheduleRow } from "../contract.ts";
-
-export type { ScheduleRow };
 import type { Row } from "../rows.ts";
+
+/** The row type, for the store that returns it. */
+export type { ScheduleRow };
 
 /** Every integration's schedule and newest run, in `listIntegrations()`'s order. */
 export function scheduleRows(prepare: (sql: string) => StatementSync): ScheduleRow[] {
