@@ -112,6 +112,20 @@ export interface IntegrationOverview {
   dead: number;
 }
 
+/**
+ * What the scheduler reads of one integration each tick: its schedule, when its last run ended
+ * (shared by every host) and its newest run, wherever it ran (an interrupted one is due at once).
+ */
+export interface ScheduleRow {
+  id: string;
+  pluginId: string;
+  enabled: boolean;
+  intervalSeconds: number | null;
+  lastRunAt: string | null;
+  /** Its newest run, whatever its kind or state; null before its first. */
+  newestRun: { id: string; status: string; errorCode: string | null } | null;
+}
+
 /** Totals across every integration, for `/metrics`, each from one set-based query. */
 export interface StoreTotals {
   runsByStatus: Record<string, number>;
@@ -181,6 +195,11 @@ export interface HostStore {
   deleteIntegration(id: string): Promise<boolean>;
   getIntegration(id: string): Promise<IntegrationRow | undefined>;
   listIntegrations(): Promise<IntegrationRow[]>;
+  /**
+   * Every integration's schedule and newest run, in `listIntegrations()`'s order, from one
+   * set-based query: what the scheduler reads each tick (no config, secrets or overview).
+   */
+  scheduleRows(): Promise<ScheduleRow[]>;
   setOutcome(id: string, outcome: IntegrationOutcome, fence?: Lease): Promise<void>;
 
   // Checkpoints and pages.

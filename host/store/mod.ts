@@ -20,6 +20,7 @@ export type {
   Lease,
   NewIntegration,
   RunOutcome,
+  ScheduleRow,
   SessionStoreContract,
   StoreTotals,
   StreamHoursContract,

@@ -65,11 +65,17 @@ function fakeScheduler(due: string[], maxConcurrent: number) {
   };
   const lastRunAt = new Date(Date.now() - 3_600_000).toISOString();
   const store = {
-    listIntegrations: () =>
+    scheduleRows: () =>
       Promise.resolve(
-        due.map((id) => ({ id, pluginId: "p", enabled: true, intervalSeconds: 300, lastRunAt })),
+        due.map((id) => ({
+          id,
+          pluginId: "p",
+          enabled: true,
+          intervalSeconds: 300,
+          lastRunAt,
+          newestRun: null,
+        })),
       ),
-    overview: () => Promise.resolve(new Map()),
   };
   const registry = { get: () => ({ manifest: { schedule: { defaultIntervalSeconds: 300 } } }) };
   const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -112,4 +118,49 @@ Deno.test("after stop(), a run's end starts nothing", async () => {
   scheduler.stop();
   await end("a");
   deepStrictEqual(startedOrder, ["a"]);
+});
+
+Deno.test("an integration whose newest run was interrupted is due at once, not an interval after its last run", async () => {
+  let now = Date.parse("2026-03-01T12:00:00.000Z");
+  const started: string[] = [];
+  const runner = {
+    active: 0,
+    runningId: () => undefined,
+    settled: () => Promise.resolve(),
+    start(id: string) {
+      started.push(id);
+      return Promise.resolve({ runId: `run-${id}`, started: true });
+    },
+  };
+  // Both ended a run a minute ago (every 5 minutes); one's newest run was then interrupted.
+  const lastRunAt = new Date(now - 60_000).toISOString();
+  const row = (id: string, status: string, errorCode: string | null) => ({
+    id,
+    pluginId: "p",
+    enabled: true,
+    intervalSeconds: 300,
+    lastRunAt,
+    newestRun: { id: `newest-${id}`, status, errorCode },
+  });
+  const store = {
+    scheduleRows: () =>
+      Promise.resolve([row("ended", "succeeded", null), row("cut", "failed", "INTERRUPTED")]),
+  };
+  const registry = { get: () => ({ manifest: { schedule: { defaultIntervalSeconds: 300 } } }) };
+  const scheduler = new Scheduler({
+    store: store as unknown as HostStore,
+    registry: registry as unknown as Registry,
+    runner: runner as unknown as Runner,
+    clock: { now: () => now, sleep: () => Promise.resolve() },
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    random: () => 0.5, // jitter: exactly the interval; an interrupted one, 1 s after being seen
+  });
+  deepStrictEqual(await scheduler.tick(), []);
+  now += 2_001;
+  deepStrictEqual(await scheduler.tick(), ["cut"], "within 2 s of being seen");
+  deepStrictEqual(started, ["cut"]);
+  now += 180_000; // 4 min after the last run's end
+  deepStrictEqual(await scheduler.tick(), []);
+  now += 90_000; // 5.5 min after it
+  deepStrictEqual(await scheduler.tick(), ["ended"]);
 });

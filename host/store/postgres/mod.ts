@@ -39,6 +39,7 @@ import * as leases from "./leases.ts";
 import { connectionOptions, describe } from "./connect.ts";
 import { storeTotals } from "./totals.ts";
 import * as runs from "./runs.ts";
+import { type ScheduleRow, scheduleRows } from "./schedule.ts";
 
 /** The host's PostgreSQL database. */
 export class PostgresStore implements HostStore {
@@ -164,6 +165,10 @@ export class PostgresStore implements HostStore {
   async listIntegrations(): Promise<IntegrationRow[]> {
     return (await this.#sql`SELECT * FROM integrations ORDER BY created_at, id`)
       .map(integrationFrom);
+  }
+
+  scheduleRows(): Promise<ScheduleRow[]> {
+    return scheduleRows(this.#sql);
   }
 
   async setOutcome(id: string, outcome: IntegrationOutcome, fence?: Lease): Promise<void> {

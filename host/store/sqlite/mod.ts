@@ -47,6 +47,7 @@ import { MIGRATIONS } from "./schema.ts";
 import { AlertStore } from "./alerts.ts";
 import { StreamHours } from "./stream_hours.ts";
 import { SessionStore } from "./sessions.ts";
+import { type ScheduleRow, scheduleRows } from "./schedule.ts";
 
 /** Alert ids inserted per statement (three parameters each). */
 const ID_CHUNK = 200;
@@ -291,6 +292,10 @@ export class SqliteStore implements HostStore {
   async listIntegrations(): Promise<IntegrationRow[]> {
     return (this.#sql("SELECT * FROM integrations ORDER BY created_at, id").all() as Row[])
       .map(integrationFrom);
+  }
+
+  async scheduleRows(): Promise<ScheduleRow[]> {
+    return scheduleRows((sql) => this.#sql(sql));
   }
 
   async setOutcome(id: string, outcome: IntegrationOutcome, fence?: Lease): Promise<void> {

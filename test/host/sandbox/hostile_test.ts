@@ -155,6 +155,49 @@ Deno.test("an import that throws, hangs, loops or allocates without end fails th
   }
 });
 
+Deno.test("a plugin's own imports of local files are refused, static or with a literal path", async (t) => {
+  // Deno loads a process's startup module graph (its main module's static imports and literal
+  // dynamic imports) without asking the permission system: were the plugin part of that graph
+  // (loaded from a file by a fixed path instead of a data: URL), these would read files.
+  const dir = await Deno.makeTempDir({ prefix: "sandbox-hostile-files-" });
+  const secret = `SECRET-${crypto.randomUUID()}`;
+  const path = `${dir}/settings.json`;
+  await Deno.writeTextFile(path, JSON.stringify({ secret }));
+  const url = new URL(`file://${path}`).href;
+  const plugin = "export const plugin = { configSchema: {}, fetch() {}, normalize() {} };";
+  const cases: [string, string][] = [
+    ["static", `import s from ${JSON.stringify(url)} with { type: "json" };\nconsole.log(s);`],
+    [
+      "dynamic",
+      `const s = await import(${
+        JSON.stringify(url)
+      }, { with: { type: "json" } });\nconsole.log(s);`,
+    ],
+  ];
+  try {
+    for (const [name, code] of cases) {
+      await t.step(name, async () => {
+        const logs = memoryLogger();
+        const error = await failsWith(
+          startSandbox({
+            pluginId: "reader",
+            source: new TextEncoder().encode(`${code}\n${plugin}`),
+            limits: QUICK,
+            logger: logs,
+          }),
+          "import",
+          /Requires read access/,
+        );
+        equal(error.code, "PLUGIN_LOAD_FAILED");
+        ok(!error.message.includes(secret), "the file's content is not in the error");
+        ok(!JSON.stringify(logs.lines).includes(secret), "the file's content reached no log");
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a hook that loops or hangs is stopped within its limits, naming the plugin and the hook", async (t) => {
   const cases: [Hook, string, RegExp][] = [
     ["validateConfig", "sync", /validateConfig: stopped responding/],

@@ -12,6 +12,7 @@ import { PRUNE_ROWS } from "../../../host/store/alerts.ts";
 import { HOUR_MS, hourOf } from "../../../host/store/stream_hours.ts";
 import { FakeClock } from "../../_helpers.ts";
 import { leaseSteps } from "./_contract_leases.ts";
+import { scheduleSteps } from "./_contract_schedule.ts";
 import {
   alert,
   integration,
@@ -664,6 +665,7 @@ const steps: Record<string, Step> = {
   },
 
   ...leaseSteps,
+  ...scheduleSteps,
 };
 
 /** Registers `name`'s run of the contract: one test, a step per behaviour, a fresh store each. */
