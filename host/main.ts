@@ -56,6 +56,7 @@ if (import.meta.main) {
     store,
     hostId: settings.hostId,
     leaseSeconds: settings.leaseSeconds,
+    maxRuns: settings.maxRuns,
     shared: settings.databaseUrl !== undefined,
     dataDir: settings.dataDir,
     pluginsDir: settings.pluginsDir,

@@ -61,6 +61,8 @@ export interface HostOptions {
   hostId?: string;
   /** How long a lease on an integration lasts without renewal (HOST_LEASE_SECONDS, 30). */
   leaseSeconds?: number;
+  /** The most scheduled runs going at once on this host (HOST_MAX_RUNS, 8). */
+  maxRuns?: number;
   /**
    * Several hosts share the store (HOST_DATABASE_URL): at start only runs whose lease expired are
    * marked interrupted (never another host's live run), and every scheduler tick does the same.
@@ -138,6 +140,7 @@ export function createHost(options: HostOptions): Host {
     logger,
     shared: options.shared,
     retryMs: (options.leaseSeconds ?? LEASE_SECONDS) * 1000,
+    maxConcurrent: options.maxRuns,
   });
 
   const shutdown = new AbortController();

@@ -55,12 +55,18 @@ export class Scheduler {
     },
   ) {
     this.#deps = {
-      maxConcurrent: 8,
       random: Math.random,
       shared: false,
       retryMs: 30_000,
       ...deps,
+      // An option left undefined (HOST_MAX_RUNS not set) keeps the default.
+      maxConcurrent: deps.maxConcurrent ?? 8,
     };
+  }
+
+  /** The most scheduled runs going at once (HOST_MAX_RUNS). */
+  get slots(): number {
+    return this.#deps.maxConcurrent;
   }
 
   /** When an integration's next scheduled run is due (epoch ms), once the scheduler has seen it. */

@@ -27,6 +27,8 @@ export interface Settings {
   databaseUrl?: string;
   /** How long a host's hold on an integration lasts without renewal (HOST_LEASE_SECONDS). */
   leaseSeconds: number;
+  /** The most scheduled runs this host has going at once (HOST_MAX_RUNS). */
+  maxRuns: number;
 }
 
 /** A yes/no variable: `1`/`true` or `0`/`false`/empty; anything else is refused by name. */
@@ -90,6 +92,13 @@ export function readSettings(
       `HOST_LEASE_SECONDS must be a whole number of seconds from 5 to 9999, not "${lease}"`,
     );
   }
+  const maxRuns = env("HOST_MAX_RUNS") || "8";
+  if (!/^\d{1,3}$/.test(maxRuns) || Number(maxRuns) < 1 || Number(maxRuns) > 256) {
+    throw new HostError(
+      "CONFIG_INVALID",
+      `HOST_MAX_RUNS must be a whole number of runs from 1 to 256, not "${maxRuns}"`,
+    );
+  }
   return {
     port,
     hostname: env("HOST_HOSTNAME") || "127.0.0.1",
@@ -104,5 +113,6 @@ export function readSettings(
     hostId: env("HOST_ID")?.trim() || `${machine()}:${port}`,
     databaseUrl,
     leaseSeconds: Number(lease),
+    maxRuns: Number(maxRuns),
   };
 }

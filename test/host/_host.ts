@@ -110,6 +110,8 @@ export async function testHost(
     alertRetentionDays?: number;
     /** HOST_ID. */
     hostId?: string;
+    /** HOST_MAX_RUNS. */
+    maxRuns?: number;
   } = {},
 ) {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "host-test-" });
@@ -140,6 +142,7 @@ export async function testHost(
     secureCookies: options.secureCookies,
     alertRetentionDays: options.alertRetentionDays,
     hostId: options.hostId,
+    maxRuns: options.maxRuns,
     clock,
     fetch: net,
     logWrite: (line) => logLines.push(line),

@@ -164,3 +164,14 @@ Deno.test("an integration whose newest run was interrupted is due at once, not a
   now += 90_000; // 5.5 min after it
   deepStrictEqual(await scheduler.tick(), ["ended"]);
 });
+
+Deno.test("createHost() gives the scheduler HOST_MAX_RUNS slots, 8 when unset", async () => {
+  for (const [maxRuns, slots] of [[undefined, 8], [3, 3]] as const) {
+    const t = await testHost({ install: false, maxRuns });
+    try {
+      equal(t.host.scheduler.slots, slots);
+    } finally {
+      await t.close();
+    }
+  }
+});

@@ -17,6 +17,7 @@ Deno.test("readSettings() applies the documented defaults", () => {
     hostId: "myhost:8080",
     databaseUrl: undefined,
     leaseSeconds: 30,
+    maxRuns: 8,
   });
 });
 
@@ -43,6 +44,18 @@ Deno.test("readSettings() takes HOST_ID as given, else the machine's name and th
   throws(() => readSettings((n) => env[n]), /HOST_LEASE_SECONDS must be a whole number/);
   env.HOST_LEASE_SECONDS = "12";
   deepStrictEqual(readSettings((n) => env[n]).leaseSeconds, 12);
+});
+
+Deno.test("readSettings() reads HOST_MAX_RUNS, 8 by default, and refuses what is not 1 to 256", () => {
+  deepStrictEqual(readSettings(() => undefined).maxRuns, 8);
+  deepStrictEqual(readSettings((n) => n === "HOST_MAX_RUNS" ? "32" : undefined).maxRuns, 32);
+  for (const value of ["0", "257", "-1", "4.5", "many"]) {
+    throws(
+      () => readSettings((n) => n === "HOST_MAX_RUNS" ? value : undefined),
+      (e: HostError) =>
+        e.code === "CONFIG_INVALID" && /HOST_MAX_RUNS must be a whole number/.test(e.message),
+    );
+  }
 });
 
 Deno.test("readSettings() reads every variable and refuses bad values by name", () => {
