@@ -7,7 +7,7 @@
  */
 import type { Clock, Logger } from "../host/types.ts";
 import { type Authenticator, describeBody } from "./auth.ts";
-import { RateBudget, type Release } from "./budget.ts";
+import { quotaHeader, RateBudget, type Release } from "./budget.ts";
 import { MimecastError, type MimecastErrorCode } from "./errors.ts";
 import { failureText, MAX_RESPONSE_BYTES, readLimitedText } from "./http.ts";
 
@@ -159,13 +159,12 @@ export class MimecastClient {
       clearTimeout(timeout);
     }
     // The caller streams the answer's body; the call is done with once its headers are in.
-    if (response.status === 429) this.#budget.pause(rateLimitError(path, response).waitMs!);
-    release(response.headers);
+    const limited = this.#done(path, release, response);
     if (response.ok) return response;
     const text = await readLimitedText(response, { limit: MAX_RESPONSE_BYTES, path }).catch(() =>
       ""
     );
-    if (response.status === 429) throw rateLimitError(path, response);
+    if (limited) throw limited;
     throw this.#statusError(path, response.status, text);
   }
 
@@ -199,8 +198,8 @@ export class MimecastClient {
             (error as RateLimitError).waitMs ?? 1000,
             this.#policy.maxRateLimitWaitMs,
           );
+          // The call paused every stream already (#done).
           logger.warn("Mimecast rate limit reached; every stream waits", { path, waitMs });
-          this.#budget.pause(waitMs);
           continue;
         }
         if (!error.retryable) throw error;
@@ -223,6 +222,18 @@ export class MimecastClient {
     }
   }
 
+  /**
+   * Gives a call's place in the budget back, with its answer's quota headers. A 429 first pauses
+   * every stream, so no other call slips out in between whatever headers it carried, and comes
+   * back as the error to throw.
+   */
+  #done(path: string, release: Release, response?: Response): RateLimitError | undefined {
+    const limited = response?.status === 429 ? rateLimitError(path, response) : undefined;
+    if (limited) this.#budget.pause(limited.waitMs!);
+    release(response?.headers);
+    return limited;
+  }
+
   async #once(
     path: string,
     body: unknown,
@@ -238,6 +249,7 @@ export class MimecastClient {
     const timeout = AbortSignal.timeout(this.#policy.timeoutMs);
     let response: Response | undefined;
     let text: string;
+    let limited: RateLimitError | undefined;
     this.stats.calls++;
     try {
       response = await this.#deps.fetch(`${baseUrl}${path}`, {
@@ -251,12 +263,9 @@ export class MimecastClient {
       if (cause instanceof MimecastError || signal.aborted) throw cause;
       throw this.#unreachable(path, cause, response, timeout.aborted);
     } finally {
-      // A 429 pauses every stream before this call's place is given back, so no other call
-      // slips out in between (whatever headers the 429 carried).
-      if (response?.status === 429) this.#budget.pause(rateLimitError(path, response).waitMs!);
-      release(response?.headers);
+      limited = this.#done(path, release, response);
     }
-    if (response.status === 429) throw rateLimitError(path, response);
+    if (limited) throw limited;
     if (!response.ok) throw this.#statusError(path, response.status, text);
     const envelope: Envelope = this.#objectOf(path, text, response.status);
     if (Array.isArray(envelope.fail) && envelope.fail.length > 0) {
@@ -383,9 +392,7 @@ function rateLimitError(path: string, response: Response): RateLimitError {
     `Cannot fetch ${path}: Mimecast answered 429 (rate limited)`,
     { status: 429, retryable: true },
   );
-  const reset = Number(
-    response.headers.get("X-RateLimit-Reset") ?? response.headers.get("X-Rate-Limit-Reset"),
-  );
+  const reset = quotaHeader(response.headers, "Reset");
   const retryAfter = Number(response.headers.get("Retry-After"));
   error.waitMs = Number.isFinite(reset) && reset > 0
     ? reset

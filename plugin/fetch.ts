@@ -32,7 +32,7 @@ import { paginate, windowFilters } from "./paginate.ts";
 import { LOG_KINDS, type MimecastRecord, recordTime } from "./records.ts";
 import { rejectionPages } from "./siem/mod.ts";
 import { interleave } from "./streams.ts";
-import { liveWindow, MAX_SUB_WINDOWS } from "./subwindows.ts";
+import { liveWindow } from "./subwindows.ts";
 import { windowPages } from "./window.ts";
 
 /** The plugin context plus test seams for the retry policy. */
@@ -134,7 +134,7 @@ async function* logTypePages(
   // than H is final, and `settled` follows it: a backlog is read once.
   if (liveStart < times.to) {
     const caughtUp = settled >= liveStart;
-    const parts = ctx.preview ? 1 : Math.min(MAX_SUB_WINDOWS, ctx.config.concurrentCalls);
+    const parts = ctx.preview ? 1 : ctx.config.concurrentCalls;
     const maxPages = ctx.config.maxPagesPerRun;
     let listedAll = false;
     for await (const step of liveWindow(client, logType, { live, to: times.to, parts, maxPages })) {

@@ -59,8 +59,8 @@ class Part {
 }
 
 /**
- * Reads `[live, to]` of one log type; `parts` is how many sub-windows it may be cut into (1
- * reads it page after page), and at most `maxPages` pages are asked for. The last step says
+ * Reads `[live, to]` of one log type; `parts` is how many sub-windows it may be cut into, at most
+ * MAX_SUB_WINDOWS (1 reads it page after page; a run passes its `concurrentCalls`), and at most `maxPages` pages are asked for. The last step says
  * whether the window was listed to its end (`done`); when it was not, the run was cut there.
  * Stops being read when the caller stops (a preview after the first page).
  */
@@ -70,6 +70,7 @@ export async function* liveWindow(
   window: { live: CursorTracker; to: number; parts: number; maxPages: number },
 ): AsyncGenerator<LiveStep> {
   const { live, to } = window;
+  const wanted = Math.min(MAX_SUB_WINDOWS, window.parts);
   // Pages asked for, over every sub-window: a page read ahead counts when it is asked for, so a
   // run never asks for more than `maxPages` of a log type.
   let left = window.maxPages;
@@ -84,8 +85,12 @@ export async function* liveWindow(
   const parts = [head];
   // A step is made when it is handed out: a sub-window's cursor moves only with the pages the
   // caller has been given, never with a page still read ahead.
-  const step = (part: Part, page: PaginatedPage): LiveStep => {
-    const records = take(logType, part, page, to);
+  const step = (part: Part, { page, ends }: PartPage): LiveStep => {
+    const records = take(logType, part, page);
+    if (ends) {
+      part.complete = true;
+      part.tracker.advanceTo(part.last ? to : part.end);
+    }
     const open = parts.find((p) => !p.complete);
     if (open) {
       return { records, cursor: open.tracker.toJSON(), listed: open.tracker.timeMs, done: false };
@@ -103,13 +108,14 @@ export async function* liveWindow(
   let count = 1;
   let end = to;
   for (let pages = 1;; pages++) {
-    const { done, value: page } = await chain.next();
+    const { done, value } = await chain.next();
     if (done) return;
-    yield step(head, page);
+    yield step(head, value);
     if (head.complete) return;
+    const { page } = value;
     if (page.total !== undefined) {
       const pagesLeft = Math.ceil(Math.max(0, page.total - page.logs.length) / PAGE_SIZE);
-      count = pages === 1 ? partsFor(window.parts, Math.min(pagesLeft, left)) : 1;
+      count = pages === 1 ? partsFor(wanted, Math.min(pagesLeft, left)) : 1;
       // A run that may not ask for every page left is cut anyway: its sub-windows cover only
       // the part of the window its pages reach (with a margin, records are not even in time),
       // since sub-windows beyond the first incomplete one would only be read again next run.
@@ -119,7 +125,7 @@ export async function* liveWindow(
       break;
     }
     if (pages === MIN_PAGES_PER_PART) {
-      count = window.parts;
+      count = wanted;
       break;
     }
   }
@@ -147,37 +153,39 @@ export async function* liveWindow(
   }
 }
 
+/** A page of a sub-window, and whether it is the sub-window's last. */
+interface PartPage {
+  page: PaginatedPage;
+  ends: boolean;
+}
+
 /**
- * A sub-window's pages, up to the last one or the first that reaches into the next sub-window, or
- * until `ask` says the run may ask for no more pages.
+ * A sub-window's pages, up to the last one or the first that reaches into the next sub-window
+ * (whether a page does is decided here, when it is read, and handed along with it), or until
+ * `ask` says the run may ask for no more pages.
  */
 async function* untilComplete(
   logType: TtpLogType,
   part: Part,
   pages: AsyncGenerator<PaginatedPage>,
   ask: () => boolean,
-): AsyncGenerator<PaginatedPage> {
+): AsyncGenerator<PartPage> {
   try {
     while (ask()) {
       const { done, value: page } = await pages.next();
       if (done) return;
-      yield page;
-      if (page.done || reachesNext(logType, part, page)) return;
+      const ends = page.done ||
+        (!part.last && page.logs.some((data) => toSecond(recordTime(logType, data)) >= part.end));
+      yield { page, ends };
+      if (ends) return;
     }
   } finally {
     await pages.return(undefined);
   }
 }
 
-function reachesNext(logType: TtpLogType, part: Part, page: PaginatedPage): boolean {
-  return !part.last && page.logs.some((data) => toSecond(recordTime(logType, data)) >= part.end);
-}
-
-/**
- * The records of one page that belong to the sub-window and were not handed out before; marks
- * the sub-window complete when the page was the last, or reached into the next sub-window.
- */
-function take(logType: TtpLogType, part: Part, page: PaginatedPage, to: number): MimecastRecord[] {
+/** The records of one page that belong to the sub-window and were not handed out before. */
+function take(logType: TtpLogType, part: Part, page: PaginatedPage): MimecastRecord[] {
   const records: MimecastRecord[] = [];
   for (const data of page.logs) {
     const time = recordTime(logType, data);
@@ -185,10 +193,6 @@ function take(logType: TtpLogType, part: Part, page: PaginatedPage, to: number):
     // usable time is kept wherever it comes (it cannot be timed, so it is counted invalid).
     if (!part.last && toSecond(time) >= part.end) continue;
     if (part.tracker.observe(time, recordKey(logType, data))) records.push({ logType, data });
-  }
-  if (page.done || reachesNext(logType, part, page)) {
-    part.complete = true;
-    part.tracker.advanceTo(part.last ? to : part.end);
   }
   return records;
 }

@@ -17,7 +17,7 @@ import { formatIsoSecond, parseMimecastDate } from "./dates.ts";
 import type { FetchContext } from "./fetch.ts";
 import type { MimecastRecord } from "./records.ts";
 import { interleave } from "./streams.ts";
-import { liveWindow, MAX_SUB_WINDOWS } from "./subwindows.ts";
+import { liveWindow } from "./subwindows.ts";
 
 /** Why a log type cannot be replayed, for the ones that cannot (the manifest says the same). */
 export const NOT_REPLAYABLE: Record<string, string> = {
@@ -87,7 +87,7 @@ async function* spanPages(
 
   // A past span is a backlog by nature: read in sub-windows side by side (./subwindows.ts).
   const live = new CursorTracker({ time: formatIsoSecond(from), keys: [] });
-  const parts = Math.min(MAX_SUB_WINDOWS, ctx.config.concurrentCalls);
+  const parts = ctx.config.concurrentCalls;
   const maxPages = ctx.config.maxPagesPerRun;
   let last: { records: MimecastRecord[]; listed: number; done: boolean } | undefined;
   for await (const step of liveWindow(client, logType, { live, to, parts, maxPages })) {
