@@ -151,6 +151,18 @@ export interface PageWrite {
   notes: Record<string, number>;
 }
 
+/** The alerts of a page that were already stored (not in `fresh`), each once: what a replay sends again. */
+export function alreadyStored(alerts: AlertWrite[], fresh: AlertWrite[]): AlertWrite[] {
+  const seen = new Set(fresh.map((a) => a.id));
+  const out: AlertWrite[] = [];
+  for (const alert of alerts) {
+    if (seen.has(alert.id)) continue;
+    seen.add(alert.id);
+    out.push(alert);
+  }
+  return out;
+}
+
 /** A row as node:sqlite returns it. */
 export type Row = Record<string, unknown>;
 

@@ -7,6 +7,7 @@ import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { alertsLastDay, hourlyStats } from "../../host/stats.ts";
 import type { PageWrite } from "../../host/store/mod.ts";
 import { SqliteStore } from "../../host/store/sqlite/mod.ts";
+import { integration } from "./store/_fixtures.ts";
 
 const HOUR = 3_600_000;
 /** 2026-11-26 12:34:56 UTC: inside an hour, not at its start. */
@@ -16,20 +17,15 @@ async function storeAt(clock: { ms: number }): Promise<SqliteStore> {
   const store = new SqliteStore(":memory:", () => clock.ms);
   for (const id of ["i1", "i2"]) {
     const at = new Date(clock.ms).toISOString();
-    await store.insertIntegration({
-      id,
-      pluginId: "mimecast",
-      name: id,
-      config: {},
-      secrets: "sealed",
-      destinationUrl: "https://siem.example/hook",
-      destinationFormat: "alerts",
-      intervalSeconds: null,
-      enabled: true,
-      awaitingCheck: false,
-      createdAt: at,
-      updatedAt: at,
-    });
+    await store.insertIntegration(
+      integration(id, {
+        name: id,
+        config: {},
+        intervalSeconds: null,
+        createdAt: at,
+        updatedAt: at,
+      }),
+    );
     await store.insertRun({ id: `run-${id}`, integrationId: id, trigger: "manual", startedAt: at });
   }
   return store;

@@ -7,6 +7,7 @@ import { generateRecords } from "../../fixtures/simulator/mod.ts";
 import { HostError } from "../../host/errors.ts";
 import type { PageWrite } from "../../host/store/mod.ts";
 import { SqliteStore } from "../../host/store/sqlite/mod.ts";
+import { integration } from "./store/_fixtures.ts";
 import { awaitRun, integrationBody, NOW, testHost } from "./_host.ts";
 
 /** Caps the database at the pages it has now: the next write that needs a page fails. */
@@ -43,20 +44,15 @@ Deno.test("a page stored on a full disk fails with the disk's error and a hint, 
   const store = new SqliteStore(`${dir}/host.sqlite`);
   try {
     const at = new Date(NOW).toISOString();
-    await store.insertIntegration({
-      id: "i1",
-      pluginId: "mimecast",
-      name: "full",
-      config: {},
-      secrets: "sealed",
-      destinationUrl: "https://siem.example/hook",
-      destinationFormat: "alerts",
-      intervalSeconds: null,
-      enabled: true,
-      awaitingCheck: false,
-      createdAt: at,
-      updatedAt: at,
-    });
+    await store.insertIntegration(
+      integration("i1", {
+        name: "full",
+        config: {},
+        intervalSeconds: null,
+        createdAt: at,
+        updatedAt: at,
+      }),
+    );
     await store.insertRun({ id: "r1", integrationId: "i1", trigger: "manual", startedAt: at });
     const free = fillDisk(store);
     await rejects(() => store.storePage(page("r1", 50)), (e: HostError) => {

@@ -29,6 +29,7 @@ import type {
   RunPosition,
   RunRow,
 } from "../rows.ts";
+import { alreadyStored } from "../rows.ts";
 import { keepAlerts, PostgresAlerts } from "./alerts.ts";
 import { PostgresHours } from "./hours.ts";
 import { PostgresSessions } from "./sessions.ts";
@@ -205,7 +206,7 @@ export class PostgresStore implements HostStore {
       await pages.batch(tx, page, { alerts: fresh, envelope: page.envelope, at });
       const replay = page.backfill?.replay;
       if (replay) {
-        const again = pages.alreadyStored(page.alerts, fresh);
+        const again = alreadyStored(page.alerts, fresh);
         await pages.batch(tx, page, { alerts: again, envelope: replay, at });
       }
       if (!page.backfill) {

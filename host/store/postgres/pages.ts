@@ -54,18 +54,6 @@ export async function keepNewAlerts(
   return alerts.filter((a) => inserted.delete(a.id));
 }
 
-/** The alerts of a page that were already stored (not in `fresh`), each once. */
-export function alreadyStored(alerts: AlertWrite[], fresh: AlertWrite[]): AlertWrite[] {
-  const seen = new Set(fresh.map((a) => a.id));
-  const out: AlertWrite[] = [];
-  for (const alert of alerts) {
-    if (seen.has(alert.id)) continue;
-    seen.add(alert.id);
-    out.push(alert);
-  }
-  return out;
-}
-
 /** Puts alerts in the outbox, `batchSize` to a webhook request, each under a new webhook id. */
 export async function batch(
   tx: Db,

@@ -30,6 +30,7 @@ import {
 } from "../contract.ts";
 import {
   type AlertWrite,
+  alreadyStored,
   type BackfillSpan,
   batchFrom,
   type BatchRow,
@@ -874,18 +875,6 @@ export class SqliteStore implements HostStore {
       outbox,
     };
   }
-}
-
-/** The alerts of a page that were already stored (not in `fresh`), each once. */
-function alreadyStored(alerts: AlertWrite[], fresh: AlertWrite[]): AlertWrite[] {
-  const seen = new Set(fresh.map((a) => a.id));
-  const out: AlertWrite[] = [];
-  for (const alert of alerts) {
-    if (seen.has(alert.id)) continue;
-    seen.add(alert.id);
-    out.push(alert);
-  }
-  return out;
 }
 
 /** A stream row. */

@@ -5,6 +5,7 @@
 import { deepStrictEqual, equal, rejects } from "node:assert/strict";
 import { openStore, type PageWrite } from "../../../host/store/mod.ts";
 import { SqliteStore } from "../../../host/store/sqlite/mod.ts";
+import { integration } from "./_fixtures.ts";
 
 const T0 = Date.UTC(2026, 10, 26, 12);
 
@@ -12,20 +13,15 @@ async function storeAt(clock: { ms: number }): Promise<SqliteStore> {
   const store = new SqliteStore(":memory:", () => clock.ms);
   const at = new Date(clock.ms).toISOString();
   for (const id of ["i1", "i2"]) {
-    await store.insertIntegration({
-      id,
-      pluginId: "mimecast",
-      name: id,
-      config: {},
-      secrets: "sealed",
-      destinationUrl: "https://siem.example/hook",
-      destinationFormat: "alerts",
-      intervalSeconds: null,
-      enabled: true,
-      awaitingCheck: false,
-      createdAt: at,
-      updatedAt: at,
-    });
+    await store.insertIntegration(
+      integration(id, {
+        name: id,
+        config: {},
+        intervalSeconds: null,
+        createdAt: at,
+        updatedAt: at,
+      }),
+    );
     await store.insertRun({
       id: `run-${id}`,
       integrationId: id,
