@@ -93,10 +93,7 @@ export async function catchup(
     const { runId } = await call(host.url, `/api/integrations/${integration.id}/runs`, {
       method: "POST",
     });
-    let run: Record<string, unknown> & { counts: Record<string, number> } = await call(
-      host.url,
-      `/api/runs/${runId}`,
-    );
+    let run!: Record<string, unknown> & { counts: Record<string, number> };
     await until(
       async () => {
         run = await call(host.url, `/api/runs/${runId}`);
