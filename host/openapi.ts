@@ -190,7 +190,8 @@ export const ROUTES: Route[] = [
   {
     method: "get",
     path: "/api/alerts",
-    summary: "Stored alerts, newest first, filtered and paged, or exported as NDJSON or CSV",
+    summary:
+      "Stored alerts, newest first, filtered and paged, or exported as NDJSON or CSV (none when HOST_ALERT_RETENTION_DAYS is 0)",
     ok: [200, "{ alerts, next }, or the export"],
     query: alertsQuery,
   },

@@ -43,7 +43,7 @@ export interface RunDeps {
   batchSize?: number;
   /** The ids of stored alerts that occurred within this long are remembered, to drop duplicates (default 30 days, Mimecast's retention). */
   alertIdHorizonMs?: number;
-  /** Stored alerts are kept this many days for operators (default 30). */
+  /** Stored alerts are kept this many days for operators (default 30; 0 keeps none). */
   alertRetentionDays?: number;
 }
 
@@ -146,6 +146,7 @@ async function runAndRecord(
             batchSize,
             format,
             backfill,
+            keepAlerts: (deps.alertRetentionDays ?? ALERT_RETENTION_DAYS) > 0,
           }),
         );
         await delivering;
@@ -216,15 +217,17 @@ async function runAndRecord(
 
 /**
  * Deletes a bounded number of stored alerts older than the retention, and the charts' hours
- * older than it; returns how many alerts.
+ * older than it; returns how many alerts. With a retention of 0 days the host keeps no alert:
+ * those stored before are deleted, a bounded number at a time, and the charts (a few rows an
+ * hour, not the alerts) keep the default retention.
  */
 export async function pruneStoredAlerts(
   deps: Pick<RunDeps, "store" | "clock" | "alertRetentionDays">,
 ): Promise<number> {
   const days = deps.alertRetentionDays ?? ALERT_RETENTION_DAYS;
-  const before = deps.clock.now() - days * 86_400_000;
-  await deps.store.hours.prune(before);
-  return await deps.store.alerts.prune(before);
+  const now = deps.clock.now();
+  await deps.store.hours.prune(now - (days || ALERT_RETENTION_DAYS) * 86_400_000);
+  return await deps.store.alerts.prune(days === 0 ? now + 1 : now - days * 86_400_000);
 }
 
 /**
@@ -276,6 +279,7 @@ function pageWrite(
     batchSize: number;
     format: DestinationFormat;
     backfill: BackfillSpan | null;
+    keepAlerts: boolean;
   },
 ): PageWrite {
   const { alerts, invalid, counts, notes } = sorted;
@@ -294,7 +298,8 @@ function pageWrite(
         ? alert.occurredAt
         : null,
       json: JSON.stringify(formatAlert(alert, run.format)),
-      summary: summaryOf(alert),
+      // Only the alerts store reads the summary.
+      summary: run.keepAlerts ? summaryOf(alert) : {},
     })),
     envelope: envelopeOf(type, run.integrationId, run.format),
     batchSize: run.batchSize,
@@ -310,6 +315,7 @@ function pageWrite(
     listed,
     skipped: skippedOf(page),
     notes,
+    keepAlerts: run.keepAlerts,
     counts: {
       fetched: counts.fetched,
       filtered: counts.filtered,

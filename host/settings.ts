@@ -55,10 +55,10 @@ export function readSettings(
   const allowLoopback = flag(env, "HOST_ALLOW_LOOPBACK");
   const secureCookies = flag(env, "HOST_SECURE_COOKIES");
   const retention = env("HOST_ALERT_RETENTION_DAYS") || "30";
-  if (!/^[1-9][0-9]{0,4}$/.test(retention)) {
+  if (!/^(0|[1-9][0-9]{0,4})$/.test(retention)) {
     throw new HostError(
       "CONFIG_INVALID",
-      `HOST_ALERT_RETENTION_DAYS must be a whole number of days (1-99999), not "${retention}"`,
+      `HOST_ALERT_RETENTION_DAYS must be a whole number of days (0-99999; 0 keeps none), not "${retention}"`,
     );
   }
   const token = env("HOST_ADMIN_TOKEN");

@@ -149,6 +149,12 @@ export interface PageWrite {
   counts: Pick<RunCounts, "fetched" | "filtered" | "invalid" | "drift">;
   /** Named counts to add to the run's `notes`. */
   notes: Record<string, number>;
+  /**
+   * False when the host keeps no alerts for operators (HOST_ALERT_RETENTION_DAYS=0): the page's
+   * alerts still go to the outbox and their ids are remembered (duplicates are still dropped),
+   * but no row of the alerts store is written and their summaries may be empty.
+   */
+  keepAlerts?: boolean;
 }
 
 /** The alerts of a page that were already stored (not in `fresh`), each once: what a replay sends again. */

@@ -15,6 +15,8 @@ export function alertsPage(options: {
   next: string | null;
   integrations: { id: string; name: string }[];
   error?: string;
+  /** HOST_ALERT_RETENTION_DAYS; 0 when the host keeps no alerts. */
+  keptDays?: number;
 }): Html {
   const q = options.query;
   const names = new Map(options.integrations.map((i) => [i.id, i.name]));
@@ -65,6 +67,11 @@ export function alertsPage(options: {
         )}">Export NDJSON</a></div>
     </form>
     ${options.error ? html`<p class="alert-box" role="alert">${options.error}</p>` : ""}
+    ${options.keptDays === 0
+      ? html`<p class="alert-box" id="alerts-not-kept">This host keeps no alerts
+        (HOST_ALERT_RETENTION_DAYS=0): every alert is delivered to its webhook and none is kept
+        here; set a number of days and restart the host to keep and search them again.</p>`
+      : ""}
     ${options.alerts.length === 0
       ? html`<p class="muted" id="no-alerts">No alert matches.</p>`
       : html`

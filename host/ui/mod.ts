@@ -384,11 +384,22 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       return render(
         c,
         "Alerts",
-        alertsPage({ query: raw, alerts: [], next: null, integrations, error: query }),
+        alertsPage({
+          query: raw,
+          alerts: [],
+          next: null,
+          integrations,
+          error: query,
+          keptDays: deps.alertRetentionDays,
+        }),
       );
     }
     const { alerts, next } = await alertPage(deps.store, query);
-    return render(c, "Alerts", alertsPage({ query: raw, alerts, next, integrations }));
+    return render(
+      c,
+      "Alerts",
+      alertsPage({ query: raw, alerts, next, integrations, keptDays: deps.alertRetentionDays }),
+    );
   });
   ui.route("/alerts/data", alertRoutes(deps.store));
   ui.get("/integrations/:id/delete", async (c) => {

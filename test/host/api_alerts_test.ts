@@ -6,7 +6,7 @@
 import { deepStrictEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { generateRecords } from "../../fixtures/simulator/mod.ts";
 import { FakeClock } from "../_helpers.ts";
-import { awaitRun, integrationBody, NOW, testHost } from "./_host.ts";
+import { ADMIN, awaitRun, integrationBody, NOW, testHost } from "./_host.ts";
 import { csvField } from "../../host/api_alerts.ts";
 
 const HOUR = 3_600_000;
@@ -358,6 +358,58 @@ Deno.test("stored alerts are pruned after HOST_ALERT_RETENTION_DAYS, at host sta
     clock.ms = NOW + 3.5 * DAY;
     await waitForPlugin(t);
     await run(t, id);
+    deepStrictEqual(await listAll(t), []);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("HOST_ALERT_RETENTION_DAYS=0 keeps no alert: every one delivered once, those kept before deleted at start", async () => {
+  const clock = new FakeClock(NOW);
+  let t = await testHost({ clock });
+  try {
+    t.sim.add("url", generateRecords("url", 20, { start: NOW - HOUR, stepMs: 1000 }));
+    const id = await createIntegration(t, "Not kept");
+    equal((await run(t, id)).counts.alerts, 10);
+    equal((await listAll(t)).length, 10);
+
+    // Restarted with 0: what was kept is deleted at start.
+    await t.close({ keep: true });
+    t = await testHost({
+      clock,
+      sim: t.sim,
+      dir: t.dir,
+      masterKey: t.masterKey,
+      alertRetentionDays: 0,
+    });
+    deepStrictEqual(await listAll(t), []);
+    // The Alerts page says so.
+    const login = await t.host.app.request("http://127.0.0.1/login", {
+      method: "POST",
+      body: new URLSearchParams({ token: ADMIN }),
+    });
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+    const page = await t.host.app.request("http://127.0.0.1/alerts", { headers: { cookie } });
+    equal(page.status, 200);
+    match(await page.text(), /id="alerts-not-kept"/);
+
+    // New alerts are delivered and not kept.
+    clock.ms = NOW + 10 * 60_000;
+    t.sim.add("url", generateRecords("url", 20, { start: NOW, stepMs: 1000, offset: 20 }));
+    await waitForPlugin(t);
+    const second = await run(t, id);
+    equal(second.counts.alerts, 10);
+    equal(second.counts.delivered, 10);
+    equal(t.receiver.alerts.length, 10);
+    deepStrictEqual(await listAll(t), []);
+
+    // Their ids are still remembered: read again past the late-arrival window (30 min), they
+    // are duplicates, delivered no second time.
+    clock.ms = NOW + 55 * 60_000;
+    const third = await run(t, id);
+    ok(third.counts.duplicates > 0, JSON.stringify(third.counts));
+    const ids = t.receiver.alerts.map((a) => String(a.id));
+    equal(new Set(ids).size, ids.length, "an alert delivered twice");
     deepStrictEqual(await listAll(t), []);
   } finally {
     await t.close();

@@ -1,4 +1,4 @@
-import { deepStrictEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, equal, throws } from "node:assert/strict";
 import { HostError } from "../../host/errors.ts";
 import { readSettings } from "../../host/settings.ts";
 
@@ -88,6 +88,12 @@ Deno.test("readSettings() reads every variable and refuses bad values by name", 
     [s.masterKey, s.masterKeyPrevious],
     [env.HOST_MASTER_KEY, env.HOST_MASTER_KEY_PREVIOUS],
   );
+  // 0: the host keeps no alerts for operators (delivery is unchanged).
+  equal(
+    readSettings((n) => ({ HOST_ALERT_RETENTION_DAYS: "0" } as Record<string, string>)[n])
+      .alertRetentionDays,
+    0,
+  );
   throws(
     () => readSettings((n) => ({ HOST_PORT: "http" } as Record<string, string>)[n]),
     (e: HostError) => /HOST_PORT/.test(e.message),
@@ -100,7 +106,7 @@ Deno.test("readSettings() reads every variable and refuses bad values by name", 
     () => readSettings((n) => ({ HOST_SECURE_COOKIES: "on" } as Record<string, string>)[n]),
     (e: HostError) => /HOST_SECURE_COOKIES must be 1 or 0/.test(e.message),
   );
-  for (const days of ["0", "-1", "1.5", "a month"]) {
+  for (const days of ["-1", "1.5", "a month", "007"]) {
     throws(
       () => readSettings((n) => ({ HOST_ALERT_RETENTION_DAYS: days } as Record<string, string>)[n]),
       (e: HostError) => /HOST_ALERT_RETENTION_DAYS must be a whole number of days/.test(e.message),

@@ -202,7 +202,7 @@ export class PostgresStore implements HostStore {
         alerts: page.alerts,
         nowMs,
       });
-      await keepAlerts(tx, { ...page, alerts: fresh, nowMs });
+      if (page.keepAlerts !== false) await keepAlerts(tx, { ...page, alerts: fresh, nowMs });
       await pages.batch(tx, page, { alerts: fresh, envelope: page.envelope, at });
       const replay = page.backfill?.replay;
       if (replay) {

@@ -334,7 +334,7 @@ export class SqliteStore implements HostStore {
     return this.transaction(() => {
       if (fence) this.#checkFence(fence);
       const fresh = this.#keepNewAlerts(page.integrationId, page.alerts);
-      this.alerts.keep(page, fresh, this.#now());
+      if (page.keepAlerts !== false) this.alerts.keep(page, fresh, this.#now());
       this.#batch(page, fresh, page.envelope, at);
       const replay = page.backfill?.replay;
       if (replay) this.#batch(page, alreadyStored(page.alerts, fresh), replay, at);

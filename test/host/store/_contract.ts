@@ -113,6 +113,21 @@ const steps: Record<string, Step> = {
       deepEqual(await store.storePage(page([alert("a")])), { stored: 1, duplicates: 0 });
     },
 
+  "storePage() with keepAlerts false writes no alerts row, and still batches and remembers ids":
+    async ({ store }) => {
+      const first = await store.storePage(page([alert("a"), alert("b")], { keepAlerts: false }));
+      deepEqual(first, { stored: 2, duplicates: 0 });
+      const again = await store.storePage(page([alert("b"), alert("c")], { keepAlerts: false }));
+      deepEqual(again, { stored: 1, duplicates: 1 });
+      deepEqual(await pendingBodies(store), [
+        '{"alerts":[{"id":"a"},{"id":"b"}]}',
+        '{"alerts":[{"id":"c"}]}',
+      ]);
+      deepEqual(await store.alerts.list({}, { limit: 10 }), []);
+      equal((await store.getRun("r1"))?.counts.alerts, 3);
+      equal((await store.listStreams("i1")).reduce((n, s) => n + s.alerts, 0), 3);
+    },
+
   "a backfill's page keeps no checkpoint, moves no listed time, and replays under new ids": async (
     { store },
   ) => {
