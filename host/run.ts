@@ -137,6 +137,7 @@ async function runAndRecord(
     // slow receiver slows fetching down instead of piling pages up in memory.
     let delivering: Promise<void> = Promise.resolve();
     const batchSize = deps.batchSize ?? 100;
+    const keepAlerts = (deps.alertRetentionDays ?? ALERT_RETENTION_DAYS) > 0;
     try {
       for await (const { page, normalized } of readAhead(pages)) {
         await store.storePage(
@@ -146,7 +147,7 @@ async function runAndRecord(
             batchSize,
             format,
             backfill,
-            keepAlerts: (deps.alertRetentionDays ?? ALERT_RETENTION_DAYS) > 0,
+            keepAlerts,
           }),
         );
         await delivering;

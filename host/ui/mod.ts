@@ -379,27 +379,13 @@ export function uiRoutes(deps: ApiDeps, options: { secureCookies?: boolean } = {
       id: r.id,
       name: r.name,
     }));
+    const shown = { query: raw, integrations, keptDays: deps.alertRetentionDays };
     const query = parseQuery(raw);
     if (typeof query === "string") {
-      return render(
-        c,
-        "Alerts",
-        alertsPage({
-          query: raw,
-          alerts: [],
-          next: null,
-          integrations,
-          error: query,
-          keptDays: deps.alertRetentionDays,
-        }),
-      );
+      return render(c, "Alerts", alertsPage({ ...shown, alerts: [], next: null, error: query }));
     }
     const { alerts, next } = await alertPage(deps.store, query);
-    return render(
-      c,
-      "Alerts",
-      alertsPage({ query: raw, alerts, next, integrations, keptDays: deps.alertRetentionDays }),
-    );
+    return render(c, "Alerts", alertsPage({ ...shown, alerts, next }));
   });
   ui.route("/alerts/data", alertRoutes(deps.store));
   ui.get("/integrations/:id/delete", async (c) => {

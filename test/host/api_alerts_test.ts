@@ -46,6 +46,18 @@ async function run(t: TestHost, id: string) {
   return done;
 }
 
+/** The host stopped and started again on its folder and simulator, with another retention. */
+async function restarted(t: TestHost, clock: FakeClock, alertRetentionDays: number) {
+  await t.close({ keep: true });
+  return await testHost({
+    clock,
+    sim: t.sim,
+    dir: t.dir,
+    masterKey: t.masterKey,
+    alertRetentionDays,
+  });
+}
+
 /** Every alert matching `query`, walking the pages by their cursor. */
 async function listAll(t: TestHost, query = "", limit = 50): Promise<Listed[]> {
   const all: Listed[] = [];
@@ -342,14 +354,7 @@ Deno.test("stored alerts are pruned after HOST_ALERT_RETENTION_DAYS, at host sta
 
     // Restarted 2.5 days after the first run: its alerts are gone, the second run's are kept.
     clock.ms = NOW + 2.5 * DAY;
-    await t.close({ keep: true });
-    t = await testHost({
-      clock,
-      sim: t.sim,
-      dir: t.dir,
-      masterKey: t.masterKey,
-      alertRetentionDays: 2,
-    });
+    t = await restarted(t, clock, 2);
     const kept = await listAll(t);
     equal(kept.length, 10);
     ok(kept.every((x) => x.runId === second.id));
@@ -374,14 +379,7 @@ Deno.test("HOST_ALERT_RETENTION_DAYS=0 keeps no alert: every one delivered once,
     equal((await listAll(t)).length, 10);
 
     // Restarted with 0: what was kept is deleted at start.
-    await t.close({ keep: true });
-    t = await testHost({
-      clock,
-      sim: t.sim,
-      dir: t.dir,
-      masterKey: t.masterKey,
-      alertRetentionDays: 0,
-    });
+    t = await restarted(t, clock, 0);
     deepStrictEqual(await listAll(t), []);
     // The Alerts page says so.
     const login = await t.host.app.request("http://127.0.0.1/login", {
