@@ -20,10 +20,13 @@ import type {
   RunCounts,
   RunPosition,
   RunRow,
+  ScheduleRow,
 } from "./rows.ts";
 import type { AlertCursor, AlertFilter, StoredAlert } from "./alerts.ts";
 import type { StreamHour } from "./stream_hours.ts";
 import type { StoredSession } from "./sessions.ts";
+
+export type { ScheduleRow };
 
 /** The integration fields an update may change. */
 export type IntegrationFields = Partial<
@@ -110,20 +113,6 @@ export interface IntegrationOverview {
   /** Batches waiting in the outbox, and dead letters. */
   pending: number;
   dead: number;
-}
-
-/**
- * What the scheduler reads of one integration each tick: its schedule, when its last run ended
- * (shared by every host) and its newest run, wherever it ran (an interrupted one is due at once).
- */
-export interface ScheduleRow {
-  id: string;
-  pluginId: string;
-  enabled: boolean;
-  intervalSeconds: number | null;
-  lastRunAt: string | null;
-  /** Its newest run, whatever its kind or state; null before its first. */
-  newestRun: { id: string; status: string; errorCode: string | null } | null;
 }
 
 /** Totals across every integration, for `/metrics`, each from one set-based query. */

@@ -172,6 +172,39 @@ export function alreadyStored(alerts: AlertWrite[], fresh: AlertWrite[]): AlertW
 /** A row as node:sqlite returns it. */
 export type Row = Record<string, unknown>;
 
+/**
+ * What the scheduler reads of one integration each tick: its schedule, when its last run ended
+ * (shared by every host) and its newest run, wherever it ran (an interrupted one is due at once).
+ */
+export interface ScheduleRow {
+  id: string;
+  pluginId: string;
+  enabled: boolean;
+  intervalSeconds: number | null;
+  lastRunAt: string | null;
+  /** Its newest run, whatever its kind or state; null before its first. */
+  newestRun: { id: string; status: string; errorCode: string | null } | null;
+}
+
+/**
+ * A schedule row from either database's query (`enabled` is 1 in SQLite, true in PostgreSQL; the
+ * newest run's columns are `run_id`, `run_status`, `run_error_code`, null before its first).
+ */
+export function scheduleRowFrom(r: Row): ScheduleRow {
+  return {
+    id: String(r.id),
+    pluginId: String(r.plugin_id),
+    enabled: Number(r.enabled) === 1,
+    intervalSeconds: r.interval_seconds === null ? null : Number(r.interval_seconds),
+    lastRunAt: r.last_run_at === null ? null : String(r.last_run_at),
+    newestRun: r.run_id === null ? null : {
+      id: String(r.run_id),
+      status: String(r.run_status),
+      errorCode: r.run_error_code === null ? null : String(r.run_error_code),
+    },
+  };
+}
+
 /** An integration row. */
 export function integrationFrom(r: Row): IntegrationRow {
   return {

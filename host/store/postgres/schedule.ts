@@ -3,7 +3,7 @@
  * run, found through the runs index (integration_id, started_at, seq), not the overview's rows.
  * @module
  */
-import type { ScheduleRow } from "../contract.ts";
+import { type ScheduleRow, scheduleRowFrom } from "../rows.ts";
 import type { Db } from "./rows.ts";
 
 /** The row type, for the store that returns it. */
@@ -16,16 +16,5 @@ export async function scheduleRows(sql: Db): Promise<ScheduleRow[]> {
     FROM integrations i LEFT JOIN LATERAL (SELECT id, status, error_code FROM runs
       WHERE runs.integration_id = i.id ORDER BY started_at DESC, seq DESC LIMIT 1) r ON true
     ORDER BY i.created_at, i.id`;
-  return rows.map((r) => ({
-    id: String(r.id),
-    pluginId: String(r.plugin_id),
-    enabled: r.enabled === true,
-    intervalSeconds: r.interval_seconds === null ? null : Number(r.interval_seconds),
-    lastRunAt: r.last_run_at === null ? null : String(r.last_run_at),
-    newestRun: r.run_id === null ? null : {
-      id: String(r.run_id),
-      status: String(r.run_status),
-      errorCode: r.run_error_code === null ? null : String(r.run_error_code),
-    },
-  }));
+  return rows.map(scheduleRowFrom);
 }

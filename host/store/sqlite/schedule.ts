@@ -4,8 +4,7 @@
  * @module
  */
 import type { StatementSync } from "node:sqlite";
-import type { ScheduleRow } from "../contract.ts";
-import type { Row } from "../rows.ts";
+import { type Row, type ScheduleRow, scheduleRowFrom } from "../rows.ts";
 
 /** The row type, for the store that returns it. */
 export type { ScheduleRow };
@@ -19,16 +18,5 @@ export function scheduleRows(prepare: (sql: string) => StatementSync): ScheduleR
        WHERE x.integration_id = i.id ORDER BY started_at DESC, rowid DESC LIMIT 1)
      ORDER BY i.created_at, i.id`,
   ).all() as Row[];
-  return rows.map((r) => ({
-    id: String(r.id),
-    pluginId: String(r.plugin_id),
-    enabled: Number(r.enabled) === 1,
-    intervalSeconds: r.interval_seconds === null ? null : Number(r.interval_seconds),
-    lastRunAt: r.last_run_at === null ? null : String(r.last_run_at),
-    newestRun: r.run_id === null ? null : {
-      id: String(r.run_id),
-      status: String(r.run_status),
-      errorCode: r.run_error_code === null ? null : String(r.run_error_code),
-    },
-  }));
+  return rows.map(scheduleRowFrom);
 }
