@@ -6,30 +6,14 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { alertsLastDay, hourlyStats } from "../../host/stats.ts";
 import type { PageWrite } from "../../host/store/mod.ts";
-import { SqliteStore } from "../../host/store/sqlite/mod.ts";
-import { integration } from "./store/_fixtures.ts";
+import { sqliteWithRuns } from "./store/_fixtures.ts";
 
 const HOUR = 3_600_000;
 /** 2026-11-26 12:34:56 UTC: inside an hour, not at its start. */
 const NOW = Date.UTC(2026, 10, 26, 12, 34, 56);
 
-async function storeAt(clock: { ms: number }): Promise<SqliteStore> {
-  const store = new SqliteStore(":memory:", () => clock.ms);
-  for (const id of ["i1", "i2"]) {
-    const at = new Date(clock.ms).toISOString();
-    await store.insertIntegration(
-      integration(id, {
-        name: id,
-        config: {},
-        intervalSeconds: null,
-        createdAt: at,
-        updatedAt: at,
-      }),
-    );
-    await store.insertRun({ id: `run-${id}`, integrationId: id, trigger: "manual", startedAt: at });
-  }
-  return store;
-}
+/** The store on `clock` with integrations i1 and i2, each with a run going. */
+const storeAt = (clock: { ms: number }) => sqliteWithRuns(clock);
 
 let next = 0;
 /** A page of `n` alerts per log type for an integration. */

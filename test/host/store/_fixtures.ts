@@ -5,6 +5,7 @@
  */
 import type { HostStore, NewIntegration } from "../../../host/store/contract.ts";
 import type { AlertWrite, PageWrite } from "../../../host/store/rows.ts";
+import { SqliteStore } from "../../../host/store/sqlite/mod.ts";
 import type { FakeClock } from "../../_helpers.ts";
 
 /** Opens a fresh, empty store whose stamps come from `now`. */
@@ -84,4 +85,35 @@ export async function pendingBodies(store: HostStore, integrationId = "i1"): Pro
     bodies.push(b.body);
   }
   return bodies;
+}
+
+/**
+ * An in-memory SQLite store stamped by `clock`, holding integrations i1 and i2, each with a run
+ * `run-<id>` going (manual unless `run` says otherwise).
+ */
+export async function sqliteWithRuns(
+  clock: { ms: number },
+  run: (integrationId: string) => Partial<Parameters<HostStore["insertRun"]>[0]> = () => ({}),
+): Promise<SqliteStore> {
+  const store = new SqliteStore(":memory:", () => clock.ms);
+  const at = new Date(clock.ms).toISOString();
+  for (const id of ["i1", "i2"]) {
+    await store.insertIntegration(
+      integration(id, {
+        name: id,
+        config: {},
+        intervalSeconds: null,
+        createdAt: at,
+        updatedAt: at,
+      }),
+    );
+    await store.insertRun({
+      id: `run-${id}`,
+      integrationId: id,
+      trigger: "manual",
+      startedAt: at,
+      ...run(id),
+    });
+  }
+  return store;
 }

@@ -4,34 +4,13 @@
  */
 import { deepStrictEqual, equal, rejects } from "node:assert/strict";
 import { openStore, type PageWrite } from "../../../host/store/mod.ts";
-import { SqliteStore } from "../../../host/store/sqlite/mod.ts";
-import { integration } from "./_fixtures.ts";
+import { sqliteWithRuns } from "./_fixtures.ts";
 
 const T0 = Date.UTC(2026, 10, 26, 12);
 
-async function storeAt(clock: { ms: number }): Promise<SqliteStore> {
-  const store = new SqliteStore(":memory:", () => clock.ms);
-  const at = new Date(clock.ms).toISOString();
-  for (const id of ["i1", "i2"]) {
-    await store.insertIntegration(
-      integration(id, {
-        name: id,
-        config: {},
-        intervalSeconds: null,
-        createdAt: at,
-        updatedAt: at,
-      }),
-    );
-    await store.insertRun({
-      id: `run-${id}`,
-      integrationId: id,
-      trigger: "schedule",
-      startedAt: at,
-      hostId: `host-${id}`,
-    });
-  }
-  return store;
-}
+/** The store on `clock` with integrations i1 and i2, each with a scheduled run of host-<id>. */
+const storeAt = (clock: { ms: number }) =>
+  sqliteWithRuns(clock, (id) => ({ trigger: "schedule", hostId: `host-${id}` }));
 
 /** A page of `n` alerts for run-<integrationId>, with a checkpoint. */
 function page(integrationId: string, n: number, prefix = "a"): PageWrite {
