@@ -66,8 +66,11 @@ export function derive(r: ScaleResult) {
   return {
     base,
     ticking,
-    overheadPerIntegration: (ticking - base) / n,
-    rssPerIdleMiB: (none.rssMiB - empty.rssMiB) / n,
+    // Differences of two short measurements: in a small run (the CI smoke test's 12 integrations,
+    // 1 s phases) the noise of /proc's 10 ms ticks can make them negative, which no cost is (a
+    // negative overhead once gave a negative capacity).
+    overheadPerIntegration: Math.max(0, (ticking - base) / n),
+    rssPerIdleMiB: Math.max(0, (none.rssMiB - empty.rssMiB) / n),
     idleRun,
     activeRun,
     idleSandbox: sandboxPerRun(idle),
